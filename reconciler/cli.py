@@ -1,0 +1,345 @@
+"""The `reconciler` command line: parse arguments, call the workflow, map the result to an exit code.
+
+Heavy modules (the engine, msgraph-sdk, azure-identity, exchangelib) are imported inside the
+commands that need them, so `reconciler --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from reconciler.errors import ReconcilerError, SpecError
+from reconciler.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from reconciler.engine import Change, Plan
+    from reconciler.resources.base import Context
+    from reconciler.spec.loader import LoadedSpec
+
+app = typer.Typer(
+    name="reconciler",
+    help="Declare the Microsoft 365 / Exchange configuration a calendar integration needs; plan, apply, detect drift.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+state_app = typer.Typer(help="Inspect the state file.", no_args_is_help=True)
+sim_app = typer.Typer(help="The loopback simulated tenant (for demos and tests; never a real tenant).", no_args_is_help=True)
+app.add_typer(state_app, name="state")
+app.add_typer(sim_app, name="sim")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+SpecArg = Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)]
+StateOpt = Annotated[Path | None, typer.Option("--state", help="State file (default: state/<workspace>.json).")]
+WorkspaceOpt = Annotated[
+    str | None, typer.Option("--workspace", help="Workspace name (default: the spec file's name).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _print(lines: list[str], console: Console = out) -> None:
+    from reconciler.redact import redact
+
+    for line in lines:
+        console.print(redact(line))
+
+
+def _print_json(data: Any) -> None:
+    from reconciler.redact import redact
+
+    sys.stdout.write(redact(json.dumps(data, indent=2)) + "\n")
+
+
+def _fail(error: ReconcilerError) -> NoReturn:
+    from rich.markup import escape
+
+    from reconciler.redact import redact
+
+    problems = error.problems if isinstance(error, SpecError) else [error]
+    for problem in problems:
+        where = f"{problem.location}: " if problem.location else ""
+        err.print(f"[bold red]Error:[/] {escape(redact(where + problem.summary))}")
+        if problem.detail:
+            err.print(f"  {escape(redact(problem.detail))}")
+    raise typer.Exit(ExitCode.ERROR)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Every failure becomes a clear message and exit 1, never a traceback."""
+    try:
+        yield
+    except ReconcilerError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        err.print("[bold red]Interrupted.[/] State records every action that finished.")
+        raise typer.Exit(ExitCode.ERROR) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if os.environ.get("RECONCILER_DEBUG"):
+            raise
+        from reconciler.redact import redact
+
+        err.print(f"[bold red]Error:[/] internal error: {type(exc).__name__}: {redact(str(exc))}")
+        err.print("  set RECONCILER_DEBUG=1 to see where; please report it")
+        raise typer.Exit(ExitCode.ERROR) from None
+
+
+@contextmanager
+def connect(loaded: LoadedSpec) -> Iterator[Context]:
+    """Connect to the spec's tenant: the simulated one (started here, in-process) when the spec names it."""
+    from reconciler.clients.session import connect as connect_clients
+    from reconciler.resources.base import Context
+
+    simulator = loaded.spec.tenant.simulator
+    if simulator is None:
+        clients = connect_clients(loaded)
+        try:
+            yield Context(clients, loaded)
+        finally:
+            clients.close()
+        return
+    from reconciler.simulator import Simulator
+
+    with Simulator(_simulated_tenant_file(loaded, simulator)) as sim:
+        clients = connect_clients(loaded, sim.base_url)
+        try:
+            yield Context(clients, loaded)
+        finally:
+            clients.close()
+
+
+def _simulated_tenant_file(loaded: LoadedSpec, name: str) -> Path:
+    path = loaded.relative(name)
+    if not path.exists():
+        raise SpecError(
+            f"simulated tenant file {path} does not exist",
+            f"create it with `reconciler sim init {path}`",
+            loaded.locate("tenant", "simulator"),
+        )
+    return path
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+@app.command()
+def validate(spec: SpecArg) -> None:
+    """Check a spec without contacting the tenant; exit 0 when valid, 1 with every problem otherwise."""
+    from reconciler.spec.loader import load_spec
+
+    with _errors():
+        loaded = load_spec(spec)
+    out.print(f"{spec}: valid (tenant {loaded.spec.tenant.name})")
+
+
+@app.command()
+def plan(
+    spec: SpecArg,
+    state: StateOpt = None,
+    workspace: WorkspaceOpt = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan for `apply PLANFILE`.")] = None,
+    as_json: JsonOpt = False,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
+    ] = False,
+) -> None:
+    """Show what apply would change: + create, ~ update in place, - destroy."""
+    from reconciler import workflow
+    from reconciler.render.human import plan_lines
+
+    with _errors():
+        result = workflow.plan(spec, workflow.state_path_for(spec, state, workspace), connect)
+        if out_file is not None:
+            out_file.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        _print(plan_lines(result.to_json()))
+        if out_file is not None:
+            out.print(f"\nSaved the plan to {out_file}. Apply it with: reconciler apply {out_file}")
+    if detailed_exitcode and result.has_changes:
+        raise typer.Exit(ExitCode.CHANGES)
+
+
+@app.command()
+def apply(
+    target: Annotated[Path, typer.Argument(help="A spec file, or a plan saved with `plan --out`.", show_default=False)],
+    state: StateOpt = None,
+    workspace: WorkspaceOpt = None,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking.")] = False,
+) -> None:
+    """Converge the tenant to the spec (or apply a saved plan exactly)."""
+    from reconciler import workflow
+    from reconciler.render.human import plan_lines
+
+    if not auto_approve and not sys.stdin.isatty():
+        _fail(ReconcilerError(
+            "apply needs approval, and standard input is not a terminal",
+            "review `reconciler plan` first, then run apply with --auto-approve",
+        ))
+
+    def confirm(planned: Plan) -> bool:
+        _print(plan_lines(planned.to_json()))
+        if auto_approve:
+            return True
+        return typer.confirm("\nApply these changes to the tenant?", default=False)
+
+    with _errors():
+        saved = workflow.load_plan(target) if workflow.is_saved_plan(target) else None
+        spec_path = Path(saved.spec.path) if saved else target
+        state_path = state or (Path(saved.state.path) if saved else workflow.state_path_for(target, None, workspace))
+        result = workflow.apply(spec_path, state_path, saved, connect, confirm, _progress)
+    summary = result.plan.summary
+    if not result.plan.has_changes:
+        out.print("[bold green]No changes.[/] The tenant matches the spec.")
+    out.print(
+        f"[bold green]Apply complete![/] Resources: {summary.add} added, {summary.change} changed, "
+        f"{summary.destroy} destroyed. State serial {result.state.serial}."
+    )
+
+
+def _progress(change: Change, phase: str) -> None:
+    from reconciler.engine import Action
+
+    if change.action is Action.NOOP:
+        return
+    verbs = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "destroying", "forget": "forgetting"}
+    done = {"create": "created", "update": "updated", "replace": "replaced", "delete": "destroyed", "forget": "forgotten"}
+    if phase == "start":
+        out.print(f"{change.address}: {verbs[change.action.value]}...")
+    elif phase == "done":
+        out.print(f"{change.address}: {done[change.action.value]}")
+    else:
+        err.print(f"{change.address}: [red]failed[/]")
+
+
+@app.command()
+def drift(spec: SpecArg, state: StateOpt = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Refresh only and report drift: exit 0 none, 2 drift, 1 error (a failed read is an error, never drift)."""
+    from reconciler import workflow
+    from reconciler.render.human import drift_lines
+
+    with _errors():
+        report = workflow.drift(spec, workflow.state_path_for(spec, state, workspace), connect)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        _print(drift_lines(report.to_json()))
+    if report.drifted:
+        raise typer.Exit(ExitCode.CHANGES)
+
+
+@app.command()
+def show(
+    planfile: Annotated[Path | None, typer.Argument(help="A saved plan; without it, the state.")] = None,
+    state: StateOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a saved plan, or the current state."""
+    from reconciler import workflow
+    from reconciler.render.human import plan_lines, state_lines
+    from reconciler.state import read_state
+
+    with _errors():
+        if planfile is not None:
+            data = workflow.load_plan(planfile).to_json()
+            lines = plan_lines(data)
+        else:
+            data = read_state(workflow.state_path_for(None, state, workspace)).model_dump(mode="json")
+            lines = state_lines(data)
+    _print_json(data) if as_json else _print(lines)
+
+
+@state_app.command("list")
+def state_list(state: StateOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """List the addresses recorded in state."""
+    from reconciler import workflow
+    from reconciler.state import read_state
+
+    with _errors():
+        recorded = read_state(workflow.state_path_for(None, state, workspace))
+    for record in recorded.resources:
+        out.print(record.address)
+
+
+# -- the simulated tenant --------------------------------------------------------------------
+
+
+@sim_app.command("init")
+def sim_init(
+    file: Annotated[Path, typer.Argument(help="Tenant file to write.")],
+    users: Annotated[int, typer.Option(help="Ordinary users to add.")] = 0,
+    rooms: Annotated[int, typer.Option(help="Room mailboxes to add.")] = 0,
+    flavor: Annotated[str, typer.Option(help="exchange_online or exchange_server.")] = "exchange_online",
+) -> None:
+    """Write a seeded simulated tenant; with no options, one on which specs/example.yaml applies."""
+    from reconciler.simulator import init_tenant
+
+    file.parent.mkdir(parents=True, exist_ok=True)
+    init_tenant(file, users=users, rooms=rooms, flavor=flavor)
+    out.print(f"Wrote simulated tenant {file} ({flavor}, {users} extra users, {rooms} rooms).")
+
+
+@sim_app.command("serve")
+def sim_serve(
+    file: Annotated[Path, typer.Argument(help="Tenant file to serve.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    latency_ms: Annotated[int, typer.Option("--latency-ms", help="Delay added to every request.")] = 0,
+) -> None:
+    """Serve a simulated tenant on 127.0.0.1 until interrupted."""
+    import time
+
+    from reconciler.simulator import Simulator
+
+    with Simulator(file, port=port, latency_ms=latency_ms) as sim:
+        out.print(f"Simulated tenant {sim.tenant_id} at {sim.base_url} (Ctrl-C to stop)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out.print(f"Stopped after {sim.requests_served} requests.")
+
+
+@sim_app.command("request")
+def sim_request(
+    file: Annotated[Path, typer.Argument(help="Tenant file.")],
+    method: Annotated[str, typer.Argument(help="HTTP method, e.g. PATCH.")],
+    path: Annotated[str, typer.Argument(help="Path, e.g. /v1.0/users/someone@contoso.com.")],
+    body: Annotated[str | None, typer.Option(help="JSON request body.")] = None,
+) -> None:
+    """Change the simulated tenant behind reconciler's back, as an admin in a portal would."""
+    import httpx
+
+    from reconciler.simulator import Simulator, make_token
+
+    with Simulator(file) as sim:
+        token = make_token(sim.tenant_id, "00000000-0000-0000-0000-0000000000ad", ["Directory.ReadWrite.All"])
+        response = httpx.request(
+            method.upper(),
+            sim.base_url + path,
+            content=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+    out.print(f"HTTP {response.status_code}")
+    if response.content:
+        out.print(response.text)
+    if response.status_code >= 400:
+        raise typer.Exit(ExitCode.ERROR)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,172 @@
+"""Microsoft Graph through msgraph-sdk's GraphServiceClient.
+
+One code path for every tenant: only the base URL and the credential differ between a real
+tenant and the simulator. The SDK's default middleware (retry with Retry-After, redirects) is
+kept. The SDK is async; this adapter owns one event loop and exposes plain methods, so the
+engine stays synchronous (async lives only inside clients/).
+
+Failures become ClientError naming the call and carrying Graph's own error code and message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlparse
+from uuid import UUID
+
+from reconciler.errors import ClientError
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from msgraph import GraphServiceClient
+    from msgraph.generated.models.license_details import LicenseDetails
+    from msgraph.generated.models.subscribed_sku import SubscribedSku
+    from msgraph.generated.models.user import User
+
+T = TypeVar("T")
+
+USER_SELECT = [
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mailNickname",
+    "accountEnabled",
+    "usageLocation",
+]
+
+
+class GraphClient:
+    """The Graph calls reconciler makes, each a method named for what it does in the directory."""
+
+    def __init__(self, base_url: str, credential: TokenCredential, scope: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._credential = credential
+        self._scope = scope
+        self._loop = asyncio.new_event_loop()
+        self._client: GraphServiceClient | None = None
+        self._skus: list[SubscribedSku] | None = None
+
+    # -- plumbing -------------------------------------------------------------------------
+    @property
+    def sdk(self) -> GraphServiceClient:
+        if self._client is None:
+            self._client = self._build()
+        return self._client
+
+    def _build(self) -> GraphServiceClient:
+        import httpx
+        from msgraph import GraphRequestAdapter, GraphServiceClient
+        from msgraph_core import GraphClientFactory
+        from msgraph_core.authentication import AzureIdentityAuthenticationProvider
+
+        host = urlparse(self.base_url).hostname or ""
+        auth = AzureIdentityAuthenticationProvider(self._credential, scopes=[self._scope], allowed_hosts=[host])
+        http = GraphClientFactory.create_with_default_middleware(
+            client=httpx.AsyncClient(base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0))
+        )
+        adapter = GraphRequestAdapter(auth, client=http)
+        adapter.base_url = f"{self.base_url}/v1.0"
+        return GraphServiceClient(request_adapter=adapter)
+
+    def _run(self, what: str, call: Awaitable[T]) -> T:
+        try:
+            return self._loop.run_until_complete(call)
+        except Exception as exc:
+            raise _client_error(what, exc) from None
+
+    def close(self) -> None:
+        if self._client is not None:
+            http = self._client.request_adapter._http_client  # type: ignore[attr-defined]
+            self._loop.run_until_complete(http.aclose())
+        self._loop.close()
+
+    # -- users ----------------------------------------------------------------------------
+    def get_user(self, user: str) -> User | None:
+        """GET /users/{id | userPrincipalName}; None when the user does not exist (404)."""
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
+
+        query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=USER_SELECT)
+        try:
+            return self._run(
+                f"GET /users/{user}",
+                self.sdk.users.by_user_id(user).get(RequestConfiguration(query_parameters=query)),
+            )
+        except ClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_user(self, properties: dict[str, Any], password: str, force_change: bool) -> User:
+        """POST /users."""
+        from msgraph.generated.models.password_profile import PasswordProfile
+        from msgraph.generated.models.user import User
+
+        body = User(**properties)
+        body.password_profile = PasswordProfile(password=password, force_change_password_next_sign_in=force_change)
+        created = self._run(f"POST /users ({properties.get('user_principal_name')})", self.sdk.users.post(body))
+        if created is None:
+            raise ClientError("POST /users returned no user")
+        return created
+
+    def update_user(self, user_id: str, properties: dict[str, Any]) -> None:
+        """PATCH /users/{id} (Graph answers 204 No Content)."""
+        from msgraph.generated.models.user import User
+
+        self._run(f"PATCH /users/{user_id}", self.sdk.users.by_user_id(user_id).patch(User(**properties)))
+
+    def delete_user(self, user_id: str) -> None:
+        """DELETE /users/{id} (to the deleted items, restorable for 30 days)."""
+        self._run(f"DELETE /users/{user_id}", self.sdk.users.by_user_id(user_id).delete())
+
+    # -- licenses -------------------------------------------------------------------------
+    def subscribed_skus(self) -> list[SubscribedSku]:
+        """GET /subscribedSkus, read once per run (skuId <-> skuPartNumber)."""
+        if self._skus is None:
+            page = self._run("GET /subscribedSkus", self.sdk.subscribed_skus.get())
+            self._skus = list(page.value or []) if page else []
+        return self._skus
+
+    def license_details(self, user: str) -> list[LicenseDetails] | None:
+        """GET /users/{id}/licenseDetails; None when the user does not exist."""
+        try:
+            page = self._run(
+                f"GET /users/{user}/licenseDetails", self.sdk.users.by_user_id(user).license_details.get()
+            )
+        except ClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return list(page.value or []) if page else []
+
+    def assign_license(self, user: str, add: list[UUID], remove: list[UUID]) -> None:
+        """POST /users/{id}/assignLicense."""
+        from msgraph.generated.models.assigned_license import AssignedLicense
+        from msgraph.generated.users.item.assign_license.assign_license_post_request_body import (
+            AssignLicensePostRequestBody,
+        )
+
+        body = AssignLicensePostRequestBody(
+            add_licenses=[AssignedLicense(sku_id=sku, disabled_plans=[]) for sku in add],
+            remove_licenses=list(remove),
+        )
+        self._run(f"POST /users/{user}/assignLicense", self.sdk.users.by_user_id(user).assign_license.post(body))
+
+
+def _client_error(what: str, exc: Exception) -> ClientError:
+    """A ClientError naming the call, with Graph's code and message when it sent them."""
+    status = getattr(exc, "response_status_code", None)
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    message = getattr(error, "message", None)
+    if code or message:
+        detail = f"Graph said {code}: {message}"
+    elif status:
+        detail = f"Graph answered HTTP {status}"
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+    return ClientError(f"{what} failed", detail, status=status)

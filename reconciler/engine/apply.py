@@ -1,0 +1,87 @@
+"""Apply: carry out a plan's changes in order, recording each in state as soon as it is done.
+
+A saved plan is applied only while it is current: same spec (sha256) and same state
+(lineage and serial) as when it was made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from reconciler.engine.plan import Action, Change, Plan
+from reconciler.engine.refresh import desired_resources
+from reconciler.errors import PlanError, ReconcilerError
+from reconciler.resources import KINDS
+from reconciler.resources.base import Context, Desired, Observed
+from reconciler.state.model import ResourceRecord, State
+from reconciler.state.store import write_state
+
+Progress = Callable[[Change, str], None]
+
+
+def check_current(plan: Plan, spec_sha256: str, state: State, state_path: Path) -> None:
+    """Raise PlanError when a saved plan no longer matches the spec or the state."""
+    if plan.spec.sha256 != spec_sha256:
+        raise PlanError(
+            f"stale plan: the spec {plan.spec.path} changed since the plan was made",
+            "run `reconciler plan --out FILE` again and review the new plan",
+        )
+    exists = state_path.exists()
+    made_on = (plan.state.lineage, plan.state.serial)
+    now = (state.lineage if exists else None, state.serial if exists else 0)
+    if made_on != now:
+        raise PlanError(
+            f"stale plan: state {state_path} changed since the plan was made "
+            f"(plan: serial {plan.state.serial}, state now: serial {now[1]})",
+            "another apply ran in between; run `reconciler plan --out FILE` again",
+        )
+
+
+def apply_plan(ctx: Context, plan: Plan, state: State, state_path: Path, progress: Progress) -> State:
+    """Apply every change; state is written after each one, so an interrupted apply loses nothing."""
+    desired = {d.address: d for d in desired_resources(ctx.spec)}
+    state.tenant = plan.tenant
+    for change in plan.changes:
+        progress(change, "start")
+        try:
+            _apply_one(ctx, change, desired.get(change.address), state)
+        except ReconcilerError:
+            progress(change, "failed")
+            write_state(state_path, state)
+            raise
+        state = write_state(state_path, state)
+        progress(change, "done")
+    return state
+
+
+def _apply_one(ctx: Context, change: Change, desired: Desired | None, state: State) -> None:
+    kind = KINDS[change.kind]
+    record = state.get(change.address)
+    if change.action in (Action.DELETE, Action.FORGET):
+        if change.action is Action.DELETE and record is not None:
+            kind.delete(ctx, record)
+        state.remove(change.address)
+        return
+    if desired is None:
+        raise PlanError(f"{change.address} is in the plan but not in the spec", "make the plan again")
+    created = record.created_by_reconciler if record else False
+    if change.action is Action.REPLACE and record is not None:
+        kind.delete(ctx, record)
+    if change.action in (Action.CREATE, Action.REPLACE):
+        observed, created = kind.create(ctx, desired), True
+    elif change.action is Action.UPDATE:
+        observed = kind.update(ctx, desired, change.id, change.changed)
+    else:
+        observed = Observed(change.id, dict(desired.attributes))
+    state.put(_record(change, observed, created, desired))
+
+
+def _record(change: Change, observed: Observed, created: bool, desired: Desired) -> ResourceRecord:
+    return ResourceRecord(
+        address=change.address,
+        kind=change.kind,
+        id=observed.id,
+        created_by_reconciler=created,
+        attributes=dict(desired.attributes),
+    )

@@ -1,0 +1,80 @@
+"""Drift: refresh only, then say where the tenant differs from the spec and from what was applied.
+
+`missing`: a spec object does not exist in the tenant.
+`changed`: it exists but attributes differ from the spec; `recorded` (the last applied value)
+tells whether it was changed outside reconciler or the spec was edited since.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from reconciler.engine.diff import changed_attributes
+from reconciler.engine.refresh import Item, refresh
+from reconciler.resources.base import Context
+from reconciler.state.model import State
+
+DRIFT_FORMAT_VERSION = "1.0"
+
+
+class AttributeDrift(BaseModel):
+    name: str
+    expected: Any
+    actual: Any
+    recorded: Any = None
+    changed_outside: bool
+
+
+class DriftEntry(BaseModel):
+    address: str
+    kind: str
+    status: Literal["missing", "changed"]
+    message: str
+    attributes: list[AttributeDrift] = []
+
+
+class DriftReport(BaseModel):
+    format_version: str = DRIFT_FORMAT_VERSION
+    tenant: str
+    drifted: bool
+    entries: list[DriftEntry]
+    checked: int
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def detect_drift(ctx: Context, state: State) -> DriftReport:
+    items = [item for item in refresh(ctx, state) if item.desired is not None]
+    entries = [entry for item in items if (entry := _entry(item)) is not None]
+    return DriftReport(tenant=ctx.spec.spec.tenant.name, drifted=bool(entries), entries=entries, checked=len(items))
+
+
+def _entry(item: Item) -> DriftEntry | None:
+    assert item.desired is not None
+    if item.observed is None:
+        why = (
+            "was created by reconciler and has been deleted outside it"
+            if item.record
+            else "does not exist in the tenant (never applied?)"
+        )
+        return DriftEntry(address=item.address, kind=item.kind.kind, status="missing", message=why)
+    names = changed_attributes(item.kind, item.desired.attributes, item.observed.attributes)
+    if not names:
+        return None
+    attributes = [_attribute(item, name) for name in names]
+    outside = any(a.changed_outside for a in attributes)
+    message = "changed outside reconciler" if outside else "does not match the spec (spec changed since apply?)"
+    return DriftEntry(address=item.address, kind=item.kind.kind, status="changed", message=message, attributes=attributes)
+
+
+def _attribute(item: Item, name: str) -> AttributeDrift:
+    assert item.desired is not None and item.observed is not None
+    recorded = item.record.attributes.get(name) if item.record else None
+    actual = item.observed.attributes.get(name)
+    outside = item.record is not None and bool(changed_attributes(item.kind, {name: recorded}, {name: actual}))
+    return AttributeDrift(
+        name=name, expected=item.desired.attributes[name], actual=actual, recorded=recorded, changed_outside=outside
+    )

@@ -1,0 +1,98 @@
+"""Plans: what will change. Frozen plain data (no client handles), rendered from `to_json()`.
+
+Action  symbol  before          after           meaning
+create  +       null            desired         the object does not exist; it will be made
+update  ~       observed        desired         it exists; the `changed` attributes are set in place
+replace -/+     observed        desired         a create-only attribute changed: delete, then create
+delete  -       observed        null            no longer in the spec and created by reconciler
+forget  .       recorded        null            no longer in the spec; left in the tenant, dropped from state
+no-op           observed        observed        already as the spec says
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PLAN_FORMAT_VERSION = "1.0"
+SENSITIVE = "(sensitive)"
+
+
+class Action(StrEnum):
+    NOOP = "no-op"
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    FORGET = "forget"
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "forget": ".", "no-op": " "}[self]
+
+    @property
+    def changes_tenant(self) -> bool:
+        return self in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
+
+
+class Change(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    kind: str
+    action: Action
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    changed: list[str] = Field(default_factory=list)
+    sensitive: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    id: str | None = None  # the remote object id, when it exists
+
+
+class SpecRef(BaseModel):
+    path: str
+    sha256: str
+
+
+class StateRef(BaseModel):
+    path: str
+    lineage: str | None  # None: no state file existed when the plan was made
+    serial: int
+
+
+class Summary(BaseModel):
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    forget: int = 0
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    format_version: str = PLAN_FORMAT_VERSION
+    tenant: str
+    spec: SpecRef
+    state: StateRef
+    changes: list[Change]
+    summary: Summary
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action is not Action.NOOP for c in self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def summarize(changes: list[Change]) -> Summary:
+    count = {a: sum(1 for c in changes if c.action is a) for a in Action}
+    return Summary(
+        add=count[Action.CREATE] + count[Action.REPLACE],
+        change=count[Action.UPDATE],
+        destroy=count[Action.DELETE] + count[Action.REPLACE],
+        forget=count[Action.FORGET],
+    )

@@ -1,0 +1,47 @@
+"""Refresh: read the observed state of everything the spec asks for or the state records, in one snapshot.
+
+A failed read raises ClientError; it is never taken to mean "absent".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.engine.order import dependency_order
+from reconciler.resources import KINDS
+from reconciler.resources.base import Context, Desired, Observed, ResourceKind
+from reconciler.spec.loader import LoadedSpec
+from reconciler.state.model import ResourceRecord, State
+
+
+@dataclass(frozen=True)
+class Item:
+    """One address as seen in the spec, the tenant and the state."""
+
+    kind: ResourceKind
+    desired: Desired | None
+    observed: Observed | None
+    record: ResourceRecord | None
+
+    @property
+    def address(self) -> str:
+        return self.desired.address if self.desired else self.record.address if self.record else "?"
+
+
+def desired_resources(spec: LoadedSpec) -> list[Desired]:
+    """Every object the spec asks for, in dependency order."""
+    return dependency_order([d for kind in KINDS.values() for d in kind.desired(spec)])
+
+
+def refresh(ctx: Context, state: State) -> list[Item]:
+    desired = desired_resources(ctx.spec)
+    wanted = {d.address for d in desired}
+    items = [_read(ctx, KINDS[d.kind], d, state.get(d.address)) for d in desired]
+    for record in state.resources:
+        if record.address not in wanted and record.kind in KINDS:
+            items.append(_read(ctx, KINDS[record.kind], None, record))
+    return items
+
+
+def _read(ctx: Context, kind: ResourceKind, desired: Desired | None, record: ResourceRecord | None) -> Item:
+    return Item(kind, desired, kind.read(ctx, desired, record), record)

@@ -1,0 +1,104 @@
+"""Human output of plans, applies and drift reports, read only from their JSON form.
+
+Rich markup gives colour on a terminal (+ green, ~ yellow, - red); piped output is plain text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.markup import escape
+
+COLOURS = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "forget": "cyan"}
+VERBS = {
+    "create": "will be created",
+    "update": "will be updated in place",
+    "replace": "must be replaced",
+    "delete": "will be destroyed",
+    "forget": "will no longer be managed by reconciler",
+}
+SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "forget": "."}
+
+
+def value(v: Any) -> str:
+    if v == "(sensitive)":
+        return "(sensitive)"
+    return escape(json.dumps(v, ensure_ascii=False))
+
+
+def plan_lines(plan: dict[str, Any]) -> list[str]:
+    changes = [c for c in plan["changes"] if c["action"] != "no-op"]
+    if not changes:
+        return ["[bold green]No changes.[/] The tenant matches the spec."]
+    lines = ["reconciler will perform the following actions:", ""]
+    for change in changes:
+        lines += _change_lines(change) + [""]
+    lines.append(summary_line(plan["summary"]))
+    return lines
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    text = f"[bold]Plan:[/] {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy."
+    if summary.get("forget"):
+        text += f" {summary['forget']} to stop managing."
+    return text
+
+
+def _change_lines(change: dict[str, Any]) -> list[str]:
+    action = change["action"]
+    colour, symbol = COLOURS[action], SYMBOLS[action]
+    kind, name = change["address"].split(".", 1)
+    lines = [f"  [bold]# {change['address']}[/] {VERBS[action]}"]
+    if change.get("reason"):
+        lines.append(f"  # ({escape(change['reason'])})")
+    lines.append(f"  [{colour}]{symbol}[/] {kind} \"{name}\" {{")
+    lines += _attribute_lines(change)
+    lines.append("    }")
+    return lines
+
+
+def _attribute_lines(change: dict[str, Any]) -> list[str]:
+    action = change["action"]
+    before, after = change.get("before") or {}, change.get("after") or {}
+    names = sorted(set(before) | set(after))
+    width = max((len(n) for n in names), default=0)
+    lines = []
+    for name in names:
+        label = name.ljust(width)
+        if action == "create":
+            lines.append(f"      [green]+[/] {label} = {value(after[name])}")
+        elif action in ("delete", "forget"):
+            lines.append(f"      [red]-[/] {label} = {value(before[name])}" if action == "delete" else f"        {label} = {value(before[name])}")
+        elif name in change.get("changed", []):
+            lines.append(f"      [yellow]~[/] {label} = {value(before.get(name))} -> {value(after.get(name))}")
+        else:
+            lines.append(f"        {label} = {value(after.get(name))}")
+    return lines
+
+
+def drift_lines(report: dict[str, Any]) -> list[str]:
+    entries = report["entries"]
+    if not entries:
+        return [f"[bold green]No drift.[/] The tenant matches the spec ({report['checked']} objects checked)."]
+    lines = [f"[bold red]Drift detected:[/] {len(entries)} of {report['checked']} objects differ from the spec.", ""]
+    for entry in entries:
+        symbol = "+" if entry["status"] == "missing" else "~"
+        lines.append(f"  [yellow]{symbol}[/] [bold]{entry['address']}[/]: {escape(entry['message'])}")
+        for attr in entry["attributes"]:
+            line = f"      {attr['name']}: spec says {value(attr['expected'])}, tenant has {value(attr['actual'])}"
+            if attr["changed_outside"]:
+                line += f" (last applied {value(attr['recorded'])})"
+            lines.append(line)
+    lines += ["", "Run `reconciler apply` to restore the spec, or change the spec to accept the tenant as it is."]
+    return lines
+
+
+def state_lines(state: dict[str, Any]) -> list[str]:
+    lines = [f"# state serial {state['serial']}, lineage {state['lineage']}, tenant {state.get('tenant')}"]
+    for record in state["resources"]:
+        created = "created by reconciler" if record["created_by_reconciler"] else "adopted"
+        lines.append(f"{record['address']}  id={record.get('id')}  ({created})")
+        for name, v in sorted(record["attributes"].items()):
+            lines.append(f"    {name} = {value(v)}")
+    return lines

@@ -1,0 +1,91 @@
+"""The one small interface every resource kind implements.
+
+A kind module defines a `ResourceKind` subclass and registers it in `resources/__init__.py`:
+
+    kind              "user", "license_assignment", ...
+    desired(spec)     the instances the spec asks for (Desired: address, attributes, dependencies)
+    read(ctx, d, r)   the observed object (Observed) or None when it does not exist
+    create(ctx, d)    make it; returns what was made
+    update(ctx, d, id, changed)  change the named attributes in place
+    delete(ctx, r)    remove an object recorded in state as created by reconciler
+    create_only       attributes whose change means replace (-/+)
+    write_only        attributes sent on create but never readable back (not compared, e.g. password)
+    sensitive         attributes whose values are never shown or recorded
+
+Attributes are plain JSON values (str, bool, list, dict) named as in the spec, so diffs, plans
+and state are plain data.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from reconciler.clients.session import Clients
+from reconciler.errors import Location
+from reconciler.spec.loader import LoadedSpec
+from reconciler.state.model import ResourceRecord
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One object the spec asks for."""
+
+    kind: str
+    name: str
+    attributes: dict[str, Any]
+    write_only: dict[str, Any] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    location: Location | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One object as the tenant shows it."""
+
+    id: str | None
+    attributes: dict[str, Any]
+
+
+@dataclass
+class Context:
+    """What a resource operation may use: the tenant's clients and the loaded spec (for secrets)."""
+
+    clients: Clients
+    spec: LoadedSpec
+
+
+class ResourceKind(ABC):
+    kind: ClassVar[str]
+    create_only: ClassVar[frozenset[str]] = frozenset()
+    write_only: ClassVar[frozenset[str]] = frozenset()
+    sensitive: ClassVar[frozenset[str]] = frozenset()
+    # Whether removing it from the spec removes it from the tenant (else reconciler only stops managing it).
+    deletable: ClassVar[bool] = True
+
+    @abstractmethod
+    def desired(self, spec: LoadedSpec) -> list[Desired]: ...
+
+    @abstractmethod
+    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None: ...
+
+    @abstractmethod
+    def create(self, ctx: Context, desired: Desired) -> Observed: ...
+
+    @abstractmethod
+    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed: ...
+
+    def check_create(self, ctx: Context, desired: Desired) -> None:
+        """Raise a SpecError at plan time when `create` could not succeed (e.g. a secret is unset)."""
+
+    def delete(self, ctx: Context, record: ResourceRecord) -> None:
+        raise NotImplementedError(f"{self.kind} cannot be deleted")
+
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        """Attributes in the form used for comparison (case, order, empty vs null)."""
+        return attributes

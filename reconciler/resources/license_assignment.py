@@ -1,0 +1,83 @@
+"""`license_assignment`: which licenses the service account keeps (guide steps 4-6).
+
+The spec lists SKU part numbers (e.g. ENTERPRISEPACK); the tenant's subscribedSkus map them to
+skuIds. The assignment is exactly that set: `[]` removes every license (guide step 6).
+Removing it from the spec stops managing the licenses; it never strips them.
+
+Read:  GET /users/{upn}/licenseDetails, GET /subscribedSkus (once per run)
+Write: POST /users/{upn}/assignLicense with addLicenses / removeLicenses
+https://learn.microsoft.com/en-us/graph/api/user-assignlicense
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from reconciler.errors import SpecError
+from reconciler.resources.base import Context, Desired, Observed, ResourceKind
+from reconciler.spec.loader import LoadedSpec
+from reconciler.state.model import ResourceRecord
+
+
+class LicenseAssignmentKind(ResourceKind):
+    kind = "license_assignment"
+    deletable = False
+
+    def desired(self, spec: LoadedSpec) -> list[Desired]:
+        account = spec.spec.service_account
+        if account is None:
+            return []
+        return [
+            Desired(
+                kind=self.kind,
+                name="service_account",
+                attributes={"user": account.user_principal_name, "skus": sorted(account.licenses)},
+                depends_on=("user.service_account",),
+                location=spec.locate("service_account", "licenses"),
+            )
+        ]
+
+    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
+        upn = (desired.attributes if desired else record.attributes if record else {}).get("user")
+        if not upn:
+            return None
+        if desired is not None:
+            self._sku_ids(ctx, desired)  # unknown part numbers are a spec error, found at refresh
+        details = ctx.clients.graph.license_details(upn)
+        if details is None:
+            return None
+        skus = sorted(d.sku_part_number or str(d.sku_id) for d in details)
+        return Observed(id=upn, attributes={"user": upn, "skus": skus})
+
+    def create(self, ctx: Context, desired: Desired) -> Observed:
+        return self._converge(ctx, desired)
+
+    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
+        return self._converge(ctx, desired)
+
+    def _converge(self, ctx: Context, desired: Desired) -> Observed:
+        upn = desired.attributes["user"]
+        wanted = self._sku_ids(ctx, desired)
+        current = {d.sku_id for d in ctx.clients.graph.license_details(upn) or [] if d.sku_id}
+        add = sorted(wanted - current, key=str)
+        remove = sorted(current - wanted, key=str)
+        if add or remove:
+            ctx.clients.graph.assign_license(upn, add, remove)
+        return Observed(id=upn, attributes=dict(desired.attributes))
+
+    def _sku_ids(self, ctx: Context, desired: Desired) -> set[UUID]:
+        by_part = {s.sku_part_number: s.sku_id for s in ctx.clients.graph.subscribed_skus() if s.sku_id}
+        unknown = [p for p in desired.attributes["skus"] if p not in by_part]
+        if unknown:
+            raise SpecError(
+                f"license {', '.join(unknown)} is not a subscription of this tenant",
+                f"subscribed SKU part numbers: {', '.join(sorted(p for p in by_part if p)) or 'none'}",
+                desired.location,
+            )
+        return {by_part[p] for p in desired.attributes["skus"] if by_part[p] is not None}  # type: ignore[misc]
+
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        skus = attributes.get("skus")
+        user = attributes.get("user")
+        return {**attributes, "skus": sorted(skus or []), "user": user.lower() if isinstance(user, str) else user}

@@ -1,0 +1,108 @@
+"""`user`: the integration's service account, an Entra ID user (guide steps 1-3).
+
+Read:   GET /users/{userPrincipalName} (or by the id state recorded, so a renamed UPN is followed)
+Create: POST /users with passwordProfile (password from the environment, never recorded)
+Update: PATCH /users/{id}
+Delete: DELETE /users/{id}, only when state records that reconciler created it
+https://learn.microsoft.com/en-us/graph/api/resources/user
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.errors import SpecError
+from reconciler.resources.base import Context, Desired, Observed, ResourceKind
+from reconciler.spec.loader import LoadedSpec
+from reconciler.state.model import ResourceRecord
+
+# spec field -> msgraph-sdk User attribute
+GRAPH_FIELDS = {
+    "user_principal_name": "user_principal_name",
+    "display_name": "display_name",
+    "given_name": "given_name",
+    "surname": "surname",
+    "mail_nickname": "mail_nickname",
+    "account_enabled": "account_enabled",
+    "usage_location": "usage_location",
+}
+
+
+class UserKind(ResourceKind):
+    kind = "user"
+    write_only = frozenset({"password", "force_change_password_next_sign_in"})
+    sensitive = frozenset({"password"})
+
+    def desired(self, spec: LoadedSpec) -> list[Desired]:
+        account = spec.spec.service_account
+        if account is None:
+            return []
+        attributes: dict[str, Any] = {
+            "user_principal_name": account.user_principal_name,
+            "display_name": account.display_name,
+            "given_name": account.given_name,
+            "surname": account.surname,
+            "mail_nickname": account.nickname,
+            "account_enabled": account.account_enabled,
+            "usage_location": account.usage_location,
+        }
+        write_only = {
+            "password": account.password,
+            "force_change_password_next_sign_in": account.force_change_password_next_sign_in,
+        }
+        return [
+            Desired(
+                kind=self.kind,
+                name="service_account",
+                attributes={k: v for k, v in attributes.items() if v is not None},
+                write_only=write_only,
+                location=spec.locate("service_account"),
+            )
+        ]
+
+    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
+        user = None
+        if record is not None and record.id:
+            user = ctx.clients.graph.get_user(record.id)
+        if user is None and desired is not None:
+            user = ctx.clients.graph.get_user(desired.attributes["user_principal_name"])
+        if user is None:
+            return None
+        attributes = {name: getattr(user, attr) for name, attr in GRAPH_FIELDS.items()}
+        return Observed(id=user.id, attributes=attributes)
+
+    def check_create(self, ctx: Context, desired: Desired) -> None:
+        self._password(ctx, desired)
+
+    def _password(self, ctx: Context, desired: Desired) -> str:
+        reference = desired.write_only.get("password")
+        if reference is None:
+            raise SpecError(
+                "the service account does not exist yet and the spec gives no password",
+                "add password: ${env:CRONOFY_SVC_PASSWORD} to service_account and set the variable",
+                desired.location,
+            )
+        return ctx.spec.resolve_env(reference, "service_account", "password")
+
+    def create(self, ctx: Context, desired: Desired) -> Observed:
+        password = self._password(ctx, desired)
+        properties = {GRAPH_FIELDS[k]: v for k, v in desired.attributes.items()}
+        user = ctx.clients.graph.create_user(
+            properties, password, bool(desired.write_only.get("force_change_password_next_sign_in"))
+        )
+        return Observed(id=user.id, attributes=dict(desired.attributes))
+
+    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
+        assert remote_id is not None
+        ctx.clients.graph.update_user(remote_id, {GRAPH_FIELDS[k]: desired.attributes[k] for k in changed})
+        return Observed(id=remote_id, attributes=dict(desired.attributes))
+
+    def delete(self, ctx: Context, record: ResourceRecord) -> None:
+        assert record.id is not None
+        ctx.clients.graph.delete_user(record.id)
+
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        upn = attributes.get("user_principal_name")
+        if isinstance(upn, str):
+            return {**attributes, "user_principal_name": upn.lower()}
+        return attributes

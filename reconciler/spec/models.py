@@ -1,0 +1,139 @@
+"""The spec schema (version 1): pydantic models, `extra="forbid"` everywhere.
+
+A spec says what the tenant must look like. Field names are snake_case versions of what the
+Microsoft 365 admin center and Graph call them.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+ENV_REF = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _env_reference(value: str) -> str:
+    if not ENV_REF.match(value):
+        raise ValueError(
+            "secrets are never written in a spec; reference an environment variable instead, "
+            "for example ${env:CRONOFY_SVC_PASSWORD}"
+        )
+    return value
+
+
+def _guid(value: str) -> str:
+    if not GUID.match(value):
+        raise ValueError("must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47")
+    return value.lower()
+
+
+EnvRef = Annotated[str, AfterValidator(_env_reference)]
+Guid = Annotated[str, AfterValidator(_guid)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cloud(StrEnum):
+    GLOBAL = "global"
+    USGOV = "usgov"
+    USGOVHIGH = "usgovhigh"
+    DOD = "dod"
+    CHINA = "china"
+
+
+class Endpoints(Strict):
+    """Explicit endpoint overrides; each defaults to the value for `tenant.cloud`."""
+
+    graph: str | None = Field(default=None, pattern=r"^https?://[^/]+$")
+    exchange: str | None = Field(default=None, pattern=r"^https?://[^/]+$")
+    login: str | None = Field(default=None, pattern=r"^https?://[^/]+$")
+
+
+class AuthMethod(StrEnum):
+    DEFAULT = "default"  # azure-identity DefaultAzureCredential: environment, workload identity, managed identity, CLI
+    CLIENT_SECRET = "client_secret"
+    CERTIFICATE = "certificate"
+    MANAGED_IDENTITY = "managed_identity"
+    WORKLOAD_IDENTITY = "workload_identity"
+
+
+class Auth(Strict):
+    """How reconciler itself signs in to the tenant (an Entra app registration or a managed identity)."""
+
+    method: AuthMethod = AuthMethod.DEFAULT
+    client_id: Guid | None = None
+    client_secret: EnvRef | None = None
+    certificate_path: str | None = None
+    certificate_password: EnvRef | None = None
+
+    @model_validator(mode="after")
+    def _method_needs(self) -> Auth:
+        needs = {
+            AuthMethod.CLIENT_SECRET: ("client_id", "client_secret"),
+            AuthMethod.CERTIFICATE: ("client_id", "certificate_path"),
+        }.get(self.method, ())
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"auth method '{self.method.value}' needs {', '.join(missing)}")
+        return self
+
+
+class Tenant(Strict):
+    id: Guid | None = None
+    domain: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+    cloud: Cloud = Cloud.GLOBAL
+    endpoints: Endpoints = Endpoints()
+    auth: Auth = Auth()
+    simulator: str | None = None  # path of a simulated tenant file, relative to the spec
+
+    @model_validator(mode="after")
+    def _named(self) -> Tenant:
+        if self.id is None and self.domain is None:
+            raise ValueError("name the tenant by id (its GUID) or domain (e.g. contoso.onmicrosoft.com)")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.id or self.domain or ""
+
+
+class ServiceAccount(Strict):
+    """The guide's "Create a Service Account" (steps 1-3) and "Deselect the assigned license" (step 6)."""
+
+    user_principal_name: str = Field(pattern=r"^[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+    display_name: str = Field(min_length=1, max_length=256)
+    given_name: str | None = Field(default=None, max_length=64)
+    surname: str | None = Field(default=None, max_length=64)
+    mail_nickname: str | None = Field(default=None, pattern=r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}$")
+    account_enabled: bool = True
+    password: EnvRef | None = None
+    force_change_password_next_sign_in: bool = False
+    usage_location: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    licenses: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _licenses_unique(self) -> ServiceAccount:
+        dupes = sorted({sku for sku in self.licenses if self.licenses.count(sku) > 1})
+        if dupes:
+            raise ValueError(f"licenses lists {', '.join(dupes)} more than once")
+        if self.licenses and self.usage_location is None:
+            raise ValueError(
+                "licenses can only be assigned to a user with a usage_location; add e.g. usage_location: US"
+            )
+        return self
+
+    @property
+    def nickname(self) -> str:
+        return self.mail_nickname or self.user_principal_name.split("@", 1)[0]
+
+
+class Spec(Strict):
+    version: int = Field(ge=1, le=1, description="spec format version; this reconciler reads version 1")
+    tenant: Tenant
+    service_account: ServiceAccount | None = None

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole story on the embedded simulated tenant: plan, apply, plan again (no changes), a change
+# made behind reconciler's back, drift (exit 2), apply to restore, drift clean.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+R=.venv/bin/reconciler
+SPEC=specs/example.yaml
+TENANT=state/simulated-tenant.json
+SVC=cronofy-svc@contoso.onmicrosoft.com
+export CRONOFY_SVC_PASSWORD="${CRONOFY_SVC_PASSWORD:-Demo-only-$(date +%s)-Pw!}"
+
+step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
+
+rm -f state/example.json state/example.json.backup
+step "A fresh simulated tenant" "reconciler sim init $TENANT"
+$R sim init "$TENANT"
+
+step "Validate the spec" "reconciler validate $SPEC"
+$R validate "$SPEC"
+
+step "Plan: the service account will be created, with no license" "reconciler plan $SPEC"
+$R plan "$SPEC"
+
+step "Apply" "reconciler apply $SPEC --auto-approve"
+$R apply "$SPEC" --auto-approve
+
+step "Plan again" "reconciler plan $SPEC --detailed-exitcode"
+$R plan "$SPEC" --detailed-exitcode
+
+step "Behind reconciler's back: an admin renames the account and gives it an E3 license" \
+     "PATCH /users/$SVC; POST /users/$SVC/assignLicense"
+$R sim request "$TENANT" PATCH "/v1.0/users/$SVC" --body '{"displayName": "Cronofy (temp)"}'
+$R sim request "$TENANT" POST "/v1.0/users/$SVC/assignLicense" \
+   --body '{"addLicenses": [{"disabledPlans": [], "skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900"}], "removeLicenses": []}' >/dev/null
+echo "(license assigned)"
+
+step "Drift (exit 2 means drift)" "reconciler drift $SPEC"
+set +e
+$R drift "$SPEC"
+code=$?
+set -e
+echo "drift exit code: $code"
+[ "$code" -eq 2 ] || { echo "expected drift (exit 2)"; exit 1; }
+
+step "Restore the spec: plan shows the license removed again" "reconciler apply $SPEC --auto-approve"
+$R apply "$SPEC" --auto-approve
+
+step "Drift again" "reconciler drift $SPEC"
+$R drift "$SPEC"

@@ -1,0 +1,133 @@
+"""Shared fixtures: a simulated tenant file per test, specs pointing at it, and the CLI runner.
+
+End-to-end tests go through the CLI (typer's runner, or a real subprocess where a terminal or a
+second process matters) and the real msgraph-sdk client against the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from reconciler.cli import app
+from reconciler.simulator import init_tenant
+
+PASSWORD = "Sim-Secret-Pa55word-7731"
+SVC = "cronofy-svc@contoso.onmicrosoft.com"
+E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
+
+SPEC_TEMPLATE = """\
+version: 1
+tenant:
+  id: {tenant_id}
+  domain: contoso.onmicrosoft.com
+  simulator: {simulator}
+service_account:
+  user_principal_name: {upn}
+  display_name: {display_name}
+  given_name: Cronofy
+  surname: Service Account
+  mail_nickname: cronofy-svc
+  account_enabled: true
+  password: ${{env:CRONOFY_SVC_PASSWORD}}
+  force_change_password_next_sign_in: false
+  usage_location: US
+  licenses: {licenses}
+"""
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@dataclass
+class Workspace:
+    """A folder with a simulated tenant, a spec for it, and the state file location."""
+
+    root: Path
+    tenant: Path
+    tenant_id: str
+
+    @property
+    def spec(self) -> Path:
+        return self.root / "spec.yaml"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state" / "spec.json"
+
+    def write_spec(self, *, display_name: str = "Cronofy Service Account", licenses: str = "[]",
+                   upn: str = SVC, text: str | None = None) -> Path:
+        body = text if text is not None else SPEC_TEMPLATE.format(
+            tenant_id=self.tenant_id, simulator=self.tenant.name, upn=upn,
+            display_name=display_name, licenses=licenses,
+        )
+        self.spec.write_text(body, encoding="utf-8")
+        return self.spec
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        """Run `reconciler ARGS` in-process in this folder (state/ is relative to it)."""
+        runner = CliRunner()
+        cwd = os.getcwd()
+        os.chdir(self.root)
+        try:
+            result = runner.invoke(app, list(args), env={"CRONOFY_SVC_PASSWORD": PASSWORD, **(env or {})})
+        finally:
+            os.chdir(cwd)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    def process(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start `reconciler ARGS` as a real process in this folder."""
+        full_env = {**os.environ, "CRONOFY_SVC_PASSWORD": PASSWORD, **(env or {})}
+        return subprocess.Popen(
+            [sys.executable, "-m", "reconciler", *args], cwd=self.root, env=full_env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    def graph(self, method: str, path: str, body: dict[str, Any] | None = None) -> Result:
+        """A change (or read) made behind reconciler's back, through the simulator's Graph endpoint."""
+        args = ["sim", "request", str(self.tenant), method, f"/v1.0{path}"]
+        if body is not None:
+            args += ["--body", json.dumps(body)]
+        return self.cli(*args)
+
+    def graph_json(self, path: str) -> Any:
+        result = self.graph("GET", path)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout.split("\n", 1)[1])
+
+    def tenant_data(self) -> Any:
+        return json.loads(self.tenant.read_text(encoding="utf-8"))
+
+    def set_tenant(self, update: Callable[[dict[str, Any]], None]) -> None:
+        data = self.tenant_data()
+        update(data)
+        self.tenant.write_text(json.dumps(data), encoding="utf-8")
+
+    def state_data(self) -> Any:
+        return json.loads(self.state.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    tenant = tmp_path / "tenant.json"
+    data = init_tenant(tenant)
+    workspace = Workspace(tmp_path, tenant, data["tenant"]["id"])
+    workspace.write_spec()
+    return workspace
