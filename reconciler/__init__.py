@@ -1,4 +1,5 @@
-"""reconciler: declare the Microsoft 365 / Exchange configuration a calendar integration needs, plan, apply, detect drift.
+"""reconciler: declare the Microsoft 365 / Exchange configuration a calendar integration needs;
+plan, apply, detect drift.
 
 Packages (Terraform's nouns):
   spec/       what was written: the YAML spec, its models and loading

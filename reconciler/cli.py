@@ -33,7 +33,9 @@ app = typer.Typer(
     add_completion=False,
 )
 state_app = typer.Typer(help="Inspect the state file.", no_args_is_help=True)
-sim_app = typer.Typer(help="The loopback simulated tenant (for demos and tests; never a real tenant).", no_args_is_help=True)
+sim_app = typer.Typer(
+    help="The loopback simulated tenant (for demos and tests; never a real tenant).", no_args_is_help=True
+)
 app.add_typer(state_app, name="state")
 app.add_typer(sim_app, name="sim")
 
@@ -186,10 +188,12 @@ def apply(
     from reconciler.render.human import plan_lines
 
     if not auto_approve and not sys.stdin.isatty():
-        _fail(ReconcilerError(
-            "apply needs approval, and standard input is not a terminal",
-            "review `reconciler plan` first, then run apply with --auto-approve",
-        ))
+        _fail(
+            ReconcilerError(
+                "apply needs approval, and standard input is not a terminal",
+                "review `reconciler plan` first, then run apply with --auto-approve",
+            )
+        )
 
     def confirm(planned: Plan) -> bool:
         _print(plan_lines(planned.to_json()))
@@ -216,8 +220,20 @@ def _progress(change: Change, phase: str) -> None:
 
     if change.action is Action.NOOP:
         return
-    verbs = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "destroying", "forget": "forgetting"}
-    done = {"create": "created", "update": "updated", "replace": "replaced", "delete": "destroyed", "forget": "forgotten"}
+    verbs = {
+        "create": "creating",
+        "update": "updating",
+        "replace": "replacing",
+        "delete": "destroying",
+        "forget": "forgetting",
+    }
+    done = {
+        "create": "created",
+        "update": "updated",
+        "replace": "replaced",
+        "delete": "destroyed",
+        "forget": "forgotten",
+    }
     if phase == "start":
         out.print(f"{change.address}: {verbs[change.action.value]}...")
     elif phase == "done":

@@ -69,7 +69,9 @@ def load_plan(path: Path) -> Plan:
     try:
         return Plan.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
-        raise PlanError(f"{path} is not a saved plan: {exc}", "make one with `reconciler plan SPEC --out FILE`") from None
+        raise PlanError(
+            f"{path} is not a saved plan: {exc}", "make one with `reconciler plan SPEC --out FILE`"
+        ) from None
 
 
 def is_saved_plan(path: Path) -> bool:

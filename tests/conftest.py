@@ -72,11 +72,24 @@ class Workspace:
     def state(self) -> Path:
         return self.root / "state" / "spec.json"
 
-    def write_spec(self, *, display_name: str = "Cronofy Service Account", licenses: str = "[]",
-                   upn: str = SVC, text: str | None = None) -> Path:
-        body = text if text is not None else SPEC_TEMPLATE.format(
-            tenant_id=self.tenant_id, simulator=self.tenant.name, upn=upn,
-            display_name=display_name, licenses=licenses,
+    def write_spec(
+        self,
+        *,
+        display_name: str = "Cronofy Service Account",
+        licenses: str = "[]",
+        upn: str = SVC,
+        text: str | None = None,
+    ) -> Path:
+        body = (
+            text
+            if text is not None
+            else SPEC_TEMPLATE.format(
+                tenant_id=self.tenant_id,
+                simulator=self.tenant.name,
+                upn=upn,
+                display_name=display_name,
+                licenses=licenses,
+            )
         )
         self.spec.write_text(body, encoding="utf-8")
         return self.spec
@@ -96,8 +109,13 @@ class Workspace:
         """Start `reconciler ARGS` as a real process in this folder."""
         full_env = {**os.environ, "CRONOFY_SVC_PASSWORD": PASSWORD, **(env or {})}
         return subprocess.Popen(
-            [sys.executable, "-m", "reconciler", *args], cwd=self.root, env=full_env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "reconciler", *args],
+            cwd=self.root,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def graph(self, method: str, path: str, body: dict[str, Any] | None = None) -> Result:

@@ -20,10 +20,10 @@ from reconciler.errors import ClientError
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
-    from msgraph import GraphServiceClient
     from msgraph.generated.models.license_details import LicenseDetails
     from msgraph.generated.models.subscribed_sku import SubscribedSku
     from msgraph.generated.models.user import User
+    from msgraph.graph_service_client import GraphServiceClient
 
 T = TypeVar("T")
 
@@ -59,7 +59,8 @@ class GraphClient:
 
     def _build(self) -> GraphServiceClient:
         import httpx
-        from msgraph import GraphRequestAdapter, GraphServiceClient
+        from msgraph.graph_request_adapter import GraphRequestAdapter
+        from msgraph.graph_service_client import GraphServiceClient
         from msgraph_core import GraphClientFactory
         from msgraph_core.authentication import AzureIdentityAuthenticationProvider
 
@@ -134,9 +135,7 @@ class GraphClient:
     def license_details(self, user: str) -> list[LicenseDetails] | None:
         """GET /users/{id}/licenseDetails; None when the user does not exist."""
         try:
-            page = self._run(
-                f"GET /users/{user}/licenseDetails", self.sdk.users.by_user_id(user).license_details.get()
-            )
+            page = self._run(f"GET /users/{user}/licenseDetails", self.sdk.users.by_user_id(user).license_details.get())
         except ClientError as exc:
             if exc.status == 404:
                 return None

@@ -34,4 +34,3 @@ def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
 
     real = azure_credential(tenant.auth, tenant.name, endpoints.login, resolve)
     return Clients(graph=GraphClient(endpoints.graph, real, endpoints.graph_scope))
-

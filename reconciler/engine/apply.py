@@ -83,5 +83,6 @@ def _record(change: Change, observed: Observed, created: bool, desired: Desired)
         kind=change.kind,
         id=observed.id,
         created_by_reconciler=created,
+        depends_on=list(desired.depends_on),
         attributes=dict(desired.attributes),
     )

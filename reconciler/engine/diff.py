@@ -24,7 +24,7 @@ def diff(
     kind: ResourceKind, desired: Desired | None, observed: Observed | None, record: ResourceRecord | None
 ) -> Change:
     address = desired.address if desired else record.address if record else "?"
-    base = {"address": address, "kind": kind.kind, "id": observed.id if observed else None}
+    base: dict[str, Any] = {"address": address, "kind": kind.kind, "id": observed.id if observed else None}
     if desired is None:
         return _removed(kind, observed, record, base)
     after = _shown(kind, desired)

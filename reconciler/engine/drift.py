@@ -67,7 +67,9 @@ def _entry(item: Item) -> DriftEntry | None:
     attributes = [_attribute(item, name) for name in names]
     outside = any(a.changed_outside for a in attributes)
     message = "changed outside reconciler" if outside else "does not match the spec (spec changed since apply?)"
-    return DriftEntry(address=item.address, kind=item.kind.kind, status="changed", message=message, attributes=attributes)
+    return DriftEntry(
+        address=item.address, kind=item.kind.kind, status="changed", message=message, attributes=attributes
+    )
 
 
 def _attribute(item: Item, name: str) -> AttributeDrift:

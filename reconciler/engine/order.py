@@ -6,13 +6,23 @@ from graphlib import CycleError, TopologicalSorter
 
 from reconciler.errors import SpecError
 from reconciler.resources.base import Desired
+from reconciler.state.model import ResourceRecord
 
 
 def dependency_order(desired: list[Desired]) -> list[Desired]:
     by_address = {d.address: d for d in desired}
-    graph = {d.address: [dep for dep in d.depends_on if dep in by_address] for d in desired}
+    return [by_address[a] for a in _order({d.address: d.depends_on for d in desired})]
+
+
+def removal_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
+    """Dependents before what they depend on: licenses go before the user is destroyed."""
+    by_address = {r.address: r for r in records}
+    return [by_address[a] for a in reversed(_order({r.address: tuple(r.depends_on) for r in records}))]
+
+
+def _order(graph: dict[str, tuple[str, ...]]) -> list[str]:
+    edges = {node: [dep for dep in deps if dep in graph] for node, deps in graph.items()}
     try:
-        order = list(TopologicalSorter(graph).static_order())
+        return list(TopologicalSorter(edges).static_order())
     except CycleError as exc:
         raise SpecError(f"resources depend on each other in a cycle: {' -> '.join(exc.args[1])}") from None
-    return [by_address[a] for a in order]

@@ -16,7 +16,7 @@ def make_plan(ctx: Context, state: State, state_path: Path) -> Plan:
     changes = [_change(ctx, item) for item in items]
     creates_and_updates = [c for c in changes if c.action not in (Action.DELETE, Action.FORGET)]
     removals = [c for c in changes if c.action in (Action.DELETE, Action.FORGET)]
-    ordered = creates_and_updates + list(reversed(removals))
+    ordered = creates_and_updates + removals  # refresh lists removals in reverse dependency order
     return Plan(
         tenant=ctx.spec.spec.tenant.name,
         spec=SpecRef(path=str(ctx.spec.path), sha256=ctx.spec.sha256),

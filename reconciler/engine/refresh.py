@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.engine.order import dependency_order
+from reconciler.engine.order import dependency_order, removal_order
 from reconciler.resources import KINDS
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
 from reconciler.spec.loader import LoadedSpec
@@ -37,8 +37,8 @@ def refresh(ctx: Context, state: State) -> list[Item]:
     desired = desired_resources(ctx.spec)
     wanted = {d.address for d in desired}
     items = [_read(ctx, KINDS[d.kind], d, state.get(d.address)) for d in desired]
-    for record in state.resources:
-        if record.address not in wanted and record.kind in KINDS:
+    for record in removal_order([r for r in state.resources if r.address not in wanted]):
+        if record.kind in KINDS:
             items.append(_read(ctx, KINDS[record.kind], None, record))
     return items
 

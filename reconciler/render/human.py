@@ -33,7 +33,7 @@ def plan_lines(plan: dict[str, Any]) -> list[str]:
         return ["[bold green]No changes.[/] The tenant matches the spec."]
     lines = ["reconciler will perform the following actions:", ""]
     for change in changes:
-        lines += _change_lines(change) + [""]
+        lines += [*_change_lines(change), ""]
     lines.append(summary_line(plan["summary"]))
     return lines
 
@@ -52,7 +52,7 @@ def _change_lines(change: dict[str, Any]) -> list[str]:
     lines = [f"  [bold]# {change['address']}[/] {VERBS[action]}"]
     if change.get("reason"):
         lines.append(f"  # ({escape(change['reason'])})")
-    lines.append(f"  [{colour}]{symbol}[/] {kind} \"{name}\" {{")
+    lines.append(f'  [{colour}]{symbol}[/] {kind} "{name}" {{')
     lines += _attribute_lines(change)
     lines.append("    }")
     return lines
@@ -69,7 +69,11 @@ def _attribute_lines(change: dict[str, Any]) -> list[str]:
         if action == "create":
             lines.append(f"      [green]+[/] {label} = {value(after[name])}")
         elif action in ("delete", "forget"):
-            lines.append(f"      [red]-[/] {label} = {value(before[name])}" if action == "delete" else f"        {label} = {value(before[name])}")
+            lines.append(
+                f"      [red]-[/] {label} = {value(before[name])}"
+                if action == "delete"
+                else f"        {label} = {value(before[name])}"
+            )
         elif name in change.get("changed", []):
             lines.append(f"      [yellow]~[/] {label} = {value(before.get(name))} -> {value(after.get(name))}")
         else:

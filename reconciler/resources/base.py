@@ -82,6 +82,7 @@ class ResourceKind(ABC):
 
     def check_create(self, ctx: Context, desired: Desired) -> None:
         """Raise a SpecError at plan time when `create` could not succeed (e.g. a secret is unset)."""
+        return None
 
     def delete(self, ctx: Context, record: ResourceRecord) -> None:
         raise NotImplementedError(f"{self.kind} cannot be deleted")

@@ -100,9 +100,7 @@ def _spec_errors(exc: ValidationError, document: Any, file: str) -> SpecError:
     problems: list[ReconcilerError] = []
     for error in exc.errors():
         field_path = tuple(p for p in error["loc"] if not _is_model_tag(p))
-        problems.append(
-            SpecError(_message(error), _allowed(error), locate(document, file, field_path))
-        )
+        problems.append(SpecError(_message(error), _allowed(error), locate(document, file, field_path)))
     first = problems[0]
     summary = f"{len(problems)} problem(s) in the spec" if len(problems) > 1 else first.summary
     return SpecError(summary, first.detail, first.location, problems)

@@ -1,7 +1,7 @@
 """The state file format, version 1.
 
     {"version": 1, "serial": 7, "lineage": "<uuid>", "tenant": "<tenant id or domain>",
-     "resources": [{"address", "kind", "id", "created_by_reconciler", "attributes"}]}
+     "resources": [{"address", "kind", "id", "created_by_reconciler", "depends_on", "attributes"}]}
 
 `serial` rises by one on every write that changes something; `lineage` is made once, when the
 state is first written, and never changes. `attributes` are the last applied values of the
@@ -25,13 +25,14 @@ class ResourceRecord(BaseModel):
     kind: str
     id: str | None = None
     created_by_reconciler: bool = False
+    depends_on: list[str] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class State(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: Literal[1] = FORMAT_VERSION
+    version: Literal[1] = 1
     serial: int = 0
     lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
     tenant: str | None = None

@@ -11,7 +11,7 @@ from tests.conftest import E3, PASSWORD, SVC, Workspace
 def test_create_from_nothing(ws: Workspace) -> None:
     plan = ws.cli("plan", str(ws.spec))
     assert plan.exit_code == 0, plan.output
-    assert "+ user \"service_account\"" in plan.stdout
+    assert '+ user "service_account"' in plan.stdout
     assert "password" in plan.stdout and "(sensitive)" in plan.stdout
     assert "Plan: 2 to add, 0 to change, 0 to destroy." in plan.stdout
 
@@ -56,8 +56,8 @@ def test_update_in_place(ws: Workspace) -> None:
 
     plan = ws.cli("plan", str(ws.spec), "--detailed-exitcode")
     assert plan.exit_code == 2, plan.output
-    assert "~ user \"service_account\"" in plan.stdout
-    assert '~ display_name' in plan.stdout
+    assert '~ user "service_account"' in plan.stdout
+    assert "~ display_name" in plan.stdout
     assert '"Cronofy Service Account" -> "Cronofy Calendar Sync"' in plan.stdout
     assert "Plan: 0 to add, 1 to change, 0 to destroy." in plan.stdout
 
@@ -76,7 +76,7 @@ def test_license_removal(ws: Workspace) -> None:
 
     ws.write_spec(licenses="[]")  # guide step 6: deselect the assigned license
     plan = ws.cli("plan", str(ws.spec))
-    assert '~ skus' in plan.stdout and '["ENTERPRISEPACK"] -> []' in plan.stdout, plan.stdout
+    assert "~ skus" in plan.stdout and '["ENTERPRISEPACK"] -> []' in plan.stdout, plan.stdout
     applied = ws.cli("apply", str(ws.spec), "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert ws.graph_json(f"/users/{SVC}/licenseDetails")["value"] == []
@@ -191,4 +191,3 @@ def test_password_never_persisted_or_printed(ws: Workspace) -> None:
     for path in [planfile, ws.state, ws.state.with_name("spec.json.backup"), ws.tenant]:
         if path.exists():
             assert PASSWORD not in path.read_text(encoding="utf-8"), path
-

@@ -1,0 +1,73 @@
+"""Removing things from the spec: reconciler deletes only what state says it created."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import SVC, Workspace
+
+ADOPTED = "existing-svc@contoso.onmicrosoft.com"
+
+
+def _without_service_account(ws: Workspace) -> None:
+    text = ws.spec.read_text(encoding="utf-8")
+    ws.write_spec(text=text.split("service_account:")[0])
+
+
+def test_removed_from_spec_and_created_by_reconciler_is_destroyed(ws: Workspace) -> None:
+    assert ws.cli("apply", str(ws.spec), "--auto-approve").exit_code == 0
+    _without_service_account(ws)
+    plan = json.loads(ws.cli("plan", str(ws.spec), "--json").stdout)
+    actions = {c["address"]: c["action"] for c in plan["changes"]}
+    assert actions == {"user.service_account": "delete", "license_assignment.service_account": "forget"}
+    assert plan["summary"] == {"add": 0, "change": 0, "destroy": 1, "forget": 1}
+    # licenses go before the user is destroyed: removals run in reverse dependency order
+    assert plan["changes"][0]["address"] == "license_assignment.service_account"
+
+    assert ws.cli("apply", str(ws.spec), "--auto-approve").exit_code == 0
+    assert ws.graph("GET", f"/users/{SVC}").exit_code == 1
+    assert ws.state_data()["resources"] == []
+
+
+def test_object_reconciler_did_not_create_is_never_deleted(ws: Workspace) -> None:
+    body = {
+        "accountEnabled": True,
+        "displayName": "Made by hand",
+        "mailNickname": "existing-svc",
+        "userPrincipalName": ADOPTED,
+        "passwordProfile": {"password": "Hand-made-Pw-123!", "forceChangePasswordNextSignIn": False},
+    }
+    assert ws.graph("POST", "/users", body).exit_code == 0
+    ws.write_spec(upn=ADOPTED)
+    plan = ws.cli("plan", str(ws.spec))
+    assert '~ user "service_account"' in plan.stdout  # existing user: updated, not created
+    assert ws.cli("apply", str(ws.spec), "--auto-approve").exit_code == 0
+    records = {r["address"]: r for r in ws.state_data()["resources"]}
+    assert records["user.service_account"]["created_by_reconciler"] is False
+
+    _without_service_account(ws)
+    plan = json.loads(ws.cli("plan", str(ws.spec), "--json").stdout)
+    user = next(c for c in plan["changes"] if c["address"] == "user.service_account")
+    assert user["action"] == "forget" and "did not create it" in user["reason"]
+    assert ws.cli("apply", str(ws.spec), "--auto-approve").exit_code == 0
+    assert ws.graph("GET", f"/users/{ADOPTED}").exit_code == 0
+
+
+def test_state_list_and_show(ws: Workspace) -> None:
+    assert ws.cli("apply", str(ws.spec), "--auto-approve").exit_code == 0
+    listed = ws.cli("state", "list")
+    assert listed.exit_code == 0
+    assert listed.stdout.split() == ["license_assignment.service_account", "user.service_account"]
+    shown = ws.cli("show", "--json")
+    assert json.loads(shown.stdout)["resources"][1]["attributes"]["user_principal_name"] == SVC
+
+
+def test_plan_json_contract(ws: Workspace) -> None:
+    plan = json.loads(ws.cli("plan", str(ws.spec), "--json").stdout)
+    assert plan["format_version"] == "1.0"
+    assert set(plan) >= {"format_version", "tenant", "spec", "state", "changes", "summary"}
+    user = plan["changes"][0]
+    assert set(user) >= {"address", "kind", "action", "before", "after"}
+    assert user["action"] == "create" and user["before"] is None
+    assert user["after"]["password"] == "(sensitive)"
+    assert plan["summary"] == {"add": 2, "change": 0, "destroy": 0, "forget": 0}
