@@ -1,0 +1,16 @@
+"""The tenant simulator: a loopback HTTP server that plays a Microsoft 365 tenant.
+
+It speaks Microsoft Graph v1.0's JSON wire format (``/v1.0/...``) so the real msgraph-sdk
+client can be pointed at it unchanged. It imports nothing from the rest of ``reconciler``:
+it is the tenant, not the tool.
+
+Modules: ``store`` (the tenant file), ``seed`` (``init_tenant``), ``tokens`` (unsigned JWTs),
+``server`` (HTTP server + :class:`Simulator`), ``graph`` (auth, faults, routes, ``$batch``),
+``graph_users`` (user, licence and SKU handlers), ``odata`` (query options).
+"""
+
+from reconciler.simulator.seed import init_tenant
+from reconciler.simulator.server import Simulator
+from reconciler.simulator.tokens import make_token
+
+__all__ = ["Simulator", "init_tenant", "make_token"]

@@ -1,0 +1,110 @@
+"""Seed a tenant file (``reconciler simulator init``): a reproducible Contoso tenant.
+
+Default tenant: verified domains ``contoso.onmicrosoft.com`` (initial) and ``contoso.com``,
+an admin ``admin@contoso.onmicrosoft.com`` (usageLocation US, Office 365 E3) and three
+subscriptions: ENTERPRISEPACK (25 units, plus one per seeded ordinary user), EXCHANGESTANDARD
+(10) and FLOW_FREE (10000). ``users=N`` adds ``user001@contoso.com`` ... (US, E3);
+``rooms=N`` adds ``room001@contoso.com`` ... under ``"rooms"``. Every id is a uuid5 from a
+fixed namespace, so the same options always produce the same file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reconciler.simulator.directory import (
+    TENANT_ID,
+    hash_password,
+    new_user,
+    stable_id,
+    subscribed_sku,
+)
+from reconciler.simulator.store import dump_tenant, write_atomic
+
+JsonObject = dict[str, Any]
+
+INITIAL_DOMAIN = "contoso.onmicrosoft.com"
+CUSTOM_DOMAIN = "contoso.com"
+SEED_CREATED = "2024-01-01T00:00:00Z"
+FLAVORS = ("exchange_online", "exchange_server")
+
+
+def _seed_user(upn: str, display_name: str, given: str | None, surname: str | None) -> JsonObject:
+    user_id = stable_id("user", upn)
+    # Seeded accounts get a per-user password nobody knows; only its salted hash is stored.
+    salt = stable_id("salt", upn).replace("-", "")
+    user = new_user(
+        user_id,
+        upn,
+        display_name=display_name,
+        mail_nickname=upn.split("@")[0],
+        password_hash=hash_password(stable_id("password", upn), salt),
+        created=SEED_CREATED,
+    )
+    user.update(givenName=given, surname=surname, mail=upn, usageLocation="US")
+    return user
+
+
+def _license(user: JsonObject, sku: JsonObject) -> None:
+    user["assignedLicenses"].append({"disabledPlans": [], "skuId": sku["skuId"]})
+    sku["consumedUnits"] += 1
+
+
+def _rooms(count: int) -> list[JsonObject]:
+    rooms = []
+    for n in range(1, count + 1):
+        alias = f"room{n:03d}"
+        address = f"{alias}@{CUSTOM_DOMAIN}"
+        rooms.append(
+            {
+                "id": stable_id("room", address),
+                "displayName": f"Room {n:03d}",
+                "emailAddress": address,
+                "alias": alias,
+            }
+        )
+    return rooms
+
+
+def build_tenant(*, users: int = 0, rooms: int = 0, flavor: str = "exchange_online") -> JsonObject:
+    """The seeded tenant as a JSON-ready dict (see :mod:`reconciler.simulator.store` for the shape)."""
+    if flavor not in FLAVORS:
+        raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
+    if users < 0 or rooms < 0:
+        raise ValueError("users and rooms must be >= 0")
+    e3 = subscribed_sku(TENANT_ID, "ENTERPRISEPACK", 25 + users)
+    skus = [
+        e3,
+        subscribed_sku(TENANT_ID, "EXCHANGESTANDARD", 10),
+        subscribed_sku(TENANT_ID, "FLOW_FREE", 10000),
+    ]
+    admin = _seed_user(f"admin@{INITIAL_DOMAIN}", "MOD Administrator", None, None)
+    _license(admin, e3)
+    people = [admin]
+    for n in range(1, users + 1):
+        number = f"{n:03d}"
+        user = _seed_user(f"user{number}@{CUSTOM_DOMAIN}", f"User {number}", "User", number)
+        _license(user, e3)
+        people.append(user)
+    return {
+        "tenant": {
+            "id": TENANT_ID,
+            "displayName": "Contoso",
+            "initialDomain": INITIAL_DOMAIN,
+            "domains": [INITIAL_DOMAIN, CUSTOM_DOMAIN],
+            "flavor": flavor,
+        },
+        "settings": {"latency_ms": 0},
+        "subscribedSkus": skus,
+        "users": people,
+        "rooms": _rooms(rooms),
+        "faults": [],
+    }
+
+
+def init_tenant(path: Path, *, users: int = 0, rooms: int = 0, flavor: str = "exchange_online") -> dict[str, Any]:
+    """Write a seeded tenant file to ``path`` (atomically) and return its content."""
+    data = build_tenant(users=users, rooms=rooms, flavor=flavor)
+    write_atomic(Path(path), dump_tenant(data))
+    return data

@@ -1,0 +1,181 @@
+"""The loopback HTTP server that plays the tenant.
+
+``http.server.ThreadingHTTPServer`` on 127.0.0.1, HTTP/1.1 with Content-Length on every
+response (so clients keep connections alive). Requests are dispatched by path prefix to a
+protocol module; add the Exchange admin REST (``/adminapi``) and EWS SOAP
+(``/EWS/Exchange.asmx``) handlers as sibling modules by adding entries to
+:data:`PROTOCOL_HANDLERS`. ``GET /_simulator/stats`` reports ``requests_served`` (and is not
+itself counted) for benchmarks that run the simulator out of process.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from reconciler.simulator import graph
+from reconciler.simulator.store import TenantStore
+from reconciler.simulator.wire import HttpRequest, HttpResponse, ProtocolHandler, SimContext
+
+HOST = "127.0.0.1"
+STATS_PATH = "/_simulator/stats"
+
+# Path prefix -> protocol module entry point. Later: "/adminapi": adminapi.handle_http,
+# "/EWS/Exchange.asmx": ews.handle_http.
+PROTOCOL_HANDLERS: dict[str, ProtocolHandler] = {
+    graph.PREFIX: graph.handle_http,
+}
+
+
+def _json_response(status: int, body: dict[str, object]) -> HttpResponse:
+    return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+
+def _internal_error() -> HttpResponse:
+    traceback.print_exc(file=sys.stderr)
+    request_id = str(uuid.uuid4())
+    error = {
+        "code": "InternalServerError",
+        "message": "The tenant simulator failed to process the request.",
+        "innerError": {"request-id": request_id, "client-request-id": request_id},
+    }
+    return _json_response(500, {"error": error})
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int, simulator: Simulator) -> None:
+        self.simulator = simulator
+        super().__init__((HOST, port), _RequestHandler)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HttpServer
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Stay quiet: tests and benchmarks run thousands of requests."""
+
+    def _read_request(self) -> HttpRequest:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        parts = urlsplit(self.path)
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        return HttpRequest(self.command.upper(), parts.path, parts.query, headers, body)
+
+    def _dispatch(self) -> None:
+        request = self._read_request()
+        try:
+            response = self.server.simulator.handle(request)
+        except Exception:
+            response = _internal_error()
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if response.body:
+            self.wfile.write(response.body)
+
+
+class Simulator:
+    """The tenant simulator: serves the tenant file on 127.0.0.1 from a daemon thread."""
+
+    def __init__(self, tenant_file: Path, *, port: int = 0, latency_ms: int = 0) -> None:
+        self.tenant_file = Path(tenant_file)
+        self.store = TenantStore(self.tenant_file)
+        self.tenant_id: str = str(self.store.tenant["id"])
+        self.base_url: str = ""
+        self._port = port
+        self._latency_ms = latency_ms
+        self._served = 0
+        self._count_lock = threading.Lock()
+        self._server: _HttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def requests_served(self) -> int:
+        """HTTP requests served so far (a ``$batch`` is one; stats requests are not counted)."""
+        return self._served
+
+    @property
+    def latency_ms(self) -> int:
+        """Per-request delay: the constructor's value when > 0, else the tenant's settings."""
+        if self._latency_ms > 0:
+            return self._latency_ms
+        return int(self.store.data.get("settings", {}).get("latency_ms", 0) or 0)
+
+    def start(self) -> None:
+        if self._server is not None:
+            return
+        self._server = _HttpServer(self._port, self)
+        port = self._server.server_address[1]
+        self.base_url = f"http://{HOST}:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="tenant-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Simulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Route one request by path prefix (called from the server's worker threads)."""
+        if request.path == STATS_PATH and request.method == "GET":
+            return _json_response(200, {"requests_served": self._served})
+        with self._count_lock:
+            self._served += 1
+        if self.latency_ms > 0:
+            time.sleep(self.latency_ms / 1000)
+        ctx = SimContext(self.store, self.base_url)
+        for prefix, handler in PROTOCOL_HANDLERS.items():
+            if request.path == prefix or request.path.startswith(prefix + "/"):
+                return handler(ctx, request)
+        message = f"No simulated service at '{request.path}'."
+        return _json_response(404, {"error": {"code": "NotFound", "message": message}})
