@@ -234,7 +234,12 @@ def _progress(change: Change, phase: str) -> None:
         "delete": "destroyed",
         "forget": "forgotten",
     }
-    if phase == "start":
+    if phase == "manual":
+        from reconciler.render.human import manual_lines
+
+        out.print(f"{change.address}: [bold yellow]needs commands run by hand[/]")
+        _print(manual_lines(change.model_dump(mode="json")))
+    elif phase == "start":
         out.print(f"{change.address}: {verbs[change.action.value]}...")
     elif phase == "done":
         out.print(f"{change.address}: {done[change.action.value]}")

@@ -20,6 +20,7 @@ from reconciler.errors import ClientError
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from msgraph.generated.models.calendar_permission import CalendarPermission
     from msgraph.generated.models.license_details import LicenseDetails
     from msgraph.generated.models.subscribed_sku import SubscribedSku
     from msgraph.generated.models.user import User
@@ -123,6 +124,69 @@ class GraphClient:
     def delete_user(self, user_id: str) -> None:
         """DELETE /users/{id} (to the deleted items, restorable for 30 days)."""
         self._run(f"DELETE /users/{user_id}", self.sdk.users.by_user_id(user_id).delete())
+
+    # -- enterprise apps --------------------------------------------------------------------
+    def service_principal_object_id(self, app_id: str) -> str | None:
+        """GET /servicePrincipals(appId='{appId}'): the enterprise app's object id, None when not consented."""
+        try:
+            sp = self._run(
+                f"GET /servicePrincipals(appId='{app_id}')", self.sdk.service_principals_with_app_id(app_id).get()
+            )
+        except ClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return sp.id if sp else None
+
+    # -- calendar permissions ---------------------------------------------------------------
+    def calendar_permissions(self, mailbox: str) -> list[CalendarPermission] | None:
+        """GET /users/{id}/calendar/calendarPermissions; None when the mailbox does not exist."""
+        try:
+            page = self._run(
+                f"GET /users/{mailbox}/calendar/calendarPermissions",
+                self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.get(),
+            )
+        except ClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return list(page.value or []) if page else []
+
+    def add_calendar_permission(self, mailbox: str, grantee: str, role: str) -> CalendarPermission:
+        """POST /users/{id}/calendar/calendarPermissions."""
+        from msgraph.generated.models.calendar_permission import CalendarPermission
+        from msgraph.generated.models.calendar_role_type import CalendarRoleType
+        from msgraph.generated.models.email_address import EmailAddress
+
+        body = CalendarPermission(
+            email_address=EmailAddress(address=grantee),
+            role=CalendarRoleType(role),
+            is_inside_organization=True,
+            is_removable=True,
+        )
+        created = self._run(
+            f"POST /users/{mailbox}/calendar/calendarPermissions ({grantee})",
+            self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.post(body),
+        )
+        if created is None:
+            raise ClientError(f"POST /users/{mailbox}/calendar/calendarPermissions returned nothing")
+        return created
+
+    def set_calendar_permission_role(self, mailbox: str, permission_id: str, role: str) -> None:
+        """PATCH /users/{id}/calendar/calendarPermissions/{id}: only the role can change, in place."""
+        from msgraph.generated.models.calendar_permission import CalendarPermission
+        from msgraph.generated.models.calendar_role_type import CalendarRoleType
+
+        builder = self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.by_calendar_permission_id(permission_id)
+        self._run(
+            f"PATCH /users/{mailbox}/calendar/calendarPermissions/{permission_id}",
+            builder.patch(CalendarPermission(role=CalendarRoleType(role))),
+        )
+
+    def delete_calendar_permission(self, mailbox: str, permission_id: str) -> None:
+        """DELETE /users/{id}/calendar/calendarPermissions/{id}."""
+        builder = self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.by_calendar_permission_id(permission_id)
+        self._run(f"DELETE /users/{mailbox}/calendar/calendarPermissions/{permission_id}", builder.delete())
 
     # -- licenses -------------------------------------------------------------------------
     def subscribed_skus(self) -> list[SubscribedSku]:

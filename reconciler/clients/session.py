@@ -1,36 +1,92 @@
-"""Clients: the adapters one run uses, built from the spec's tenant section."""
+"""Clients: the adapters one run uses, built from the spec's tenant section and target.
+
+Exchange Online: Graph (msgraph-sdk) and the Exchange admin API (httpx), both with azure-identity tokens.
+Exchange Server: EWS (exchangelib) only, as a real on-premises server offers.
+The same adapters serve a real and the simulated tenant: only the base URLs and the credential differ.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from reconciler.clients.credentials import SIMULATOR_APP_ID, LoopbackCredential, azure_credential
 from reconciler.clients.endpoints import endpoints_for
+from reconciler.clients.ews import EwsClient
+from reconciler.clients.exchange_admin import ExchangeAdminClient
 from reconciler.clients.graph import GraphClient
+from reconciler.errors import ClientError
 from reconciler.spec.loader import LoadedSpec
+from reconciler.spec.models import Target
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 
 @dataclass
 class Clients:
-    graph: GraphClient
+    graph_client: GraphClient | None = None
+    exchange_client: ExchangeAdminClient | None = None
+    ews_client: EwsClient | None = None
+    simulated: bool = False
+    base_urls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def graph(self) -> GraphClient:
+        if self.graph_client is None:
+            raise ClientError("this target has no Microsoft Graph (Exchange Server is reached through EWS only)")
+        return self.graph_client
+
+    @property
+    def exchange(self) -> ExchangeAdminClient:
+        if self.exchange_client is None:
+            raise ClientError("this target has no Exchange admin API (Exchange Server is reached through EWS only)")
+        return self.exchange_client
+
+    @property
+    def ews(self) -> EwsClient:
+        if self.ews_client is None:
+            raise ClientError("EWS is not configured for this target: set exchange_server.ews_url")
+        return self.ews_client
 
     def close(self) -> None:
-        self.graph.close()
+        for client in (self.graph_client, self.exchange_client, self.ews_client):
+            if client is not None:
+                client.close()
 
 
 def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
-    """Clients for the spec's tenant; for the simulated tenant at `simulator_url` when given.
-
-    The same adapters serve both: only the base URL and the credential differ.
-    """
-    tenant = loaded.spec.tenant
+    """Clients for the spec's tenant; for the simulated tenant at `simulator_url` when given."""
+    spec = loaded.spec
+    tenant = spec.tenant
+    if spec.target is Target.EXCHANGE_SERVER:
+        return Clients(ews_client=_ews(loaded, simulator_url), simulated=simulator_url is not None)
     endpoints = endpoints_for(tenant.cloud, tenant.endpoints)
+    credential: TokenCredential
     if simulator_url is not None:
         credential = LoopbackCredential(tenant.name, tenant.auth.client_id or SIMULATOR_APP_ID)
-        return Clients(graph=GraphClient(simulator_url, credential, f"{simulator_url}/.default"))
+        graph_url = exchange_url = simulator_url
+        graph_scope = exchange_scope = f"{simulator_url}/.default"
+    else:
+        credential = azure_credential(
+            tenant.auth, tenant.name, endpoints.login, lambda ref, f: loaded.resolve_env(ref, "tenant", "auth", f)
+        )
+        graph_url, exchange_url = endpoints.graph, endpoints.exchange
+        graph_scope, exchange_scope = endpoints.graph_scope, endpoints.exchange_scope
+    return Clients(
+        graph_client=GraphClient(graph_url, credential, graph_scope),
+        exchange_client=ExchangeAdminClient(exchange_url, tenant.name, credential, exchange_scope),
+        simulated=simulator_url is not None,
+        base_urls={"graph": graph_url, "exchange": exchange_url},
+    )
 
-    def resolve(reference: str, field: str) -> str:
-        return loaded.resolve_env(reference, "tenant", "auth", field)
 
-    real = azure_credential(tenant.auth, tenant.name, endpoints.login, resolve)
-    return Clients(graph=GraphClient(endpoints.graph, real, endpoints.graph_scope))
+def _ews(loaded: LoadedSpec, simulator_url: str | None) -> EwsClient | None:
+    server = loaded.spec.exchange_server
+    if server is None:
+        return None
+    password = loaded.resolve_env(server.password, "exchange_server", "password")
+    url = server.ews_url
+    if simulator_url is not None:
+        url = simulator_url + "/EWS/Exchange.asmx"  # the simulated server answers on loopback
+    return EwsClient(url, server.username, password, server.auth, fixed_version=simulator_url is not None)

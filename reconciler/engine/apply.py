@@ -40,9 +40,12 @@ def check_current(plan: Plan, spec_sha256: str, state: State, state_path: Path) 
 
 def apply_plan(ctx: Context, plan: Plan, state: State, state_path: Path, progress: Progress) -> State:
     """Apply every change; state is written after each one, so an interrupted apply loses nothing."""
-    desired = {d.address: d for d in desired_resources(ctx.spec)}
+    desired = {d.address: d for d in desired_resources(ctx)}
     state.tenant = plan.tenant
     for change in plan.changes:
+        if not change.automated:
+            progress(change, "manual")  # recorded once the next plan confirms it in the tenant
+            continue
         progress(change, "start")
         try:
             _apply_one(ctx, change, desired.get(change.address), state)
@@ -52,6 +55,8 @@ def apply_plan(ctx: Context, plan: Plan, state: State, state_path: Path, progres
             raise
         state = write_state(state_path, state)
         progress(change, "done")
+        if change.manual:
+            progress(change, "manual")
     return state
 
 

@@ -49,6 +49,8 @@ class Change(BaseModel):
     sensitive: list[str] = Field(default_factory=list)
     reason: str | None = None
     id: str | None = None  # the remote object id, when it exists
+    manual: list[str] = Field(default_factory=list)  # commands an admin runs by hand (Exchange Server)
+    automated: bool = True  # False: apply cannot make this change itself, only print `manual`
 
 
 class SpecRef(BaseModel):
@@ -67,6 +69,7 @@ class Summary(BaseModel):
     change: int = 0
     destroy: int = 0
     forget: int = 0
+    manual: int = 0
 
 
 class Plan(BaseModel):
@@ -95,4 +98,5 @@ def summarize(changes: list[Change]) -> Summary:
         change=count[Action.UPDATE],
         destroy=count[Action.DELETE] + count[Action.REPLACE],
         forget=count[Action.FORGET],
+        manual=sum(1 for c in changes if c.manual and c.action is not Action.NOOP),
     )

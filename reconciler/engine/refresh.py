@@ -28,13 +28,13 @@ class Item:
         return self.desired.address if self.desired else self.record.address if self.record else "?"
 
 
-def desired_resources(spec: LoadedSpec) -> list[Desired]:
+def desired_resources(ctx: Context) -> list[Desired]:
     """Every object the spec asks for, in dependency order."""
-    return dependency_order([d for kind in KINDS.values() for d in kind.desired(spec)])
+    return dependency_order([d for kind in KINDS.values() for d in kind.desired(ctx)])
 
 
 def refresh(ctx: Context, state: State) -> list[Item]:
-    desired = desired_resources(ctx.spec)
+    desired = desired_resources(ctx)
     wanted = {d.address for d in desired}
     items = [_read(ctx, KINDS[d.kind], d, state.get(d.address)) for d in desired]
     for record in removal_order([r for r in state.resources if r.address not in wanted]):

@@ -29,19 +29,21 @@ def value(v: Any) -> str:
 
 def plan_lines(plan: dict[str, Any]) -> list[str]:
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
+    warnings = [f"[bold yellow]Warning:[/] {escape(w)}" for w in plan.get("warnings", [])]
     if not changes:
-        return ["[bold green]No changes.[/] The tenant matches the spec."]
+        return [*warnings, "[bold green]No changes.[/] The tenant matches the spec."]
     lines = ["reconciler will perform the following actions:", ""]
     for change in changes:
         lines += [*_change_lines(change), ""]
-    lines.append(summary_line(plan["summary"]))
-    return lines
+    return [*lines, *warnings, summary_line(plan["summary"])]
 
 
 def summary_line(summary: dict[str, int]) -> str:
     text = f"[bold]Plan:[/] {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy."
     if summary.get("forget"):
         text += f" {summary['forget']} to stop managing."
+    if summary.get("manual"):
+        text += f" {summary['manual']} need commands run by hand (shown above)."
     return text
 
 
@@ -55,7 +57,16 @@ def _change_lines(change: dict[str, Any]) -> list[str]:
     lines.append(f'  [{colour}]{symbol}[/] {kind} "{name}" {{')
     lines += _attribute_lines(change)
     lines.append("    }")
-    return lines
+    return lines + manual_lines(change)
+
+
+def manual_lines(change: dict[str, Any]) -> list[str]:
+    """The Exchange Management Shell commands an admin must run for this change."""
+    if not change.get("manual"):
+        return []
+    how = "apply cannot do this" if not change.get("automated", True) else "apply does the rest"
+    head = f"    [bold]run in the Exchange Management Shell[/] ({how}; the next plan confirms it):"
+    return [head, *(f"      {escape(command)}" for command in change["manual"])]
 
 
 def _attribute_lines(change: dict[str, Any]) -> list[str]:

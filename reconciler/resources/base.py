@@ -3,7 +3,7 @@
 A kind module defines a `ResourceKind` subclass and registers it in `resources/__init__.py`:
 
     kind              "user", "license_assignment", ...
-    desired(spec)     the instances the spec asks for (Desired: address, attributes, dependencies)
+    desired(ctx)      the instances the spec asks for (Desired: address, attributes, dependencies)
     read(ctx, d, r)   the observed object (Observed) or None when it does not exist
     create(ctx, d)    make it; returns what was made
     update(ctx, d, id, changed)  change the named attributes in place
@@ -44,6 +44,11 @@ class Desired:
         return f"{self.kind}.{self.name}"
 
 
+def record_name(record: ResourceRecord) -> str:
+    """The name part of a recorded address (`kind.name`)."""
+    return record.address.split(".", 1)[1]
+
+
 @dataclass(frozen=True)
 class Observed:
     """One object as the tenant shows it."""
@@ -58,6 +63,7 @@ class Context:
 
     clients: Clients
     spec: LoadedSpec
+    cache: dict[str, Any] = field(default_factory=dict)  # lookups shared by the kinds during one run
 
 
 class ResourceKind(ABC):
@@ -69,7 +75,8 @@ class ResourceKind(ABC):
     deletable: ClassVar[bool] = True
 
     @abstractmethod
-    def desired(self, spec: LoadedSpec) -> list[Desired]: ...
+    def desired(self, ctx: Context) -> list[Desired]:
+        """The instances the spec asks for. May read the tenant to resolve names (a group's members or DN)."""
 
     @abstractmethod
     def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None: ...
@@ -79,6 +86,18 @@ class ResourceKind(ABC):
 
     @abstractmethod
     def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed: ...
+
+    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
+        """Commands an admin must run by hand for this change (targets without an API for it); [] if none."""
+        return []
+
+    def automated(self, ctx: Context) -> bool:
+        """False where the target offers no API for this kind: apply then prints `manual` commands instead."""
+        return True
+
+    def warnings(self, ctx: Context) -> list[str]:
+        """Things the plan must say even when nothing changes (e.g. a deadline of the platform)."""
+        return []
 
     def check_create(self, ctx: Context, desired: Desired) -> None:
         """Raise a SpecError at plan time when `create` could not succeed (e.g. a secret is unset)."""

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from reconciler.errors import SpecError
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
-from reconciler.spec.loader import LoadedSpec
+from reconciler.spec.models import Target
 from reconciler.state.model import ResourceRecord
 
 
@@ -24,10 +24,11 @@ class LicenseAssignmentKind(ResourceKind):
     kind = "license_assignment"
     deletable = False
 
-    def desired(self, spec: LoadedSpec) -> list[Desired]:
+    def desired(self, ctx: Context) -> list[Desired]:
+        spec = ctx.spec
         account = spec.spec.service_account
-        if account is None:
-            return []
+        if account is None or spec.spec.target is Target.EXCHANGE_SERVER:
+            return []  # on-premises the account lives in Active Directory; `verify` checks it over EWS
         return [
             Desired(
                 kind=self.kind,

@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.errors import SpecError
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
-from reconciler.spec.loader import LoadedSpec
+from reconciler.spec.models import Target
 from reconciler.state.model import ResourceRecord
 
 # spec field -> msgraph-sdk User attribute
@@ -33,10 +33,11 @@ class UserKind(ResourceKind):
     write_only = frozenset({"password", "force_change_password_next_sign_in"})
     sensitive = frozenset({"password"})
 
-    def desired(self, spec: LoadedSpec) -> list[Desired]:
+    def desired(self, ctx: Context) -> list[Desired]:
+        spec = ctx.spec
         account = spec.spec.service_account
-        if account is None:
-            return []
+        if account is None or spec.spec.target is Target.EXCHANGE_SERVER:
+            return []  # on-premises the account lives in Active Directory; `verify` checks it over EWS
         attributes: dict[str, Any] = {
             "user_principal_name": account.user_principal_name,
             "display_name": account.display_name,

@@ -20,6 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from reconciler.errors import Location, ReconcilerError, SpecError
 from reconciler.redact import register
+from reconciler.spec import rules
 from reconciler.spec.models import ENV_REF, Spec
 
 
@@ -70,7 +71,13 @@ def load_spec(path: Path) -> LoadedSpec:
         spec = Spec.model_validate(_plain(document))
     except ValidationError as exc:
         raise _spec_errors(exc, document, str(path)) from None
-    return LoadedSpec(spec, path, hashlib.sha256(raw).hexdigest(), document)
+    loaded = LoadedSpec(spec, path, hashlib.sha256(raw).hexdigest(), document)
+    problems: list[ReconcilerError] = list(rules.check(spec, loaded.locate))
+    if problems:
+        first = problems[0]
+        summary = f"{len(problems)} problem(s) in the spec" if len(problems) > 1 else first.summary
+        raise SpecError(summary, first.detail, first.location, problems)
+    return loaded
 
 
 def _parse_yaml(raw: bytes, path: Path) -> Any:

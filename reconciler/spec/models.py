@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -116,6 +116,7 @@ class ServiceAccount(Strict):
     force_change_password_next_sign_in: bool = False
     usage_location: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     licenses: list[str] = Field(default_factory=list)
+    mailbox: bool = False  # the account must own a mailbox (e.g. the integration lists rooms over EWS as it)
 
     @model_validator(mode="after")
     def _licenses_unique(self) -> ServiceAccount:
@@ -133,7 +134,133 @@ class ServiceAccount(Strict):
         return self.mail_nickname or self.user_principal_name.split("@", 1)[0]
 
 
+class Target(StrEnum):
+    EXCHANGE_ONLINE = "exchange_online"
+    EXCHANGE_SERVER = "exchange_server"
+
+
+class AccessLevel(StrEnum):
+    """The guide's three levels of access to end-users' mailboxes."""
+
+    FULL = "full"
+    RESTRICTED = "restricted"
+    FREE_BUSY = "free_busy"
+
+
+class AppRestriction(StrEnum):
+    """How Exchange Online limits the integration's own app to the scope group."""
+
+    RBAC_FOR_APPLICATIONS = "rbac_for_applications"
+    APPLICATION_ACCESS_POLICY = "application_access_policy"
+
+
+class Integration(Strict):
+    """The integrator's Entra app (Exchange Online): Cronofy's is 10bb7e5b-b80b-4e6e-a209-f78581dbc79e."""
+
+    app_id: Guid
+    display_name: str = "Calendar integration"
+    restriction: AppRestriction = AppRestriction.RBAC_FOR_APPLICATIONS
+    uses_ews: bool = False  # the integration still calls EWS in Exchange Online (allow list needed)
+    client_secret: EnvRef | None = None  # the integration's own secret, only for `verify`'s real calendar read
+
+
+class MailboxSources(Strict):
+    """Mailboxes whose Calendar folders get permissions: any combination of the four sources."""
+
+    addresses: list[str] = Field(default_factory=list)
+    csv: str | None = None  # the guide's cronofy.csv (an `alias` column), relative to the spec
+    room_list: str | None = None
+    group: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.addresses or self.csv or self.room_list or self.group)
+
+
+class Access(Strict):
+    """The `access` preset: expands into scope, role assignment or access policy, and folder permissions."""
+
+    level: AccessLevel
+    scope_group: str | None = None  # distribution group (mail-enabled security group for an access policy)
+    scope_name: str = "CronofyImpersonationScope"
+    assignment_name: str = "CronofyImpersonationAssignment"
+    mailboxes: MailboxSources = MailboxSources()
+
+    @model_validator(mode="after")
+    def _restricted_needs_scope(self) -> Access:
+        if self.level is AccessLevel.RESTRICTED and self.scope_group is None:
+            raise ValueError("access level 'restricted' limits access to a group: set scope_group")
+        return self
+
+
+class RoomList(Strict):
+    name: str = Field(min_length=1)
+    rooms: list[str] = Field(default_factory=list)  # room mailboxes by name, alias or address
+    exclusive: bool = False  # true: members not listed are removed
+
+
+AccessRight = Literal[
+    "None", "Owner", "PublishingEditor", "Editor", "PublishingAuthor", "Author", "NonEditingAuthor",
+    "Reviewer", "Contributor", "AvailabilityOnly", "LimitedDetails",
+]
+SharingFlag = Literal["Delegate", "CanViewPrivateItems"]
+
+
+class CalendarPermission(Strict):
+    """One Calendar-folder permission entry (Add-MailboxFolderPermission)."""
+
+    mailbox: str
+    grantee: str
+    access_rights: AccessRight
+    sharing_permission_flags: list[SharingFlag] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _flags_only_for_editor(self) -> CalendarPermission:
+        if self.sharing_permission_flags and self.access_rights != "Editor":
+            raise ValueError(
+                f"sharing_permission_flags apply only to Editor on a calendar folder, not {self.access_rights}; "
+                "use access_rights: Editor, or remove the flags"
+            )
+        if "CanViewPrivateItems" in self.sharing_permission_flags and "Delegate" not in self.sharing_permission_flags:
+            raise ValueError(
+                "CanViewPrivateItems needs Delegate too: sharing_permission_flags: [Delegate, CanViewPrivateItems]"
+            )
+        return self
+
+
+class RoleAssignment(Strict):
+    """An explicit management role assignment (beyond what the access preset makes)."""
+
+    name: str
+    role: str
+    app_id: Guid | None = None  # Exchange Online: RBAC for Applications
+    user: str | None = None  # Exchange Server: the service account
+    scope: str | None = None  # management scope name
+
+    @model_validator(mode="after")
+    def _one_assignee(self) -> RoleAssignment:
+        if (self.app_id is None) == (self.user is None):
+            raise ValueError("a role assignment names exactly one assignee: app_id (Exchange Online) or user")
+        return self
+
+
+class ExchangeServer(Strict):
+    """How reconciler reaches an on-premises Exchange Server: EWS (and optional PowerShell remoting)."""
+
+    ews_url: str = Field(pattern=r"^https?://")
+    username: str
+    password: EnvRef
+    auth: Literal["ntlm", "basic"] = "ntlm"
+
+
 class Spec(Strict):
     version: int = Field(ge=1, le=1, description="spec format version; this reconciler reads version 1")
     tenant: Tenant
+    target: Target = Target.EXCHANGE_ONLINE
     service_account: ServiceAccount | None = None
+    integration: Integration | None = None
+    access: Access | None = None
+    room_lists: list[RoomList] = Field(default_factory=list)
+    calendar_permissions: list[CalendarPermission] = Field(default_factory=list)
+    role_assignments: list[RoleAssignment] = Field(default_factory=list)
+    exchange_server: ExchangeServer | None = None

@@ -98,7 +98,7 @@ def test_failed_read_is_an_error_never_drift(ws: Workspace) -> None:
 def test_throttled_read_is_retried(ws: Workspace) -> None:
     ws.set_tenant(
         lambda t: t.update(
-            faults=[{"method": "GET", "path": "^/subscribedSkus", "status": 429, "times": 1, "retry_after": 0}]
+            faults=[{"method": "GET", "path": "^/subscribedSkus", "status": 429, "times": 1, "retry_after": 1}]
         )
     )
     result = ws.cli("plan", str(ws.spec))

@@ -1,0 +1,141 @@
+"""EWS through exchangelib: room lists, Calendar folder permission sets, and the impersonation check.
+
+Used for Exchange Server (which has neither Graph nor the admin REST API). One exchangelib
+Configuration per run; one Account per mailbox, acting by impersonation.
+GetRoomLists: https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getroomlists-operation
+GetRooms:     https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getrooms-operation
+PermissionSet: https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/permissionset-permissionsettype
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from reconciler.errors import ClientError
+
+if TYPE_CHECKING:
+    from exchangelib import Account, Configuration
+
+# Add-MailboxFolderPermission -AccessRights <-> EWS CalendarPermissionLevel
+LEVELS = {
+    "AvailabilityOnly": "FreeBusyTimeOnly",
+    "LimitedDetails": "FreeBusyTimeAndSubjectAndLocation",
+    "NonEditingAuthor": "NoneditingAuthor",
+}
+RIGHTS = {level: right for right, level in LEVELS.items()}
+
+
+def ews_level(access_rights: str) -> str:
+    return LEVELS.get(access_rights, access_rights)
+
+
+def access_rights(level: str) -> str:
+    return RIGHTS.get(level, level)
+
+
+@dataclass(frozen=True)
+class FolderEntry:
+    """One CalendarPermission row: `user` is an SMTP address, or Default / Anonymous."""
+
+    user: str
+    access_rights: str
+
+
+class EwsClient:
+    def __init__(self, url: str, username: str, password: str, auth: str, fixed_version: bool) -> None:
+        self.url = url
+        self._username = username
+        self._password = password
+        self._auth = auth
+        self._fixed_version = fixed_version
+        self._config: Configuration | None = None
+
+    def close(self) -> None:
+        if self._config is not None:
+            self._config.protocol.close()
+
+    @property
+    def config(self) -> Configuration:
+        if self._config is None:
+            self._config = self._configure()
+        return self._config
+
+    def _configure(self) -> Configuration:
+        from exchangelib import BASIC, NTLM, Configuration, Credentials
+        from exchangelib.version import EXCHANGE_2016, Version
+
+        return Configuration(
+            service_endpoint=self.url,
+            credentials=Credentials(self._username, self._password),
+            auth_type=BASIC if self._auth == "basic" else NTLM,
+            version=Version(build=EXCHANGE_2016) if self._fixed_version else None,
+        )
+
+    def _account(self, mailbox: str) -> Account:
+        from exchangelib import IMPERSONATION, Account
+
+        return Account(primary_smtp_address=mailbox, config=self.config, autodiscover=False, access_type=IMPERSONATION)
+
+    def _call(self, what: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:
+            raise ClientError(f"EWS {what} failed", f"{type(exc).__name__}: {exc}") from None
+
+    # -- room lists ------------------------------------------------------------------------
+    def room_lists(self) -> dict[str, str]:
+        """Room list display name -> address (GetRoomLists)."""
+        lists = self._call("GetRoomLists", lambda: list(self.config.protocol.get_roomlists()))
+        return {r.name: r.email_address for r in lists}
+
+    def rooms(self, room_list_address: str) -> list[str]:
+        """The rooms' addresses of one room list (GetRooms)."""
+        rooms = self._call(f"GetRooms {room_list_address}", lambda: list(self.config.protocol.get_rooms(room_list_address)))
+        return sorted(r.email_address.lower() for r in rooms)
+
+    def expand_group(self, group: str) -> list[str]:
+        """The members' addresses of a distribution group (ExpandDL)."""
+        return _expand(self, group)
+
+    # -- calendar permissions --------------------------------------------------------------
+    def calendar_permissions(self, mailbox: str) -> list[FolderEntry]:
+        """The Calendar folder's permission rows (GetFolder with PermissionSet)."""
+        folder = self._call(f"GetFolder {mailbox}:\\Calendar", lambda: self._account(mailbox).calendar)
+        return [_entry(p) for p in (folder.permission_set.calendar_permissions or [])] if folder.permission_set else []
+
+    def set_calendar_permission(self, mailbox: str, grantee: str, rights: str) -> None:
+        """Set one grantee's level in place: the whole set is written in one UpdateFolder, others untouched."""
+
+        def update() -> None:
+            from exchangelib.properties import CalendarPermission, PermissionSet, UserId
+
+            folder = self._account(mailbox).calendar
+            current = list(folder.permission_set.calendar_permissions or []) if folder.permission_set else []
+            kept = [p for p in current if (_entry(p).user.lower() != grantee.lower())]
+            level = ews_level(rights)
+            kept.append(CalendarPermission(calendar_permission_level=level, user_id=UserId(primary_smtp_address=grantee)))
+            folder.permission_set = PermissionSet(calendar_permissions=kept)
+            folder.save(update_fields=["permission_set"])
+
+        self._call(f"UpdateFolder {mailbox}:\\Calendar", update)
+
+    # -- impersonation ---------------------------------------------------------------------
+    def can_impersonate(self, mailbox: str) -> tuple[bool, str]:
+        """Act as `mailbox` and open its Calendar folder; (ok, why)."""
+        try:
+            self._account(mailbox).calendar.refresh()
+        except Exception as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        return True, f"opened {mailbox}'s Calendar folder by impersonation"
+
+
+def _entry(permission: Any) -> FolderEntry:
+    user = permission.user_id
+    name = user.distinguished_user or user.primary_smtp_address or user.display_name or "?"
+    return FolderEntry(user=name, access_rights=access_rights(permission.calendar_permission_level))
+
+
+def _expand(client: EwsClient, group: str) -> list[str]:
+    members = client._call(f"ExpandDL {group}", lambda: list(client.config.protocol.expand_dl(group)))
+    return sorted(m.email_address.lower() for m in members if getattr(m, "email_address", None))

@@ -1,0 +1,132 @@
+"""The Exchange Online admin API (no SDK exists): CmdletInput over HTTPS, with httpx and azure-identity tokens.
+
+    POST <base>/adminapi/v2.0/<tenant>/<Endpoint>      the documented endpoints (Mailbox, MailboxFolderPermission,
+                                                        DistributionGroupMember, OrganizationConfig, AcceptedDomain)
+    POST <base>/adminapi/beta/<tenant>/InvokeCommand    every other cmdlet (groups, scopes, role assignments, ...)
+    body {"CmdletInput": {"CmdletName": "...", "Parameters": {...}}}
+    answer {"value": [...], "@odata.nextLink": "<absolute url, re-POSTed with the same body>"}
+
+https://learn.microsoft.com/en-us/exchange/reference/admin-api-overview (public preview, November 2025)
+Errors: `error.details[].message` carries Exchange's reason as `<id>|<Exception.Type>|<text>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from reconciler.errors import ClientError
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+# Cmdlet -> documented v2.0 endpoint; anything else goes to InvokeCommand.
+ENDPOINTS = {
+    "Get-Mailbox": "Mailbox",
+    "Get-MailboxFolderPermission": "MailboxFolderPermission",
+    "Add-MailboxFolderPermission": "MailboxFolderPermission",
+    "Set-MailboxFolderPermission": "MailboxFolderPermission",
+    "Remove-MailboxFolderPermission": "MailboxFolderPermission",
+    "Get-DistributionGroupMember": "DistributionGroupMember",
+    "Get-OrganizationConfig": "OrganizationConfig",
+    "Get-AcceptedDomain": "AcceptedDomain",
+}
+PAGE_SIZE = 1000
+# CIPP's New-ExoRequest anchors app-only calls on the organization's system mailbox.
+ANCHOR = "APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{tenant}"
+
+
+@dataclass(frozen=True)
+class ExchangeErrorDetail:
+    exception: str
+    text: str
+
+
+class ExchangeError(ClientError):
+    """A cmdlet failed; `exception` is Exchange's exception type (e.g. ManagementObjectNotFoundException)."""
+
+    def __init__(self, summary: str, detail: str, status: int | None, exception: str) -> None:
+        super().__init__(summary, detail, status)
+        self.exception = exception
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404 or "NotFound" in self.exception or "couldn't be found" in self.detail
+
+
+class ExchangeAdminClient:
+    def __init__(self, base_url: str, tenant: str, credential: TokenCredential, scope: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.tenant = tenant
+        self._credential = credential
+        self._scope = scope
+        self._http = httpx.Client(timeout=httpx.Timeout(60.0), transport=httpx.HTTPTransport(retries=2))
+        self.requests = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def run(self, cmdlet: str, parameters: dict[str, Any] | None = None, *, what: str = "") -> list[dict[str, Any]]:
+        """Run one cmdlet; every page of its output. `what` names the object for error messages."""
+        body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters or {}}}
+        url: str | None = self._url(cmdlet)
+        rows: list[dict[str, Any]] = []
+        while url:
+            page = self._post(url, body, cmdlet, what)
+            rows += page.get("value", [])
+            url = page.get("@odata.nextLink")
+        return rows
+
+    def get(self, cmdlet: str, parameters: dict[str, Any], *, what: str = "") -> dict[str, Any] | None:
+        """The one object a Get- cmdlet returns for -Identity, or None when Exchange says it does not exist."""
+        try:
+            rows = self.run(cmdlet, parameters, what=what)
+        except ExchangeError as exc:
+            if exc.not_found:
+                return None
+            raise
+        return rows[0] if rows else None
+
+    def _url(self, cmdlet: str) -> str:
+        endpoint = ENDPOINTS.get(cmdlet)
+        if endpoint:
+            return f"{self.base_url}/adminapi/v2.0/{self.tenant}/{endpoint}"
+        return f"{self.base_url}/adminapi/beta/{self.tenant}/InvokeCommand"
+
+    def _post(self, url: str, body: dict[str, Any], cmdlet: str, what: str) -> dict[str, Any]:
+        token = self._credential.get_token(self._scope).token
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Prefer": f"odata.maxpagesize={PAGE_SIZE}",
+            "X-AnchorMailbox": ANCHOR.format(tenant=self.tenant),
+        }
+        self.requests += 1
+        try:
+            response = self._http.post(url, json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"{cmdlet} {what} failed: the Exchange admin API could not be reached", str(exc)) from None
+        if response.status_code >= 400:
+            raise _error(cmdlet, what, response)
+        data: dict[str, Any] = response.json() if response.content else {}
+        return data
+
+
+def _error(cmdlet: str, what: str, response: httpx.Response) -> ExchangeError:
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    details = [d.get("message", "") for d in error.get("details", []) if isinstance(d, dict)]
+    exception, text = "", error.get("message") or f"HTTP {response.status_code}"
+    for detail in details:
+        parts = detail.split("|", 2)
+        if len(parts) == 3:
+            exception, text = parts[1], parts[2]
+            break
+    short = exception.rsplit(".", 1)[-1]
+    target = f" {what}" if what else ""
+    return ExchangeError(
+        f"{cmdlet}{target} failed", f"Exchange said: {text}" + (f" ({short})" if short else ""), response.status_code, short
+    )

@@ -1,0 +1,203 @@
+"""`calendar_permission`: one grantee's entry on one mailbox's Calendar folder.
+
+Attributes: mailbox, grantee, access_rights (Add-MailboxFolderPermission -AccessRights) and
+sharing_permission_flags (Delegate, CanViewPrivateItems; Editor only).
+
+Exchange Online: read and written through Graph calendarPermissions where the role maps exactly
+(Editor + Delegate + CanViewPrivateItems = delegateWithPrivateEventAccess, AvailabilityOnly =
+freeBusyRead), otherwise through the admin API (Get-/Add-/Set-MailboxFolderPermission).
+Exchange Server: EWS GetFolder / UpdateFolder of the PermissionSet.
+An entry is always changed in place (PATCH role, Set-MailboxFolderPermission, one UpdateFolder), never
+removed and re-added, so access never drops during apply. Entries of other grantees are left alone.
+https://learn.microsoft.com/en-us/graph/api/resources/calendarpermission
+https://learn.microsoft.com/en-us/powershell/module/exchangepowershell/add-mailboxfolderpermission
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.errors import SpecError
+from reconciler.resources import exchange_lookup as lookup
+from reconciler.resources.base import Context, Desired, Observed, ResourceKind
+from reconciler.spec.models import Target
+from reconciler.spec.presets import MailboxSet, PermissionWant, permissions
+from reconciler.state.model import ResourceRecord
+
+DELEGATE_PRIVATE = ("Editor", ("CanViewPrivateItems", "Delegate"))
+# Graph role <-> (AccessRights, SharingPermissionFlags); only the first two are used to write through Graph.
+GRAPH_WRITES = {DELEGATE_PRIVATE: "delegateWithPrivateEventAccess", ("AvailabilityOnly", ()): "freeBusyRead"}
+GRAPH_ROLES = {
+    "none": ("None", ()),
+    "freeBusyRead": ("AvailabilityOnly", ()),
+    "limitedRead": ("LimitedDetails", ()),
+    "read": ("Reviewer", ()),
+    "write": ("Editor", ()),
+    "delegateWithoutPrivateEventAccess": ("Editor", ("Delegate",)),
+    "delegateWithPrivateEventAccess": DELEGATE_PRIVATE,
+}
+
+
+def graph_role(rights: str, flags: list[str]) -> str | None:
+    return GRAPH_WRITES.get((rights, tuple(sorted(flags))))
+
+
+class CalendarPermissionKind(ResourceKind):
+    kind = "calendar_permission"
+    create_only = frozenset({"mailbox", "grantee"})
+
+    # -- desired ---------------------------------------------------------------------------
+    def desired(self, ctx: Context) -> list[Desired]:
+        found: dict[str, Desired] = {}
+        for want in permissions(ctx.spec):
+            location = ctx.spec.locate(*want.field)
+            server = ctx.spec.spec.target is Target.EXCHANGE_SERVER
+            for mailbox in self._mailboxes(ctx, want.mailboxes, location):
+                item = self._desired(want, mailbox, location, server)
+                if item.address in found and found[item.address].attributes != item.attributes:
+                    raise SpecError(
+                        f"{item.address} is asked for twice with different rights",
+                        "one grantee has one entry per Calendar folder: keep one of them",
+                        location,
+                    )
+                found[item.address] = item
+        return list(found.values())
+
+    def _desired(self, want: PermissionWant, mailbox: str, location: Any, server: bool) -> Desired:
+        """On Exchange Server the flags cannot be read over EWS: they are write-only there (see `manual`)."""
+        grantee = want.grantee.lower()
+        attributes: dict[str, Any] = {"mailbox": mailbox, "grantee": grantee, "access_rights": want.access_rights}
+        flags = {"sharing_permission_flags": sorted(want.flags)}
+        return Desired(
+            kind=self.kind,
+            name=f"{mailbox}/{grantee}",
+            attributes=attributes if server else {**attributes, **flags},
+            write_only=flags if server else {},
+            location=location,
+        )
+
+    def _mailboxes(self, ctx: Context, source: MailboxSet, location: Any) -> list[str]:
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            return _server_mailboxes(ctx, source)
+        if source.group or source.room_list:
+            name = source.group or source.room_list or ""
+            lookup.group(ctx, name, location, "mailbox group" if source.group else "room list")
+            return sorted(lookup.smtp(m) for m in lookup.members(ctx, name) if m.get("RecipientTypeDetails") not in lookup.GROUP_TYPES)
+        return sorted({lookup.mailbox_address(ctx, a, location) for a in source.addresses})
+
+    # -- read ------------------------------------------------------------------------------
+    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
+        attrs = desired.attributes if desired else record.attributes if record else {}
+        mailbox, grantee = attrs["mailbox"], attrs["grantee"]
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            return self._read_ews(ctx, mailbox, grantee)
+        if graph_role(attrs["access_rights"], attrs.get("sharing_permission_flags") or []):
+            return self._read_graph(ctx, mailbox, grantee)
+        return self._read_admin(ctx, mailbox, grantee)
+
+    def _read_graph(self, ctx: Context, mailbox: str, grantee: str) -> Observed | None:
+        for entry in ctx.clients.graph.calendar_permissions(mailbox) or []:
+            address = entry.email_address.address if entry.email_address else None
+            if address and address.lower() == grantee:
+                role = entry.role.value if entry.role else "none"
+                rights, flags = GRAPH_ROLES.get(role, (f"Custom ({role})", ()))
+                return Observed(entry.id, _attrs(mailbox, grantee, rights, list(flags)))
+        return None
+
+    def _read_admin(self, ctx: Context, mailbox: str, grantee: str) -> Observed | None:
+        row = ctx.clients.exchange.get(
+            "Get-MailboxFolderPermission", {"Identity": f"{mailbox}:\\Calendar", "User": grantee}, what=f"{mailbox}:\\Calendar"
+        )
+        if row is None:
+            return None
+        rights = row.get("AccessRights") or ["None"]
+        flags = _flags(row.get("SharingPermissionFlags"))
+        return Observed(f"{mailbox}:\\Calendar:{grantee}", _attrs(mailbox, grantee, str(rights[0]), flags))
+
+    def _read_ews(self, ctx: Context, mailbox: str, grantee: str) -> Observed | None:
+        for entry in ctx.clients.ews.calendar_permissions(mailbox):
+            if entry.user.lower() == grantee:
+                # SharingPermissionFlags have no EWS form: only access_rights is compared on Exchange Server
+                return Observed(f"{mailbox}:\\Calendar:{grantee}", _attrs(mailbox, grantee, entry.access_rights, None))
+        return None
+
+    # -- write -----------------------------------------------------------------------------
+    def create(self, ctx: Context, desired: Desired) -> Observed:
+        return self._write(ctx, desired, None, add=True)
+
+    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
+        return self._write(ctx, desired, remote_id, add=False)
+
+    def _write(self, ctx: Context, desired: Desired, remote_id: str | None, add: bool) -> Observed:
+        a = desired.attributes
+        mailbox, grantee, rights = a["mailbox"], a["grantee"], a["access_rights"]
+        flags = a.get("sharing_permission_flags") or []
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            ctx.clients.ews.set_calendar_permission(mailbox, grantee, rights)
+            return Observed(f"{mailbox}:\\Calendar:{grantee}", dict(a))
+        role = graph_role(rights, flags)
+        if role and add:
+            created = ctx.clients.graph.add_calendar_permission(mailbox, grantee, role)
+            return Observed(created.id, dict(a))
+        if role and remote_id:
+            ctx.clients.graph.set_calendar_permission_role(mailbox, remote_id, role)
+            return Observed(remote_id, dict(a))
+        parameters: dict[str, Any] = {"Identity": f"{mailbox}:\\Calendar", "User": grantee, "AccessRights": [rights]}
+        if flags:
+            parameters["SharingPermissionFlags"] = ",".join(flags)
+        cmdlet = "Add-MailboxFolderPermission" if add else "Set-MailboxFolderPermission"
+        ctx.clients.exchange.run(cmdlet, parameters, what=f"{mailbox}:\\Calendar ({grantee})")
+        return Observed(remote_id or f"{mailbox}:\\Calendar:{grantee}", dict(a))
+
+    def delete(self, ctx: Context, record: ResourceRecord) -> None:
+        a = record.attributes
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            ctx.clients.ews.set_calendar_permission(a["mailbox"], a["grantee"], "None")
+        elif graph_role(a["access_rights"], a.get("sharing_permission_flags") or []) and record.id:
+            ctx.clients.graph.delete_calendar_permission(a["mailbox"], record.id)
+        else:
+            ctx.clients.exchange.run(
+                "Remove-MailboxFolderPermission",
+                {"Identity": f"{a['mailbox']}:\\Calendar", "User": a["grantee"], "Confirm": False},
+                what=f"{a['mailbox']}:\\Calendar ({a['grantee']})",
+            )
+
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        flags = attributes.get("sharing_permission_flags")
+        return {
+            **attributes,
+            "sharing_permission_flags": sorted(flags) if flags else [],
+            "mailbox": str(attributes.get("mailbox", "")).lower(),
+            "grantee": str(attributes.get("grantee", "")).lower(),
+        }
+
+    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
+        flags = desired.write_only.get("sharing_permission_flags")
+        if ctx.spec.spec.target is not Target.EXCHANGE_SERVER or not flags:
+            return []
+        a = desired.attributes
+        return [
+            f"Set-MailboxFolderPermission -Identity '{a['mailbox']}:\\Calendar' -User '{a['grantee']}' "
+            f"-AccessRights {a['access_rights']} -SharingPermissionFlags {','.join(flags)}"
+        ]
+
+
+def _attrs(mailbox: str, grantee: str, rights: str, flags: list[str] | None) -> dict[str, Any]:
+    return {"mailbox": mailbox, "grantee": grantee, "access_rights": rights, "sharing_permission_flags": flags}
+
+
+def _flags(value: Any) -> list[str]:
+    if not value or value == "None":
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    return sorted(str(i).strip() for i in items if str(i).strip() and str(i).strip() != "None")
+
+
+def _server_mailboxes(ctx: Context, source: MailboxSet) -> list[str]:
+    if source.room_list:
+        lists = {k.lower(): v for k, v in ctx.clients.ews.room_lists().items()}
+        address = lists.get(source.room_list.lower(), source.room_list)
+        return ctx.clients.ews.rooms(address)
+    if source.group:
+        return ctx.clients.ews.expand_group(source.group)
+    return sorted(a.lower() for a in source.addresses)

@@ -1,0 +1,125 @@
+"""`management_scope`: the recipients a role assignment may touch, built from a distribution group.
+
+The spec names a group; the scope's RecipientRestrictionFilter is `MemberOfGroup -eq '<the group's DN>'`,
+as the guide writes it. Exchange normalises a filter when it stores it (parentheses, case), so filters
+are compared after normalising both sides, never as raw strings.
+
+Read:   Get-ManagementScope -Identity <name>
+Write:  New-ManagementScope -Name -RecipientRestrictionFilter, Set-ManagementScope, Remove-ManagementScope
+https://learn.microsoft.com/en-us/powershell/module/exchangepowershell/new-managementscope
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from reconciler.resources import exchange_lookup as lookup
+from reconciler.resources.base import Context, Desired, Observed, ResourceKind
+from reconciler.spec.models import Target
+from reconciler.spec.presets import scopes
+from reconciler.state.model import ResourceRecord
+
+
+def normalize_filter(text: str) -> str:
+    """Exchange's stored form and the guide's form compare equal: no outer parentheses, one space, any case."""
+    value = re.sub(r"\s+", " ", text.strip())
+    while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
+        value = value[1:-1].strip()
+    return value.lower()
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+class ManagementScopeKind(ResourceKind):
+    kind = "management_scope"
+
+    def desired(self, ctx: Context) -> list[Desired]:
+        result = []
+        for want in scopes(ctx.spec.spec):
+            location = ctx.spec.locate(*want.field)
+            dn = self._group_dn(ctx, want.group, location)
+            result.append(
+                Desired(
+                    kind=self.kind,
+                    name=want.name,
+                    attributes={"name": want.name, "recipient_filter": f"MemberOfGroup -eq '{dn}'"},
+                    location=location,
+                )
+            )
+        return result
+
+    def _group_dn(self, ctx: Context, group: str, location: Any) -> str:
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            return group  # on-premises the admin runs the command; the DN is looked up there (see manual)
+        return str(lookup.group(ctx, group, location, "scope group")["DistinguishedName"])
+
+    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            return _confirmed_by_state(ctx, desired, record)
+        name = desired.name if desired else record.attributes.get("name", "") if record else ""
+        row = ctx.clients.exchange.get("Get-ManagementScope", {"Identity": name}, what=name)
+        if row is None:
+            return None
+        attributes = {"name": row.get("Name"), "recipient_filter": row.get("RecipientFilter")}
+        return Observed(str(row.get("Guid") or row.get("Identity") or name), attributes)
+
+    def create(self, ctx: Context, desired: Desired) -> Observed:
+        attrs = desired.attributes
+        rows = ctx.clients.exchange.run(
+            "New-ManagementScope",
+            {"Name": attrs["name"], "RecipientRestrictionFilter": attrs["recipient_filter"]},
+            what=attrs["name"],
+        )
+        return Observed(str(rows[0].get("Guid") if rows else attrs["name"]), dict(attrs))
+
+    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
+        attrs = desired.attributes
+        ctx.clients.exchange.run(
+            "Set-ManagementScope",
+            {"Identity": attrs["name"], "RecipientRestrictionFilter": attrs["recipient_filter"]},
+            what=attrs["name"],
+        )
+        return Observed(remote_id, dict(attrs))
+
+    def delete(self, ctx: Context, record: ResourceRecord) -> None:
+        name = record.attributes.get("name", record.address.split(".", 1)[1])
+        ctx.clients.exchange.run("Remove-ManagementScope", {"Identity": name, "Confirm": False}, what=name)
+
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        value = attributes.get("recipient_filter")
+        name = attributes.get("name")
+        return {
+            **attributes,
+            "recipient_filter": normalize_filter(value) if isinstance(value, str) else value,
+            "name": name.lower() if isinstance(name, str) else name,
+        }
+
+    def automated(self, ctx: Context) -> bool:
+        return ctx.spec.spec.target is not Target.EXCHANGE_SERVER
+
+    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
+        if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
+            return []
+        group = desired.attributes["recipient_filter"].split("'", 1)[1].rstrip("'")
+        verb = "New" if action == "create" else "Set"
+        identity = "-Name" if verb == "New" else "-Identity"
+        return [
+            f"$DistGroupDN = (Get-DistributionGroup '{group}').DistinguishedName",
+            f"{verb}-ManagementScope {identity} '{desired.attributes['name']}' "
+            "-RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
+        ]
+
+
+def _confirmed_by_state(ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
+    """Exchange Server: scopes cannot be read over EWS; the impersonation check confirms scope and assignment."""
+    from reconciler.resources.impersonation import confirmed
+
+    return confirmed(ctx, desired, record)

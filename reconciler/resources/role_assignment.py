@@ -1,0 +1,160 @@
+"""`role_assignment`: the right to act on mailboxes.
+
+Exchange Online (RBAC for Applications): the integration's app, registered in Exchange with
+New-ServicePrincipal, gets "Application Calendars.ReadWrite" (or ".Read") with a CustomResourceScope.
+Exchange Server: ApplicationImpersonation to the service account with a CustomRecipientWriteScope;
+there is no API for it, so the plan carries the Exchange Management Shell commands and the next plan
+confirms them by impersonating a mailbox in scope over EWS.
+
+An assignment is identified by role, assignee and scope, not by name: an equal assignment under
+another name is the same object (Microsoft365DSC's pitfall).
+https://learn.microsoft.com/en-us/exchange/permissions-exo/application-rbac
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.errors import ClientError
+from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
+from reconciler.spec.models import Target
+from reconciler.spec.presets import role_assignments
+from reconciler.state.model import ResourceRecord
+
+
+class RoleAssignmentKind(ResourceKind):
+    kind = "role_assignment"
+    create_only = frozenset({"role", "assignee"})
+
+    def desired(self, ctx: Context) -> list[Desired]:
+        wants = role_assignments(ctx.spec.spec)
+        return [
+            Desired(
+                kind=self.kind,
+                name=w.name,
+                attributes={
+                    "role": w.role,
+                    "assignee": (w.app_id or w.user or "").lower(),
+                    "assignee_type": "app" if w.app_id else "user",
+                    "scope": w.scope,
+                },
+                depends_on=(f"management_scope.{w.scope}",) if w.scope else (),
+                location=ctx.spec.locate(*w.field),
+            )
+            for w in wants
+        ]
+
+    # -- read ------------------------------------------------------------------------------
+    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            from reconciler.resources.impersonation import confirmed
+
+            return confirmed(ctx, desired, record)
+        if desired is None:
+            assert record is not None
+            row = ctx.clients.exchange.get("Get-ManagementRoleAssignment", {"Identity": record.id or record_name(record)})
+            return Observed(str(row["Name"]), {**record.attributes, "scope": _scope(row)}) if row else None
+        identities = self._assignee_identities(ctx, desired)
+        if not identities:
+            return None
+        rows = [r for r in _by_role(ctx, desired.attributes["role"]) if _assignee(r) & identities]
+        if not rows:
+            return None
+        rows.sort(key=lambda r: _scope(r) != desired.attributes["scope"])  # an equal one first, whatever its name
+        row = rows[0]
+        attributes = {**desired.attributes, "role": row.get("Role"), "scope": _scope(row)}
+        return Observed(str(row.get("Name") or row.get("Identity")), attributes)
+
+    def _assignee_identities(self, ctx: Context, desired: Desired) -> set[str]:
+        if desired.attributes["assignee_type"] == "user":
+            return {desired.attributes["assignee"]}
+        sp = _service_principal(ctx, desired.attributes["assignee"])
+        if sp is None:
+            return set()
+        return {str(v).lower() for k, v in sp.items() if k in ("AppId", "ObjectId", "DisplayName", "Identity", "Name") and v}
+
+    # -- write -----------------------------------------------------------------------------
+    def create(self, ctx: Context, desired: Desired) -> Observed:
+        attrs = desired.attributes
+        parameters: dict[str, Any] = {"Name": desired.name, "Role": attrs["role"]}
+        if attrs["assignee_type"] == "app":
+            parameters["App"] = self._registered_app(ctx, desired)
+            if attrs["scope"]:
+                parameters["CustomResourceScope"] = attrs["scope"]
+        else:
+            parameters["User"] = attrs["assignee"]
+            if attrs["scope"]:
+                parameters["CustomRecipientWriteScope"] = attrs["scope"]
+        rows = ctx.clients.exchange.run("New-ManagementRoleAssignment", parameters, what=desired.name)
+        return Observed(str(rows[0].get("Name") if rows else desired.name), dict(attrs))
+
+    def _registered_app(self, ctx: Context, desired: Desired) -> str:
+        """The service principal's ObjectId, registering the app in Exchange (New-ServicePrincipal) if needed."""
+        app_id = desired.attributes["assignee"]
+        sp = _service_principal(ctx, app_id)
+        if sp is not None:
+            return str(sp["ObjectId"])
+        object_id = ctx.clients.graph.service_principal_object_id(app_id)
+        if object_id is None:
+            raise ClientError(
+                f"the integration's app {app_id} has no enterprise application in this tenant",
+                "an admin must consent to the integration first (its onboarding link), then run apply again",
+            )
+        name = ctx.spec.spec.integration.display_name if ctx.spec.spec.integration else app_id
+        ctx.clients.exchange.run(
+            "New-ServicePrincipal", {"AppId": app_id, "ObjectId": object_id, "DisplayName": name}, what=app_id
+        )
+        ctx.cache.pop(f"sp:{app_id}", None)
+        return object_id
+
+    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
+        attrs = desired.attributes
+        scope_parameter = "CustomResourceScope" if attrs["assignee_type"] == "app" else "CustomRecipientWriteScope"
+        ctx.clients.exchange.run(
+            "Set-ManagementRoleAssignment", {"Identity": remote_id, scope_parameter: attrs["scope"]}, what=remote_id or ""
+        )
+        return Observed(remote_id, dict(attrs))
+
+    def delete(self, ctx: Context, record: ResourceRecord) -> None:
+        identity = record.id or record_name(record)
+        ctx.clients.exchange.run("Remove-ManagementRoleAssignment", {"Identity": identity, "Confirm": False}, what=identity)
+
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        return {k: v.lower() if isinstance(v, str) else v for k, v in attributes.items()}
+
+    def automated(self, ctx: Context) -> bool:
+        return ctx.spec.spec.target is not Target.EXCHANGE_SERVER
+
+    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
+        if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
+            return []
+        attrs = desired.attributes
+        scope = f" -CustomRecipientWriteScope '{attrs['scope']}'" if attrs["scope"] else ""
+        return [
+            f"New-ManagementRoleAssignment -Name '{desired.name}' -Role {attrs['role']} "
+            f"-User '{attrs['assignee']}'{scope}"
+        ]
+
+
+def _by_role(ctx: Context, role: str) -> list[dict[str, Any]]:
+    key = f"assignments:{role.lower()}"
+    if key not in ctx.cache:
+        ctx.cache[key] = ctx.clients.exchange.run("Get-ManagementRoleAssignment", {"Role": role}, what=role)
+    return ctx.cache[key]  # type: ignore[no-any-return]
+
+
+def _service_principal(ctx: Context, app_id: str) -> dict[str, Any] | None:
+    key = f"sp:{app_id}"
+    if key not in ctx.cache:
+        ctx.cache[key] = ctx.clients.exchange.get("Get-ServicePrincipal", {"Identity": app_id}, what=app_id)
+    return ctx.cache[key]  # type: ignore[no-any-return]
+
+
+def _assignee(row: dict[str, Any]) -> set[str]:
+    return {str(row[k]).lower() for k in ("RoleAssignee", "RoleAssigneeName") if row.get(k)}
+
+
+def _scope(row: dict[str, Any]) -> str | None:
+    return row.get("CustomResourceScope") or row.get("CustomRecipientWriteScope") or None
+
+

@@ -1,0 +1,124 @@
+"""`room_list`: a distribution group with the RoomList flag and its rooms, so room finders see them.
+
+Exchange Online: Get-DistributionGroup / Get-DistributionGroupMember to read; New-DistributionGroup
+-RoomList, Set-DistributionGroup -RoomList, Add-/Remove-DistributionGroupMember to write.
+Exchange Server: read over EWS (GetRoomLists, GetRooms); changes are Exchange Management Shell
+commands in the plan, confirmed by the next plan.
+Only rooms may be members: a listed name that is not a room mailbox is refused.
+`exclusive: true` also removes members the spec does not list.
+https://learn.microsoft.com/en-us/exchange/recipients/room-mailboxes#create-a-room-list
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.errors import SpecError
+from reconciler.resources import exchange_lookup as lookup
+from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
+from reconciler.spec.models import Target
+from reconciler.state.model import ResourceRecord
+
+
+class RoomListKind(ResourceKind):
+    kind = "room_list"
+
+    def desired(self, ctx: Context) -> list[Desired]:
+        result = []
+        for i, room_list in enumerate(ctx.spec.spec.room_lists):
+            rooms = [self._room(ctx, room, ("room_lists", i, "rooms", j)) for j, room in enumerate(room_list.rooms)]
+            result.append(
+                Desired(
+                    kind=self.kind,
+                    name=room_list.name,
+                    attributes={"name": room_list.name, "room_list": True, "rooms": sorted(rooms)},
+                    write_only={"exclusive": room_list.exclusive},
+                    location=ctx.spec.locate("room_lists", i),
+                )
+            )
+        return result
+
+    def _room(self, ctx: Context, identity: str, field: tuple[str | int, ...]) -> str:
+        location = ctx.spec.locate(*field)
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            return identity.lower()
+        found = lookup.recipient(ctx, identity)
+        if found is None:
+            raise SpecError(f"room '{identity}' does not exist in the tenant", "check the room's name or address", location)
+        if found.get("RecipientTypeDetails") not in lookup.ROOM_TYPES:
+            raise SpecError(
+                f"'{identity}' is a {found.get('RecipientTypeDetails')}, not a room: a room list holds only rooms",
+                "remove it from rooms, or list a room mailbox (New-Mailbox -Room)",
+                location,
+            )
+        return lookup.smtp(found)
+
+    # -- read ------------------------------------------------------------------------------
+    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
+        name = desired.name if desired else record_name(record) if record else ""
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            return self._read_ews(ctx, name, desired)
+        group = ctx.clients.exchange.get("Get-DistributionGroup", {"Identity": name}, what=name)
+        if group is None:
+            return None
+        rooms = [lookup.smtp(m) for m in lookup.members(ctx, name)]
+        return Observed(str(group.get("Guid") or name), self._observed(name, group.get("RecipientTypeDetails") == "RoomList", rooms, desired))
+
+    def _read_ews(self, ctx: Context, name: str, desired: Desired | None) -> Observed | None:
+        lists = {k.lower(): v for k, v in ctx.clients.ews.room_lists().items()}
+        address = lists.get(name.lower())
+        if address is None:
+            return None
+        return Observed(address, self._observed(name, True, ctx.clients.ews.rooms(address), desired))
+
+    def _observed(self, name: str, flag: bool, rooms: list[str], desired: Desired | None) -> dict[str, Any]:
+        exclusive = bool(desired and desired.write_only.get("exclusive"))
+        wanted = set(desired.attributes["rooms"]) if desired else set()
+        shown = rooms if exclusive or desired is None else [r for r in rooms if r in wanted]
+        return {"name": name, "room_list": flag, "rooms": sorted(shown)}
+
+    # -- write -----------------------------------------------------------------------------
+    def create(self, ctx: Context, desired: Desired) -> Observed:
+        attrs = desired.attributes
+        rows = ctx.clients.exchange.run(
+            "New-DistributionGroup", {"Name": attrs["name"], "RoomList": True, "Members": attrs["rooms"]}, what=attrs["name"]
+        )
+        return Observed(str(rows[0].get("Guid")) if rows else attrs["name"], dict(attrs))
+
+    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
+        name = desired.name
+        current = [lookup.smtp(m) for m in lookup.members(ctx, name)]
+        wanted = desired.attributes["rooms"]
+        if "room_list" in changed:
+            ctx.clients.exchange.run("Set-DistributionGroup", {"Identity": name, "RoomList": True}, what=name)
+        for room in [r for r in wanted if r not in current]:
+            ctx.clients.exchange.run("Add-DistributionGroupMember", {"Identity": name, "Member": room}, what=f"{name} + {room}")
+        if desired.write_only.get("exclusive"):
+            for room in [r for r in current if r not in wanted]:
+                ctx.clients.exchange.run(
+                    "Remove-DistributionGroupMember", {"Identity": name, "Member": room, "Confirm": False}, what=f"{name} - {room}"
+                )
+        ctx.cache.pop(f"members:{name.lower()}", None)
+        return Observed(remote_id, dict(desired.attributes))
+
+    def delete(self, ctx: Context, record: ResourceRecord) -> None:
+        name = record_name(record)
+        ctx.clients.exchange.run("Remove-DistributionGroup", {"Identity": name, "Confirm": False}, what=name)
+
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        rooms = attributes.get("rooms") or []
+        name = attributes.get("name")
+        return {**attributes, "rooms": sorted(str(r).lower() for r in rooms), "name": name.lower() if isinstance(name, str) else name}
+
+    def automated(self, ctx: Context) -> bool:
+        return ctx.spec.spec.target is not Target.EXCHANGE_SERVER
+
+    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
+        if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
+            return []
+        name = desired.attributes["name"]
+        commands = [f"New-DistributionGroup -Name '{name}' -RoomList"] if action == "create" else [
+            f"Set-DistributionGroup -Identity '{name}' -RoomList"
+        ]
+        commands += [f"Add-DistributionGroupMember -Identity '{name}' -Member '{room}'" for room in desired.attributes["rooms"]]
+        return commands

@@ -1,0 +1,189 @@
+"""Expand the `access` preset and the explicit sections into the wanted Exchange objects.
+
+The guide's three levels, on today's two targets:
+
+level       Exchange Online (the integration's own Entra app)            Exchange Server (the service account)
+full        role "Application Calendars.ReadWrite", no scope (RBAC for    ApplicationImpersonation, organization-wide
+            Applications); no access policy
+restricted  scope from scope_group + "Application Calendars.ReadWrite"    scope from scope_group + ApplicationImpersonation
+            scoped to it (or an application access policy), and          with CustomRecipientWriteScope, and Editor +
+            Editor + Delegate + CanViewPrivateItems for the service       Delegate + CanViewPrivateItems on the mailboxes
+            account on the mailboxes
+free_busy   "Application Calendars.Read" (scoped when scope_group is      AvailabilityOnly on the mailboxes
+            set), and AvailabilityOnly for the service account
+
+Nothing here reads the tenant: group members, DNs and rooms are resolved by the resource kinds.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.errors import Location, ReconcilerError, SpecError
+from reconciler.spec.loader import LoadedSpec
+from reconciler.spec.models import AccessLevel, AppRestriction, Spec, Target
+
+EDITOR_DELEGATE = ("Editor", ("Delegate", "CanViewPrivateItems"))
+AVAILABILITY_ONLY = ("AvailabilityOnly", ())
+IMPERSONATION = "ApplicationImpersonation"
+
+
+@dataclass(frozen=True)
+class ScopeWant:
+    name: str
+    group: str
+    field: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class AssignmentWant:
+    name: str
+    role: str
+    app_id: str | None
+    user: str | None
+    scope: str | None
+    field: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class PolicyWant:
+    app_id: str
+    group: str
+    field: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class MailboxSet:
+    """Where the mailboxes come from: addresses/aliases, a group's members, or a room list's rooms."""
+
+    addresses: tuple[str, ...] = ()
+    group: str | None = None
+    room_list: str | None = None
+
+
+@dataclass(frozen=True)
+class PermissionWant:
+    mailboxes: MailboxSet
+    grantee: str
+    access_rights: str
+    flags: tuple[str, ...]
+    field: tuple[str | int, ...]
+
+
+def scopes(spec: Spec) -> list[ScopeWant]:
+    access = spec.access
+    if access is None or access.scope_group is None or not _scoped_by_rbac(spec):
+        return []
+    return [ScopeWant(access.scope_name, access.scope_group, ("access", "scope_group"))]
+
+
+def role_assignments(spec: Spec) -> list[AssignmentWant]:
+    wants = [
+        AssignmentWant(r.name, r.role, r.app_id, r.user, r.scope, ("role_assignments", i))
+        for i, r in enumerate(spec.role_assignments)
+    ]
+    access = spec.access
+    if access is None or not _scoped_by_rbac(spec):
+        return wants
+    scope = access.scope_name if access.scope_group and access.level is not AccessLevel.FULL else None
+    if spec.target is Target.EXCHANGE_ONLINE and spec.integration is not None:
+        role = "Application Calendars.Read" if access.level is AccessLevel.FREE_BUSY else "Application Calendars.ReadWrite"
+        wants.append(AssignmentWant(access.assignment_name, role, spec.integration.app_id, None, scope, ("access",)))
+    elif spec.target is Target.EXCHANGE_SERVER and spec.service_account and access.level is not AccessLevel.FREE_BUSY:
+        upn = spec.service_account.user_principal_name
+        wants.append(AssignmentWant(access.assignment_name, IMPERSONATION, None, upn, scope, ("access",)))
+    return wants
+
+
+def access_policies(spec: Spec) -> list[PolicyWant]:
+    access, integration = spec.access, spec.integration
+    if access is None or integration is None or spec.target is not Target.EXCHANGE_ONLINE:
+        return []
+    if integration.restriction is not AppRestriction.APPLICATION_ACCESS_POLICY or access.scope_group is None:
+        return []
+    return [PolicyWant(integration.app_id, access.scope_group, ("access", "scope_group"))]
+
+
+def _scoped_by_rbac(spec: Spec) -> bool:
+    if spec.target is Target.EXCHANGE_SERVER:
+        return True
+    return spec.integration is not None and spec.integration.restriction is AppRestriction.RBAC_FOR_APPLICATIONS
+
+
+def permissions(loaded: LoadedSpec) -> list[PermissionWant]:
+    spec = loaded.spec
+    wants = [
+        PermissionWant(
+            MailboxSet(addresses=(p.mailbox,)),
+            p.grantee,
+            p.access_rights,
+            tuple(p.sharing_permission_flags),
+            ("calendar_permissions", i),
+        )
+        for i, p in enumerate(spec.calendar_permissions)
+    ]
+    access = spec.access
+    if access is None or access.level is AccessLevel.FULL or spec.service_account is None:
+        return wants
+    rights, flags = EDITOR_DELEGATE if access.level is AccessLevel.RESTRICTED else AVAILABILITY_ONLY
+    grantee = spec.service_account.user_principal_name
+    for source in _mailbox_sets(loaded):
+        wants.append(PermissionWant(source, grantee, rights, flags, ("access", "mailboxes")))
+    return wants
+
+
+def _mailbox_sets(loaded: LoadedSpec) -> list[MailboxSet]:
+    access = loaded.spec.access
+    assert access is not None
+    sources = access.mailboxes
+    sets = []
+    addresses = tuple(sources.addresses) + (read_csv_aliases(loaded) if sources.csv else ())
+    if addresses:
+        sets.append(MailboxSet(addresses=addresses))
+    if sources.group:
+        sets.append(MailboxSet(group=sources.group))
+    if sources.room_list:
+        sets.append(MailboxSet(room_list=sources.room_list))
+    if not sets and access.scope_group:
+        sets.append(MailboxSet(group=access.scope_group))  # default: the members of the scope group
+    return sets
+
+
+def read_csv_aliases(loaded: LoadedSpec) -> tuple[str, ...]:
+    """The `alias` column of the guide's cronofy.csv (relative to the spec)."""
+    access = loaded.spec.access
+    assert access is not None and access.mailboxes.csv is not None
+    path = loaded.relative(access.mailboxes.csv)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise SpecError(
+            f"cannot read mailbox CSV {path}: {exc.strerror}",
+            "mailboxes.csv is relative to the spec file",
+            loaded.locate("access", "mailboxes", "csv"),
+        ) from None
+    rows = list(csv.DictReader(text.splitlines()))
+    header = [h.strip().lower() for h in (csv.DictReader(text.splitlines()).fieldnames or [])]
+    if "alias" not in header:
+        raise SpecError(
+            "the mailbox CSV has no 'alias' column",
+            "the guide's format is a header line `alias` then one mailbox alias or address per line",
+            Location(str(path), 1, 1),
+        )
+    return tuple(_aliases(rows, path))
+
+
+def _aliases(rows: list[dict[str, str]], path: Path) -> list[str]:
+    aliases, problems = [], []
+    for number, row in enumerate(rows, start=2):
+        value = next((v for k, v in row.items() if k and k.strip().lower() == "alias"), "") or ""
+        if not value.strip():
+            problems.append(SpecError("empty alias", "give a mailbox alias or address", Location(str(path), number)))
+        else:
+            aliases.append(value.strip())
+    if problems:
+        errors: list[ReconcilerError] = list(problems)
+        raise SpecError(f"{len(problems)} empty alias(es) in {path}", problems[0].detail, problems[0].location, errors)
+    return aliases

@@ -1,0 +1,109 @@
+"""Rules a spec must satisfy beyond its schema: what can never apply is refused here, with the reason and the fix.
+
+Each rule returns SpecErrors located at the offending field; load_spec reports them all at once.
+Rules that need the tenant (a scope group that does not exist, a non-room in a room list) are
+checked by the resource kinds when they resolve names, with the same kind of error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reconciler.errors import SpecError
+from reconciler.spec.models import AccessLevel, Spec, Target
+
+CRONOFY_APP = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
+Locate = Callable[..., object]
+
+
+def check(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    problems: list[SpecError] = []
+    for rule in (_no_impersonation_online, _unlicensed_mailbox_owner, _online_access_needs_app,
+                 _server_needs_ews, _permissions_need_grantee):
+        problems += rule(spec, locate)
+    return problems
+
+
+def _error(locate: Callable[..., object], summary: str, detail: str, *field: str | int) -> SpecError:
+    return SpecError(summary, detail, locate(*field))  # type: ignore[arg-type]
+
+
+def _no_impersonation_online(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    if spec.target is not Target.EXCHANGE_ONLINE:
+        return []
+    return [
+        _error(
+            locate,
+            "ApplicationImpersonation no longer exists in Exchange Online (removed February 2025)",
+            "give the integration's own Entra app access instead: integration.app_id with access.level "
+            "(RBAC for Applications, role 'Application Calendars.ReadWrite' scoped by a management scope), "
+            "or integration.restriction: application_access_policy; on-premises, set target: exchange_server",
+            "role_assignments", i, "role",
+        )
+        for i, r in enumerate(spec.role_assignments)
+        if r.role.lower() == "applicationimpersonation"
+    ]
+
+
+def _unlicensed_mailbox_owner(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    account = spec.service_account
+    if account is None or not account.mailbox or account.licenses or spec.target is not Target.EXCHANGE_ONLINE:
+        return []
+    return [
+        _error(
+            locate,
+            "the service account must own a mailbox (service_account.mailbox: true), but licenses: [] removes "
+            "every license",
+            "in Exchange Online an unlicensed user's mailbox is disabled after the 30-day grace period, so the "
+            "guide's 'the Service Account must have a mailbox to list resources' and its step 6 conflict. Keep an "
+            "Exchange license (e.g. licenses: [EXCHANGESTANDARD]), or let the integration list rooms through "
+            "Graph with its own app and set mailbox: false",
+            "service_account", "licenses",
+        )
+    ]
+
+
+def _online_access_needs_app(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    access = spec.access
+    if access is None or spec.target is not Target.EXCHANGE_ONLINE or spec.integration is not None:
+        return []
+    if access.level is AccessLevel.FREE_BUSY:
+        return []
+    return [
+        _error(
+            locate,
+            f"access level '{access.level.value}' on Exchange Online needs the integration's Entra app",
+            "Exchange Online grants mailbox access to the integrator's app (ApplicationImpersonation is gone): "
+            f"add integration.app_id (Cronofy Enterprise Connect: {CRONOFY_APP})",
+            "access", "level",
+        )
+    ]
+
+
+def _server_needs_ews(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    if spec.target is not Target.EXCHANGE_SERVER or spec.exchange_server is not None:
+        return []
+    return [
+        _error(
+            locate,
+            "target exchange_server needs an exchange_server section",
+            "Exchange Server has no admin REST API or Graph: give exchange_server.ews_url, username and "
+            "password (${env:...}) of an account that may impersonate mailboxes",
+            "target",
+        )
+    ]
+
+
+def _permissions_need_grantee(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    access = spec.access
+    if access is None or access.level is AccessLevel.FULL or spec.service_account is not None:
+        return []
+    return [
+        _error(
+            locate,
+            f"access level '{access.level.value}' grants calendar permissions to the service account, "
+            "but the spec has no service_account",
+            "add a service_account section (the grantee of the folder permissions)",
+            "access", "level",
+        )
+    ]
