@@ -21,6 +21,7 @@ from reconciler.errors import ReconcilerError, SpecError
 from reconciler.exitcodes import ExitCode
 
 if TYPE_CHECKING:
+    from reconciler.clients.session import Clients
     from reconciler.engine import Change, Plan
     from reconciler.resources.base import Context
     from reconciler.spec.loader import LoadedSpec
@@ -103,24 +104,33 @@ def _errors() -> Iterator[None]:
 def connect(loaded: LoadedSpec) -> Iterator[Context]:
     """Connect to the spec's tenant: the simulated one (started here, in-process) when the spec names it."""
     from reconciler.clients.session import connect as connect_clients
-    from reconciler.resources.base import Context
 
     simulator = loaded.spec.tenant.simulator
     if simulator is None:
-        clients = connect_clients(loaded)
-        try:
-            yield Context(clients, loaded)
-        finally:
-            clients.close()
+        with _context(connect_clients(loaded), loaded) as ctx:
+            yield ctx
         return
     from reconciler.simulator import Simulator
 
-    with Simulator(_simulated_tenant_file(loaded, simulator)) as sim:
-        clients = connect_clients(loaded, sim.base_url)
-        try:
-            yield Context(clients, loaded)
-        finally:
-            clients.close()
+    with (
+        Simulator(_simulated_tenant_file(loaded, simulator)) as sim,
+        _context(connect_clients(loaded, sim.base_url), loaded) as ctx,
+    ):
+        yield ctx
+
+
+@contextmanager
+def _context(clients: Clients, loaded: LoadedSpec) -> Iterator[Context]:
+    from reconciler.resources.base import Context
+
+    ctx = Context(clients, loaded)
+    try:
+        yield ctx
+    finally:
+        for extra in ctx.cache.values():
+            if hasattr(extra, "close") and callable(extra.close):
+                extra.close()
+        clients.close()
 
 
 def _simulated_tenant_file(loaded: LoadedSpec, name: str) -> Path:
@@ -261,6 +271,24 @@ def drift(spec: SpecArg, state: StateOpt = None, workspace: WorkspaceOpt = None,
         _print(drift_lines(report.to_json()))
     if report.drifted:
         raise typer.Exit(ExitCode.CHANGES)
+
+
+@app.command()
+def verify(
+    spec: SpecArg,
+    mailbox: Annotated[str | None, typer.Option("--mailbox", help="A mailbox inside the scope to test.")] = None,
+    outside: Annotated[str | None, typer.Option("--outside", help="A mailbox outside the scope to test.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The guide's credential test: the integration reaches a mailbox in scope and is refused outside it."""
+    from reconciler import workflow
+    from reconciler.render.human import verify_lines
+
+    with _errors():
+        report = workflow.verify(spec, connect, mailbox, outside)
+    _print_json(report.to_json()) if as_json else _print(verify_lines(report.to_json()))
+    if not report.passed:
+        raise typer.Exit(ExitCode.ERROR)
 
 
 @app.command()

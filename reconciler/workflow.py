@@ -14,6 +14,8 @@ from pathlib import Path
 
 from reconciler.engine import DriftReport, Plan, apply_plan, check_current, detect_drift, make_plan
 from reconciler.engine.apply import Progress
+from reconciler.engine.verify import VerifyReport
+from reconciler.engine.verify import verify as run_verify
 from reconciler.errors import PlanError, ReconcilerError, StateError
 from reconciler.resources.base import Context
 from reconciler.spec.loader import LoadedSpec, load_spec
@@ -103,6 +105,12 @@ def apply(
                 raise Cancelled("apply cancelled", "nothing was changed")
             state = apply_plan(ctx, plan, state, state_path, progress)
     return ApplyResult(plan, state)
+
+
+def verify(spec_path: Path, connect: Connect, inside: str | None, outside: str | None) -> VerifyReport:
+    loaded = load_spec(spec_path)
+    with connect(loaded) as ctx:
+        return run_verify(ctx, inside, outside)
 
 
 def drift(spec_path: Path, state_path: Path, connect: Connect) -> DriftReport:

@@ -18,7 +18,10 @@ $R sim init "$TENANT"
 step "Validate the spec" "reconciler validate $SPEC"
 $R validate "$SPEC"
 
-step "Plan: the service account will be created, with no license" "reconciler plan $SPEC"
+step "Verify before apply: the integration cannot reach the calendars yet" "reconciler verify $SPEC"
+$R verify "$SPEC" || echo "(verify failed, as expected before apply)"
+
+step "Plan: service account without license, scope, app role assignment, room list, calendar permissions" "reconciler plan $SPEC"
 $R plan "$SPEC"
 
 step "Apply" "reconciler apply $SPEC --auto-approve"
@@ -27,12 +30,16 @@ $R apply "$SPEC" --auto-approve
 step "Plan again" "reconciler plan $SPEC --detailed-exitcode"
 $R plan "$SPEC" --detailed-exitcode
 
-step "Behind reconciler's back: an admin renames the account and gives it an E3 license" \
-     "PATCH /users/$SVC; POST /users/$SVC/assignLicense"
-$R sim request "$TENANT" PATCH "/v1.0/users/$SVC" --body '{"displayName": "Cronofy (temp)"}'
+step "Verify after apply: in scope allowed, outside refused" "reconciler verify $SPEC"
+$R verify "$SPEC"
+
+step "Behind reconciler's back: an admin gives the account an E3 license and downgrades a calendar permission" \
+     "POST /users/$SVC/assignLicense; Set-MailboxFolderPermission alice:\\Calendar AvailabilityOnly"
 $R sim request "$TENANT" POST "/v1.0/users/$SVC/assignLicense" \
    --body '{"addLicenses": [{"disabledPlans": [], "skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900"}], "removeLicenses": []}' >/dev/null
-echo "(license assigned)"
+TENANT_ID=6972eeb0-1bf6-5393-8f32-08076f624a10
+$R sim request "$TENANT" POST "/adminapi/beta/$TENANT_ID/InvokeCommand" --body "{\"CmdletInput\": {\"CmdletName\": \"Set-MailboxFolderPermission\", \"Parameters\": {\"Identity\": \"alice@contoso.com:\\\\Calendar\", \"User\": \"$SVC\", \"AccessRights\": [\"AvailabilityOnly\"]}}}" >/dev/null
+echo "(license assigned, permission downgraded)"
 
 step "Drift (exit 2 means drift)" "reconciler drift $SPEC"
 set +e
@@ -42,7 +49,7 @@ set -e
 echo "drift exit code: $code"
 [ "$code" -eq 2 ] || { echo "expected drift (exit 2)"; exit 1; }
 
-step "Restore the spec: plan shows the license removed again" "reconciler apply $SPEC --auto-approve"
+step "Restore the spec: the license removed again, the permission set back in place" "reconciler apply $SPEC --auto-approve"
 $R apply "$SPEC" --auto-approve
 
 step "Drift again" "reconciler drift $SPEC"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typer.testing import CliRunner
 from reconciler.cli import app
 from reconciler.simulator import init_tenant
 
+REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "Sim-Secret-Pa55word-7731"
 SVC = "cronofy-svc@contoso.onmicrosoft.com"
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
@@ -149,3 +151,33 @@ def ws(tmp_path: Path) -> Workspace:
     workspace = Workspace(tmp_path, tenant, data["tenant"]["id"])
     workspace.write_spec()
     return workspace
+
+
+class Tenant(Workspace):
+    """The repository's specs copied next to a fresh simulated tenant (their `simulator:` path unchanged)."""
+
+    def spec_file(self, name: str) -> str:
+        return str(self.root / "specs" / f"{name}.yaml")
+
+    def exchange(self, cmdlet: str, parameters: dict[str, Any]) -> Any:
+        body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}}
+        result = self.cli(
+            "sim",
+            "request",
+            str(self.tenant),
+            "POST",
+            f"/adminapi/beta/{self.tenant_id}/InvokeCommand",
+            "--body",
+            json.dumps(body),
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout.split("\n", 1)[1]).get("value", [])
+
+
+@pytest.fixture
+def tenant(tmp_path: Path) -> Tenant:
+    shutil.copytree(REPO / "specs", tmp_path / "specs")
+    path = tmp_path / "state" / "simulated-tenant.json"
+    path.parent.mkdir()
+    data = init_tenant(path)
+    return Tenant(tmp_path, path, data["tenant"]["id"])

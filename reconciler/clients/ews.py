@@ -91,7 +91,9 @@ class EwsClient:
 
     def rooms(self, room_list_address: str) -> list[str]:
         """The rooms' addresses of one room list (GetRooms)."""
-        rooms = self._call(f"GetRooms {room_list_address}", lambda: list(self.config.protocol.get_rooms(room_list_address)))
+        rooms = self._call(
+            f"GetRooms {room_list_address}", lambda: list(self.config.protocol.get_rooms(room_list_address))
+        )
         return sorted(r.email_address.lower() for r in rooms)
 
     def expand_group(self, group: str) -> list[str]:
@@ -114,7 +116,9 @@ class EwsClient:
             current = list(folder.permission_set.calendar_permissions or []) if folder.permission_set else []
             kept = [p for p in current if (_entry(p).user.lower() != grantee.lower())]
             level = ews_level(rights)
-            kept.append(CalendarPermission(calendar_permission_level=level, user_id=UserId(primary_smtp_address=grantee)))
+            kept.append(
+                CalendarPermission(calendar_permission_level=level, user_id=UserId(primary_smtp_address=grantee))
+            )
             folder.permission_set = PermissionSet(calendar_permissions=kept)
             folder.save(update_fields=["permission_set"])
 

@@ -106,7 +106,9 @@ class ExchangeAdminClient:
         try:
             response = self._http.post(url, json=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise ClientError(f"{cmdlet} {what} failed: the Exchange admin API could not be reached", str(exc)) from None
+            raise ClientError(
+                f"{cmdlet} {what} failed: the Exchange admin API could not be reached", str(exc)
+            ) from None
         if response.status_code >= 400:
             raise _error(cmdlet, what, response)
         data: dict[str, Any] = response.json() if response.content else {}
@@ -128,5 +130,8 @@ def _error(cmdlet: str, what: str, response: httpx.Response) -> ExchangeError:
     short = exception.rsplit(".", 1)[-1]
     target = f" {what}" if what else ""
     return ExchangeError(
-        f"{cmdlet}{target} failed", f"Exchange said: {text}" + (f" ({short})" if short else ""), response.status_code, short
+        f"{cmdlet}{target} failed",
+        f"Exchange said: {text}" + (f" ({short})" if short else ""),
+        response.status_code,
+        short,
     )

@@ -138,6 +138,10 @@ class GraphClient:
             raise
         return sp.id if sp else None
 
+    def get_calendar(self, mailbox: str) -> None:
+        """GET /users/{id}/calendar: can this app open the mailbox's Calendar folder?"""
+        self._run(f"GET /users/{mailbox}/calendar", self.sdk.users.by_user_id(mailbox).calendar.get())
+
     # -- calendar permissions ---------------------------------------------------------------
     def calendar_permissions(self, mailbox: str) -> list[CalendarPermission] | None:
         """GET /users/{id}/calendar/calendarPermissions; None when the mailbox does not exist."""
@@ -177,7 +181,9 @@ class GraphClient:
         from msgraph.generated.models.calendar_permission import CalendarPermission
         from msgraph.generated.models.calendar_role_type import CalendarRoleType
 
-        builder = self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.by_calendar_permission_id(permission_id)
+        builder = self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.by_calendar_permission_id(
+            permission_id
+        )
         self._run(
             f"PATCH /users/{mailbox}/calendar/calendarPermissions/{permission_id}",
             builder.patch(CalendarPermission(role=CalendarRoleType(role))),
@@ -185,7 +191,9 @@ class GraphClient:
 
     def delete_calendar_permission(self, mailbox: str, permission_id: str) -> None:
         """DELETE /users/{id}/calendar/calendarPermissions/{id}."""
-        builder = self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.by_calendar_permission_id(permission_id)
+        builder = self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.by_calendar_permission_id(
+            permission_id
+        )
         self._run(f"DELETE /users/{mailbox}/calendar/calendarPermissions/{permission_id}", builder.delete())
 
     # -- licenses -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ The same adapters serve a real and the simulated tenant: only the base URLs and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.clients.credentials import SIMULATOR_APP_ID, LoopbackCredential, azure_credential
 from reconciler.clients.endpoints import endpoints_for
@@ -79,6 +79,26 @@ def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
         simulated=simulator_url is not None,
         base_urls={"graph": graph_url, "exchange": exchange_url},
     )
+
+
+def integration_graph(ctx: Any) -> GraphClient:
+    """A Graph client signed in as the integration's own app (for `verify`), cached in the run's context."""
+    if "graph:integration" not in ctx.cache:
+        spec = ctx.spec.spec
+        integration, tenant = spec.integration, spec.tenant
+        secret = ctx.spec.resolve_env(integration.client_secret, "integration", "client_secret")
+        base = ctx.clients.base_urls["graph"]
+        credential: TokenCredential
+        if ctx.clients.simulated:
+            credential = LoopbackCredential(tenant.name, integration.app_id, ["Calendars.ReadWrite"])
+        else:
+            from azure.identity import ClientSecretCredential
+
+            login = endpoints_for(tenant.cloud, tenant.endpoints).login.removeprefix("https://")
+            credential = ClientSecretCredential(tenant.name, integration.app_id, secret, authority=login)
+        ctx.cache["graph:integration"] = GraphClient(base, credential, f"{base}/.default")
+    client: GraphClient = ctx.cache["graph:integration"]
+    return client
 
 
 def _ews(loaded: LoadedSpec, simulator_url: str | None) -> EwsClient | None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from reconciler.engine.order import dependency_order, removal_order
 from reconciler.resources import KINDS
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
-from reconciler.spec.loader import LoadedSpec
 from reconciler.state.model import ResourceRecord, State
 
 

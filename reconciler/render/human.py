@@ -109,6 +109,17 @@ def drift_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def verify_lines(report: dict[str, Any]) -> list[str]:
+    lines = []
+    for check in report["checks"]:
+        mark = "[green]PASS[/]" if check["passed"] else "[red]FAIL[/]"
+        target = f" {check['mailbox']}" if check["mailbox"] else ""
+        lines.append(f"{mark} {escape(check['name'])}{target} (expected: {check['expected']})")
+        lines.append(f"     {escape(check['reason'])}")
+    verdict = "[bold green]All checks passed.[/]" if report["passed"] else "[bold red]Verification failed.[/]"
+    return [*lines, verdict]
+
+
 def state_lines(state: dict[str, Any]) -> list[str]:
     lines = [f"# state serial {state['serial']}, lineage {state['lineage']}, tenant {state.get('tenant')}"]
     for record in state["resources"]:

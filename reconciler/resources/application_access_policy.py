@@ -40,7 +40,11 @@ class ApplicationAccessPolicyKind(ResourceKind):
                 Desired(
                     kind=self.kind,
                     name=want.app_id,
-                    attributes={"app_id": want.app_id, "scope_group": lookup.smtp(group), "access_right": "RestrictAccess"},
+                    attributes={
+                        "app_id": want.app_id,
+                        "scope_group": lookup.smtp(group),
+                        "access_right": "RestrictAccess",
+                    },
                     location=location,
                 )
             )

@@ -24,10 +24,13 @@ from reconciler.spec.models import Target
 from reconciler.spec.presets import MailboxSet, PermissionWant, permissions
 from reconciler.state.model import ResourceRecord
 
-DELEGATE_PRIVATE = ("Editor", ("CanViewPrivateItems", "Delegate"))
+DELEGATE_PRIVATE: tuple[str, tuple[str, ...]] = ("Editor", ("CanViewPrivateItems", "Delegate"))
 # Graph role <-> (AccessRights, SharingPermissionFlags); only the first two are used to write through Graph.
-GRAPH_WRITES = {DELEGATE_PRIVATE: "delegateWithPrivateEventAccess", ("AvailabilityOnly", ()): "freeBusyRead"}
-GRAPH_ROLES = {
+GRAPH_WRITES: dict[tuple[str, tuple[str, ...]], str] = {
+    DELEGATE_PRIVATE: "delegateWithPrivateEventAccess",
+    ("AvailabilityOnly", ()): "freeBusyRead",
+}
+GRAPH_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "none": ("None", ()),
     "freeBusyRead": ("AvailabilityOnly", ()),
     "limitedRead": ("LimitedDetails", ()),
@@ -82,7 +85,11 @@ class CalendarPermissionKind(ResourceKind):
         if source.group or source.room_list:
             name = source.group or source.room_list or ""
             lookup.group(ctx, name, location, "mailbox group" if source.group else "room list")
-            return sorted(lookup.smtp(m) for m in lookup.members(ctx, name) if m.get("RecipientTypeDetails") not in lookup.GROUP_TYPES)
+            return sorted(
+                lookup.smtp(m)
+                for m in lookup.members(ctx, name)
+                if m.get("RecipientTypeDetails") not in lookup.GROUP_TYPES
+            )
         return sorted({lookup.mailbox_address(ctx, a, location) for a in source.addresses})
 
     # -- read ------------------------------------------------------------------------------
@@ -100,13 +107,15 @@ class CalendarPermissionKind(ResourceKind):
             address = entry.email_address.address if entry.email_address else None
             if address and address.lower() == grantee:
                 role = entry.role.value if entry.role else "none"
-                rights, flags = GRAPH_ROLES.get(role, (f"Custom ({role})", ()))
+                rights, flags = GRAPH_ROLES.get(str(role), (f"Custom ({role})", ()))
                 return Observed(entry.id, _attrs(mailbox, grantee, rights, list(flags)))
         return None
 
     def _read_admin(self, ctx: Context, mailbox: str, grantee: str) -> Observed | None:
         row = ctx.clients.exchange.get(
-            "Get-MailboxFolderPermission", {"Identity": f"{mailbox}:\\Calendar", "User": grantee}, what=f"{mailbox}:\\Calendar"
+            "Get-MailboxFolderPermission",
+            {"Identity": f"{mailbox}:\\Calendar", "User": grantee},
+            what=f"{mailbox}:\\Calendar",
         )
         if row is None:
             return None

@@ -48,7 +48,10 @@ class EwsAccessKind(ResourceKind):
         config = _config(ctx)
         listed = _app_ids(config.get("EwsAllowedAppIDs"))
         wanted = set(desired.attributes["allowed_app_ids"]) if desired else set()
-        attributes = {"ews_enabled": config.get("EwsEnabled"), "allowed_app_ids": sorted(a for a in listed if a in wanted)}
+        attributes = {
+            "ews_enabled": config.get("EwsEnabled"),
+            "allowed_app_ids": sorted(a for a in listed if a in wanted),
+        }
         return Observed("organization", attributes)
 
     def create(self, ctx: Context, desired: Desired) -> Observed:

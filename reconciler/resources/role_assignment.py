@@ -52,7 +52,9 @@ class RoleAssignmentKind(ResourceKind):
             return confirmed(ctx, desired, record)
         if desired is None:
             assert record is not None
-            row = ctx.clients.exchange.get("Get-ManagementRoleAssignment", {"Identity": record.id or record_name(record)})
+            row = ctx.clients.exchange.get(
+                "Get-ManagementRoleAssignment", {"Identity": record.id or record_name(record)}
+            )
             return Observed(str(row["Name"]), {**record.attributes, "scope": _scope(row)}) if row else None
         identities = self._assignee_identities(ctx, desired)
         if not identities:
@@ -71,7 +73,9 @@ class RoleAssignmentKind(ResourceKind):
         sp = _service_principal(ctx, desired.attributes["assignee"])
         if sp is None:
             return set()
-        return {str(v).lower() for k, v in sp.items() if k in ("AppId", "ObjectId", "DisplayName", "Identity", "Name") and v}
+        return {
+            str(v).lower() for k, v in sp.items() if k in ("AppId", "ObjectId", "DisplayName", "Identity", "Name") and v
+        }
 
     # -- write -----------------------------------------------------------------------------
     def create(self, ctx: Context, desired: Desired) -> Observed:
@@ -111,13 +115,17 @@ class RoleAssignmentKind(ResourceKind):
         attrs = desired.attributes
         scope_parameter = "CustomResourceScope" if attrs["assignee_type"] == "app" else "CustomRecipientWriteScope"
         ctx.clients.exchange.run(
-            "Set-ManagementRoleAssignment", {"Identity": remote_id, scope_parameter: attrs["scope"]}, what=remote_id or ""
+            "Set-ManagementRoleAssignment",
+            {"Identity": remote_id, scope_parameter: attrs["scope"]},
+            what=remote_id or "",
         )
         return Observed(remote_id, dict(attrs))
 
     def delete(self, ctx: Context, record: ResourceRecord) -> None:
         identity = record.id or record_name(record)
-        ctx.clients.exchange.run("Remove-ManagementRoleAssignment", {"Identity": identity, "Confirm": False}, what=identity)
+        ctx.clients.exchange.run(
+            "Remove-ManagementRoleAssignment", {"Identity": identity, "Confirm": False}, what=identity
+        )
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         return {k: v.lower() if isinstance(v, str) else v for k, v in attributes.items()}
@@ -156,5 +164,3 @@ def _assignee(row: dict[str, Any]) -> set[str]:
 
 def _scope(row: dict[str, Any]) -> str | None:
     return row.get("CustomResourceScope") or row.get("CustomRecipientWriteScope") or None
-
-

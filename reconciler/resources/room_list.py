@@ -44,7 +44,9 @@ class RoomListKind(ResourceKind):
             return identity.lower()
         found = lookup.recipient(ctx, identity)
         if found is None:
-            raise SpecError(f"room '{identity}' does not exist in the tenant", "check the room's name or address", location)
+            raise SpecError(
+                f"room '{identity}' does not exist in the tenant", "check the room's name or address", location
+            )
         if found.get("RecipientTypeDetails") not in lookup.ROOM_TYPES:
             raise SpecError(
                 f"'{identity}' is a {found.get('RecipientTypeDetails')}, not a room: a room list holds only rooms",
@@ -62,7 +64,10 @@ class RoomListKind(ResourceKind):
         if group is None:
             return None
         rooms = [lookup.smtp(m) for m in lookup.members(ctx, name)]
-        return Observed(str(group.get("Guid") or name), self._observed(name, group.get("RecipientTypeDetails") == "RoomList", rooms, desired))
+        return Observed(
+            str(group.get("Guid") or name),
+            self._observed(name, group.get("RecipientTypeDetails") == "RoomList", rooms, desired),
+        )
 
     def _read_ews(self, ctx: Context, name: str, desired: Desired | None) -> Observed | None:
         lists = {k.lower(): v for k, v in ctx.clients.ews.room_lists().items()}
@@ -81,7 +86,9 @@ class RoomListKind(ResourceKind):
     def create(self, ctx: Context, desired: Desired) -> Observed:
         attrs = desired.attributes
         rows = ctx.clients.exchange.run(
-            "New-DistributionGroup", {"Name": attrs["name"], "RoomList": True, "Members": attrs["rooms"]}, what=attrs["name"]
+            "New-DistributionGroup",
+            {"Name": attrs["name"], "RoomList": True, "Members": attrs["rooms"]},
+            what=attrs["name"],
         )
         return Observed(str(rows[0].get("Guid")) if rows else attrs["name"], dict(attrs))
 
@@ -92,11 +99,15 @@ class RoomListKind(ResourceKind):
         if "room_list" in changed:
             ctx.clients.exchange.run("Set-DistributionGroup", {"Identity": name, "RoomList": True}, what=name)
         for room in [r for r in wanted if r not in current]:
-            ctx.clients.exchange.run("Add-DistributionGroupMember", {"Identity": name, "Member": room}, what=f"{name} + {room}")
+            ctx.clients.exchange.run(
+                "Add-DistributionGroupMember", {"Identity": name, "Member": room}, what=f"{name} + {room}"
+            )
         if desired.write_only.get("exclusive"):
             for room in [r for r in current if r not in wanted]:
                 ctx.clients.exchange.run(
-                    "Remove-DistributionGroupMember", {"Identity": name, "Member": room, "Confirm": False}, what=f"{name} - {room}"
+                    "Remove-DistributionGroupMember",
+                    {"Identity": name, "Member": room, "Confirm": False},
+                    what=f"{name} - {room}",
                 )
         ctx.cache.pop(f"members:{name.lower()}", None)
         return Observed(remote_id, dict(desired.attributes))
@@ -108,7 +119,11 @@ class RoomListKind(ResourceKind):
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         rooms = attributes.get("rooms") or []
         name = attributes.get("name")
-        return {**attributes, "rooms": sorted(str(r).lower() for r in rooms), "name": name.lower() if isinstance(name, str) else name}
+        return {
+            **attributes,
+            "rooms": sorted(str(r).lower() for r in rooms),
+            "name": name.lower() if isinstance(name, str) else name,
+        }
 
     def automated(self, ctx: Context) -> bool:
         return ctx.spec.spec.target is not Target.EXCHANGE_SERVER
@@ -117,8 +132,12 @@ class RoomListKind(ResourceKind):
         if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
             return []
         name = desired.attributes["name"]
-        commands = [f"New-DistributionGroup -Name '{name}' -RoomList"] if action == "create" else [
-            f"Set-DistributionGroup -Identity '{name}' -RoomList"
+        commands = (
+            [f"New-DistributionGroup -Name '{name}' -RoomList"]
+            if action == "create"
+            else [f"Set-DistributionGroup -Identity '{name}' -RoomList"]
+        )
+        commands += [
+            f"Add-DistributionGroupMember -Identity '{name}' -Member '{room}'" for room in desired.attributes["rooms"]
         ]
-        commands += [f"Add-DistributionGroupMember -Identity '{name}' -Member '{room}'" for room in desired.attributes["rooms"]]
         return commands

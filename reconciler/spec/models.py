@@ -200,8 +200,17 @@ class RoomList(Strict):
 
 
 AccessRight = Literal[
-    "None", "Owner", "PublishingEditor", "Editor", "PublishingAuthor", "Author", "NonEditingAuthor",
-    "Reviewer", "Contributor", "AvailabilityOnly", "LimitedDetails",
+    "None",
+    "Owner",
+    "PublishingEditor",
+    "Editor",
+    "PublishingAuthor",
+    "Author",
+    "NonEditingAuthor",
+    "Reviewer",
+    "Contributor",
+    "AvailabilityOnly",
+    "LimitedDetails",
 ]
 SharingFlag = Literal["Delegate", "CanViewPrivateItems"]
 

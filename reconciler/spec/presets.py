@@ -2,13 +2,13 @@
 
 The guide's three levels, on today's two targets:
 
-level       Exchange Online (the integration's own Entra app)            Exchange Server (the service account)
-full        role "Application Calendars.ReadWrite", no scope (RBAC for    ApplicationImpersonation, organization-wide
+level       Exchange Online (the integration's own Entra app)            Exchange Server (service account)
+full        role "Application Calendars.ReadWrite", no scope (RBAC for    ApplicationImpersonation, org-wide
             Applications); no access policy
-restricted  scope from scope_group + "Application Calendars.ReadWrite"    scope from scope_group + ApplicationImpersonation
-            scoped to it (or an application access policy), and          with CustomRecipientWriteScope, and Editor +
-            Editor + Delegate + CanViewPrivateItems for the service       Delegate + CanViewPrivateItems on the mailboxes
-            account on the mailboxes
+restricted  scope from scope_group + "Application Calendars.ReadWrite"    scope from scope_group +
+            scoped to it (or an application access policy), and          ApplicationImpersonation with
+            Editor + Delegate + CanViewPrivateItems for the service       CustomRecipientWriteScope, and Editor +
+            account on the mailboxes                                      Delegate + CanViewPrivateItems
 free_busy   "Application Calendars.Read" (scoped when scope_group is      AvailabilityOnly on the mailboxes
             set), and AvailabilityOnly for the service account
 
@@ -89,7 +89,9 @@ def role_assignments(spec: Spec) -> list[AssignmentWant]:
         return wants
     scope = access.scope_name if access.scope_group and access.level is not AccessLevel.FULL else None
     if spec.target is Target.EXCHANGE_ONLINE and spec.integration is not None:
-        role = "Application Calendars.Read" if access.level is AccessLevel.FREE_BUSY else "Application Calendars.ReadWrite"
+        role = (
+            "Application Calendars.Read" if access.level is AccessLevel.FREE_BUSY else "Application Calendars.ReadWrite"
+        )
         wants.append(AssignmentWant(access.assignment_name, role, spec.integration.app_id, None, scope, ("access",)))
     elif spec.target is Target.EXCHANGE_SERVER and spec.service_account and access.level is not AccessLevel.FREE_BUSY:
         upn = spec.service_account.user_principal_name

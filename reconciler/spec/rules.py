@@ -18,8 +18,13 @@ Locate = Callable[..., object]
 
 def check(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
     problems: list[SpecError] = []
-    for rule in (_no_impersonation_online, _unlicensed_mailbox_owner, _online_access_needs_app,
-                 _server_needs_ews, _permissions_need_grantee):
+    for rule in (
+        _no_impersonation_online,
+        _unlicensed_mailbox_owner,
+        _online_access_needs_app,
+        _server_needs_ews,
+        _permissions_need_grantee,
+    ):
         problems += rule(spec, locate)
     return problems
 
@@ -38,7 +43,9 @@ def _no_impersonation_online(spec: Spec, locate: Callable[..., object]) -> list[
             "give the integration's own Entra app access instead: integration.app_id with access.level "
             "(RBAC for Applications, role 'Application Calendars.ReadWrite' scoped by a management scope), "
             "or integration.restriction: application_access_policy; on-premises, set target: exchange_server",
-            "role_assignments", i, "role",
+            "role_assignments",
+            i,
+            "role",
         )
         for i, r in enumerate(spec.role_assignments)
         if r.role.lower() == "applicationimpersonation"
@@ -58,7 +65,8 @@ def _unlicensed_mailbox_owner(spec: Spec, locate: Callable[..., object]) -> list
             "guide's 'the Service Account must have a mailbox to list resources' and its step 6 conflict. Keep an "
             "Exchange license (e.g. licenses: [EXCHANGESTANDARD]), or let the integration list rooms through "
             "Graph with its own app and set mailbox: false",
-            "service_account", "licenses",
+            "service_account",
+            "licenses",
         )
     ]
 
@@ -75,7 +83,8 @@ def _online_access_needs_app(spec: Spec, locate: Callable[..., object]) -> list[
             f"access level '{access.level.value}' on Exchange Online needs the integration's Entra app",
             "Exchange Online grants mailbox access to the integrator's app (ApplicationImpersonation is gone): "
             f"add integration.app_id (Cronofy Enterprise Connect: {CRONOFY_APP})",
-            "access", "level",
+            "access",
+            "level",
         )
     ]
 
@@ -104,6 +113,7 @@ def _permissions_need_grantee(spec: Spec, locate: Callable[..., object]) -> list
             f"access level '{access.level.value}' grants calendar permissions to the service account, "
             "but the spec has no service_account",
             "add a service_account section (the grantee of the folder permissions)",
-            "access", "level",
+            "access",
+            "level",
         )
     ]

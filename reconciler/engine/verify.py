@@ -1,0 +1,182 @@
+"""Verify: the guide's "Test your credentials" (Remote Connectivity Analyzer, Service Account Access).
+
+Exchange Online: Test-ServicePrincipalAuthorization (RBAC for Applications) or Test-ApplicationAccessPolicy
+for the integration's app against a mailbox inside the scope and one outside, plus a real calendar read
+through Graph with the integration's own app credentials when the spec supplies them.
+Exchange Server: EWS impersonation as the service account, inside and outside the scope.
+Every check passes or fails with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from reconciler.errors import ClientError, ReconcilerError, SpecError
+from reconciler.resources import exchange_lookup as lookup
+from reconciler.resources.base import Context
+from reconciler.spec.models import AccessLevel, AppRestriction, Target
+
+VERIFY_FORMAT_VERSION = "1.0"
+
+
+class Check(BaseModel):
+    name: str
+    mailbox: str | None
+    expected: str  # "allowed" or "refused"
+    passed: bool
+    reason: str
+
+
+class VerifyReport(BaseModel):
+    format_version: str = VERIFY_FORMAT_VERSION
+    tenant: str
+    passed: bool
+    checks: list[Check]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def verify(ctx: Context, inside: str | None, outside: str | None) -> VerifyReport:
+    spec = ctx.spec.spec
+    if spec.access is None:
+        raise SpecError(
+            "verify needs an access section: it checks the access the spec grants", location=ctx.spec.locate()
+        )
+    scoped = spec.access.level is not AccessLevel.FULL and spec.access.scope_group is not None
+    inside = inside or _first_member(ctx)
+    outside = outside or (_first_outsider(ctx) if scoped else None)
+    checks = []
+    if spec.target is Target.EXCHANGE_SERVER:
+        checks += _server_checks(ctx, inside, outside if scoped else None)
+    else:
+        checks += _online_checks(ctx, inside, outside if scoped else None)
+    return VerifyReport(tenant=spec.tenant.name, passed=all(c.passed for c in checks) and bool(checks), checks=checks)
+
+
+def _first_member(ctx: Context) -> str | None:
+    access = ctx.spec.spec.access
+    assert access is not None
+    if access.scope_group is None:
+        return access.mailboxes.addresses[0] if access.mailboxes.addresses else None
+    if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+        members = ctx.clients.ews.expand_group(access.scope_group)
+        return members[0] if members else None
+    rows = [
+        m for m in lookup.members(ctx, access.scope_group) if m.get("RecipientTypeDetails") not in lookup.GROUP_TYPES
+    ]
+    return lookup.smtp(rows[0]) if rows else None
+
+
+def _first_outsider(ctx: Context) -> str | None:
+    access = ctx.spec.spec.access
+    if ctx.spec.spec.target is Target.EXCHANGE_SERVER or access is None or access.scope_group is None:
+        return None
+    inside = {lookup.smtp(m) for m in lookup.members(ctx, access.scope_group)}
+    rows = ctx.clients.exchange.run("Get-Mailbox", {"ResultSize": 200}, what="mailboxes")
+    return next((lookup.smtp(r) for r in rows if lookup.smtp(r) not in inside), None)
+
+
+def _expectations(inside: str | None, outside: str | None) -> list[tuple[str, str]]:
+    return [(m, e) for m, e in ((inside, "allowed"), (outside, "refused")) if m]
+
+
+# -- Exchange Online ------------------------------------------------------------------------
+def _online_checks(ctx: Context, inside: str | None, outside: str | None) -> list[Check]:
+    integration = ctx.spec.spec.integration
+    if integration is None:
+        return [
+            Check(
+                name="integration app",
+                mailbox=None,
+                expected="allowed",
+                passed=False,
+                reason="no integration.app_id in the spec: nothing to test on Exchange Online",
+            )
+        ]
+    checks = []
+    for mailbox, expected in _expectations(inside, outside):
+        if integration.restriction is AppRestriction.APPLICATION_ACCESS_POLICY:
+            checks.append(_policy_check(ctx, integration.app_id, mailbox, expected))
+        else:
+            checks.append(_rbac_check(ctx, integration.app_id, mailbox, expected))
+        if integration.client_secret:
+            checks.append(_graph_read_check(ctx, mailbox, expected))
+    return checks
+
+
+def _rbac_check(ctx: Context, app_id: str, mailbox: str, expected: str) -> Check:
+    name = "Test-ServicePrincipalAuthorization"
+    try:
+        rows = ctx.clients.exchange.run(name, {"Identity": app_id, "Resource": mailbox}, what=app_id)
+    except ClientError as exc:
+        return Check(name=name, mailbox=mailbox, expected=expected, passed=False, reason=f"{exc.summary}: {exc.detail}")
+    granted = [r for r in rows if r.get("InScope") and "Calendars" in str(r.get("GrantedPermissions", ""))]
+    allowed = bool(granted)
+    roles = ", ".join(sorted({str(r.get("RoleName")) for r in granted})) or "no calendar role in scope"
+    reason = (
+        f"app {app_id}: {roles}" if allowed else f"app {app_id} has no calendar role whose scope includes {mailbox}"
+    )
+    return Check(
+        name=name, mailbox=mailbox, expected=expected, passed=allowed == (expected == "allowed"), reason=reason
+    )
+
+
+def _policy_check(ctx: Context, app_id: str, mailbox: str, expected: str) -> Check:
+    name = "Test-ApplicationAccessPolicy"
+    try:
+        rows = ctx.clients.exchange.run(name, {"Identity": mailbox, "AppId": app_id}, what=mailbox)
+    except ClientError as exc:
+        return Check(name=name, mailbox=mailbox, expected=expected, passed=False, reason=f"{exc.summary}: {exc.detail}")
+    result = str(rows[0].get("AccessCheckResult")) if rows else "no answer"
+    allowed = result == "Granted"
+    return Check(
+        name=name,
+        mailbox=mailbox,
+        expected=expected,
+        passed=allowed == (expected == "allowed"),
+        reason=f"AccessCheckResult: {result}",
+    )
+
+
+def _graph_read_check(ctx: Context, mailbox: str, expected: str) -> Check:
+    from reconciler.clients.session import integration_graph
+
+    name = "Graph calendar read as the integration"
+    try:
+        integration_graph(ctx).get_calendar(mailbox)
+    except ClientError as exc:
+        ok = expected == "refused" and exc.status in (401, 403)
+        return Check(name=name, mailbox=mailbox, expected=expected, passed=ok, reason=exc.detail)
+    return Check(
+        name=name,
+        mailbox=mailbox,
+        expected=expected,
+        passed=expected == "allowed",
+        reason=f"GET /users/{mailbox}/calendar answered 200",
+    )
+
+
+# -- Exchange Server ------------------------------------------------------------------------
+def _server_checks(ctx: Context, inside: str | None, outside: str | None) -> list[Check]:
+    from reconciler.resources.impersonation import service_account_ews
+
+    checks = []
+    try:
+        ews = service_account_ews(ctx)
+    except ReconcilerError as exc:
+        return [Check(name="EWS impersonation", mailbox=None, expected="allowed", passed=False, reason=exc.summary)]
+    for mailbox, expected in _expectations(inside, outside):
+        ok, why = ews.can_impersonate(mailbox)
+        checks.append(
+            Check(
+                name="EWS impersonation (Calendar folder)",
+                mailbox=mailbox,
+                expected=expected,
+                passed=ok == (expected == "allowed"),
+                reason=why,
+            )
+        )
+    return checks
