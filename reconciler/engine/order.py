@@ -21,8 +21,17 @@ def removal_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
 
 
 def _order(graph: dict[str, tuple[str, ...]]) -> list[str]:
+    """A topological order that otherwise keeps the input order (kinds in KINDS order, then spec order)."""
     edges = {node: [dep for dep in deps if dep in graph] for node, deps in graph.items()}
+    sorter = TopologicalSorter(edges)
     try:
-        return list(TopologicalSorter(edges).static_order())
+        sorter.prepare()
     except CycleError as exc:
         raise SpecError(f"resources depend on each other in a cycle: {' -> '.join(exc.args[1])}") from None
+    position = {node: i for i, node in enumerate(graph)}
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=position.__getitem__)
+        order += ready
+        sorter.done(*ready)
+    return order

@@ -35,12 +35,24 @@ def desired_resources(ctx: Context) -> list[Desired]:
 def refresh(ctx: Context, state: State) -> list[Item]:
     desired = desired_resources(ctx)
     wanted = {d.address for d in desired}
-    items = [_read(ctx, KINDS[d.kind], d, state.get(d.address)) for d in desired]
-    for record in removal_order([r for r in state.resources if r.address not in wanted]):
-        if record.kind in KINDS:
-            items.append(_read(ctx, KINDS[record.kind], None, record))
-    return items
+    records = {r.address: r for r in state.resources}
+    pairs: list[tuple[Desired | None, ResourceRecord | None]] = [(d, records.get(d.address)) for d in desired]
+    gone = removal_order([r for r in state.resources if r.address not in wanted and r.kind in KINDS])
+    pairs += [(None, r) for r in gone]
+    observed = _read_by_kind(ctx, pairs)
+    return [Item(KINDS[_kind(d, r)], d, observed[i], r) for i, (d, r) in enumerate(pairs)]
 
 
-def _read(ctx: Context, kind: ResourceKind, desired: Desired | None, record: ResourceRecord | None) -> Item:
-    return Item(kind, desired, kind.read(ctx, desired, record), record)
+def _kind(desired: Desired | None, record: ResourceRecord | None) -> str:
+    return desired.kind if desired else record.kind if record else ""
+
+
+def _read_by_kind(ctx: Context, pairs: list[tuple[Desired | None, ResourceRecord | None]]) -> list[Observed | None]:
+    """Each kind reads all its instances in one call (bulk where the kind can), answers kept in order."""
+    observed: list[Observed | None] = [None] * len(pairs)
+    for name, kind in KINDS.items():
+        positions = [i for i, (d, r) in enumerate(pairs) if _kind(d, r) == name]
+        if positions:
+            for position, result in zip(positions, kind.read_many(ctx, [pairs[i] for i in positions]), strict=True):
+                observed[position] = result
+    return observed

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from reconciler.clients.exchange_admin import ExchangeError
 from reconciler.errors import ClientError, ReconcilerError, SpecError
 from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import Context
@@ -60,7 +61,12 @@ def _first_member(ctx: Context) -> str | None:
     access = ctx.spec.spec.access
     assert access is not None
     if access.scope_group is None:
-        return access.mailboxes.addresses[0] if access.mailboxes.addresses else None
+        if access.mailboxes.addresses:
+            return access.mailboxes.addresses[0]
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
+            return None
+        rows = ctx.clients.exchange.run("Get-Mailbox", {"ResultSize": 1}, what="mailboxes")  # full: any mailbox
+        return lookup.smtp(rows[0]) if rows else None
     if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
         members = ctx.clients.ews.expand_group(access.scope_group)
         return members[0] if members else None
@@ -111,8 +117,13 @@ def _rbac_check(ctx: Context, app_id: str, mailbox: str, expected: str) -> Check
     name = "Test-ServicePrincipalAuthorization"
     try:
         rows = ctx.clients.exchange.run(name, {"Identity": app_id, "Resource": mailbox}, what=app_id)
-    except ClientError as exc:
-        return Check(name=name, mailbox=mailbox, expected=expected, passed=False, reason=f"{exc.summary}: {exc.detail}")
+    except ExchangeError as exc:
+        if not exc.not_found:
+            return Check(
+                name=name, mailbox=mailbox, expected=expected, passed=False, reason=f"{exc.summary}: {exc.detail}"
+            )
+        reason = f"app {app_id} is not registered in Exchange Online (no service principal, so no role)"
+        return Check(name=name, mailbox=mailbox, expected=expected, passed=expected == "refused", reason=reason)
     granted = [r for r in rows if r.get("InScope") and "Calendars" in str(r.get("GrantedPermissions", ""))]
     allowed = bool(granted)
     roles = ", ".join(sorted({str(r.get("RoleName")) for r in granted})) or "no calendar role in scope"

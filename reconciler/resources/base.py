@@ -64,6 +64,7 @@ class Context:
     clients: Clients
     spec: LoadedSpec
     cache: dict[str, Any] = field(default_factory=dict)  # lookups shared by the kinds during one run
+    parallelism: int = 4  # requests in flight at once (Outlook allows 4 concurrent requests per mailbox)
 
 
 class ResourceKind(ABC):
@@ -80,6 +81,12 @@ class ResourceKind(ABC):
 
     @abstractmethod
     def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None: ...
+
+    def read_many(
+        self, ctx: Context, items: list[tuple[Desired | None, ResourceRecord | None]]
+    ) -> list[Observed | None]:
+        """`read` for many instances at once; kinds with thousands of instances read them in bulk."""
+        return [self.read(ctx, desired, record) for desired, record in items]
 
     @abstractmethod
     def create(self, ctx: Context, desired: Desired) -> Observed: ...
