@@ -6,7 +6,10 @@ it is the tenant, not the tool.
 
 Modules: ``store`` (the tenant file), ``seed`` (``init_tenant``), ``tokens`` (unsigned JWTs),
 ``server`` (HTTP server + :class:`Simulator`), ``graph`` (auth, faults, routes, ``$batch``),
-``graph_users`` (user, licence and SKU handlers), ``odata`` (query options).
+``graph_users`` (user, licence and SKU handlers), ``graph_calendar`` (calendar, calendarPermissions,
+places, servicePrincipals), ``odata`` (query options), ``exchange_model`` (the Exchange organization
+shared by every view), ``exchange_admin`` (``/adminapi`` + ``run_cmdlet``/``parse_cmdlet_line``) with
+``exchange_cmdlets``/``exchange_rbac``/``exchange_errors``, ``seed_exchange``.
 """
 
 from reconciler.simulator.seed import init_tenant

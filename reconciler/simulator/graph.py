@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from reconciler.simulator import graph_calendar as calendar
 from reconciler.simulator import graph_users as users
 from reconciler.simulator.graph_common import (
     MUTATING,
@@ -38,6 +39,7 @@ PREFIX = "/v1.0"
 MAX_BATCH = 20  # https://learn.microsoft.com/en-us/graph/json-batching#batch-size-limitations
 
 _KEY = r"(?P<key>[^/]+)"
+_PERMS = rf"^/users/{_KEY}/calendar/calendarPermissions"
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     (method, re.compile(pattern, re.IGNORECASE), handler)
     for method, pattern, handler in (
@@ -50,6 +52,17 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", rf"^/users/{_KEY}/licenseDetails$", users.list_license_details),
         ("GET", r"^/subscribedSkus$", users.list_subscribed_skus),
         ("GET", rf"^/subscribedSkus/{_KEY}$", users.get_subscribed_sku),
+        ("GET", rf"^/users/{_KEY}/calendar$", calendar.get_calendar),
+        ("GET", rf"{_PERMS}$", calendar.list_permissions),
+        ("POST", rf"{_PERMS}$", calendar.create_permission),
+        ("GET", rf"{_PERMS}/(?P<perm>[^/]+)$", calendar.get_permission),
+        ("PATCH", rf"{_PERMS}/(?P<perm>[^/]+)$", calendar.update_permission),
+        ("DELETE", rf"{_PERMS}/(?P<perm>[^/]+)$", calendar.delete_permission),
+        ("GET", r"^/places/microsoft\.graph\.roomlist$", calendar.list_room_lists),
+        ("GET", r"^/places/microsoft\.graph\.room$", calendar.list_rooms),
+        ("GET", rf"^/places/{_KEY}/microsoft\.graph\.roomlist/rooms$", calendar.list_rooms_in_list),
+        ("GET", r"^/servicePrincipals\(appId=(?P<key>[^)]+)\)$", calendar.get_service_principal_by_app_id),
+        ("GET", r"^/servicePrincipals$", calendar.list_service_principals),
     )
 ]
 
@@ -117,7 +130,7 @@ def _method_not_allowed() -> GraphError:
 
 def _segment_error(path: str) -> GraphError:
     segments = [s for s in path.split("/") if s]
-    known = {"users", "subscribedskus"}
+    known = {"users", "subscribedskus", "places", "serviceprincipals"}
     bad = next((s for s in segments if s.lower() not in known), segments[-1] if segments else "")
     if segments and segments[0].lower() in known and len(segments) > 2:
         bad = segments[2]

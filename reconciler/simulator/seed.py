@@ -4,7 +4,9 @@ Default tenant: verified domains ``contoso.onmicrosoft.com`` (initial) and ``con
 an admin ``admin@contoso.onmicrosoft.com`` (usageLocation US, Office 365 E3) and three
 subscriptions: ENTERPRISEPACK (25 units, plus one per seeded ordinary user), EXCHANGESTANDARD
 (10) and FLOW_FREE (10000). ``users=N`` adds ``user001@contoso.com`` ... (US, E3);
-``rooms=N`` adds ``room001@contoso.com`` ... under ``"rooms"``. Every id is a uuid5 from a
+``rooms=N`` adds ``room001@contoso.com`` ... under ``"rooms"`` (and as room mailboxes).
+The Exchange organization (``"exchange"``) and Entra ``"servicePrincipals"`` come from
+:mod:`reconciler.simulator.seed_exchange`. Every id is a uuid5 from a
 fixed namespace, so the same options always produce the same file.
 """
 
@@ -20,6 +22,7 @@ from reconciler.simulator.directory import (
     stable_id,
     subscribed_sku,
 )
+from reconciler.simulator.seed_exchange import build_exchange, graph_service_principals
 from reconciler.simulator.store import dump_tenant, write_atomic
 
 JsonObject = dict[str, Any]
@@ -67,7 +70,9 @@ def _rooms(count: int) -> list[JsonObject]:
     return rooms
 
 
-def build_tenant(*, users: int = 0, rooms: int = 0, flavor: str = "exchange_online") -> JsonObject:
+def build_tenant(
+    *, users: int = 0, rooms: int = 0, flavor: str = "exchange_online", ad_password: str | None = None
+) -> JsonObject:
     """The seeded tenant as a JSON-ready dict (see :mod:`reconciler.simulator.store` for the shape)."""
     if flavor not in FLAVORS:
         raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
@@ -87,6 +92,8 @@ def build_tenant(*, users: int = 0, rooms: int = 0, flavor: str = "exchange_onli
         user = _seed_user(f"user{number}@{CUSTOM_DOMAIN}", f"User {number}", "User", number)
         _license(user, e3)
         people.append(user)
+    room_list = _rooms(rooms)
+    exchange = build_exchange(people, room_list, flavor=flavor, initial_domain=INITIAL_DOMAIN, ad_password=ad_password)
     return {
         "tenant": {
             "id": TENANT_ID,
@@ -98,13 +105,26 @@ def build_tenant(*, users: int = 0, rooms: int = 0, flavor: str = "exchange_onli
         "settings": {"latency_ms": 0},
         "subscribedSkus": skus,
         "users": people,
-        "rooms": _rooms(rooms),
+        "rooms": room_list,
+        "servicePrincipals": graph_service_principals(),
+        "exchange": exchange,
         "faults": [],
     }
 
 
-def init_tenant(path: Path, *, users: int = 0, rooms: int = 0, flavor: str = "exchange_online") -> dict[str, Any]:
-    """Write a seeded tenant file to ``path`` (atomically) and return its content."""
-    data = build_tenant(users=users, rooms=rooms, flavor=flavor)
+def init_tenant(
+    path: Path,
+    *,
+    users: int = 0,
+    rooms: int = 0,
+    flavor: str = "exchange_online",
+    ad_password: str | None = None,
+) -> dict[str, Any]:
+    """Write a seeded tenant file to ``path`` (atomically) and return its content.
+
+    ``ad_password`` is the simulated AD password of the on-premises accounts (``exchange_server`` only;
+    default ``Simulated-Pa55!``); only its salted hash is written.
+    """
+    data = build_tenant(users=users, rooms=rooms, flavor=flavor, ad_password=ad_password)
     write_atomic(Path(path), dump_tenant(data))
     return data

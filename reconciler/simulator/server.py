@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from reconciler.simulator import graph
+from reconciler.simulator import ews, exchange_admin, graph
 from reconciler.simulator.store import TenantStore
 from reconciler.simulator.wire import HttpRequest, HttpResponse, ProtocolHandler, SimContext
 
@@ -32,6 +32,8 @@ STATS_PATH = "/_simulator/stats"
 # "/EWS/Exchange.asmx": ews.handle_http.
 PROTOCOL_HANDLERS: dict[str, ProtocolHandler] = {
     graph.PREFIX: graph.handle_http,
+    exchange_admin.PREFIX: exchange_admin.handle_http,
+    ews.PREFIX: ews.handle_http,
 }
 
 

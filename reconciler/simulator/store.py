@@ -11,6 +11,8 @@ Shape (JSON object)::
       "users": [<Graph user objects (id, userPrincipalName, assignedLicenses, usageLocation, ...)
                  plus "passwordHash": "sha256$<salt hex>$<digest hex>" (never returned)>],
       "rooms": [{"id", "displayName", "emailAddress", "alias"}],
+      "servicePrincipals": [{"id", "appId", "displayName"}],      # Entra enterprise apps (Graph)
+      "exchange": {...},                                           # see reconciler.simulator.exchange_model
       "faults": [{"method": "GET", "path": "<regex on the path after /v1.0>",
                   "status": 429 | 500 | 503, "times": N, "retry_after": seconds,
                   "code"?: "...", "message"?: "..."}]

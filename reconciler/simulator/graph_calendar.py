@@ -1,0 +1,292 @@
+"""Graph v1.0 calendar, calendarPermission, places and servicePrincipal handlers.
+
+calendarPermissions are a view of the same Exchange folder-permission rows the admin API and EWS use
+(:mod:`exchange_model`). App tokens whose app id Exchange scopes (RBAC for Applications or application
+access policies) reach a mailbox only when :func:`exchange_model.app_can_access` allows it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from reconciler.simulator import exchange_model as xm
+from reconciler.simulator import odata
+from reconciler.simulator.graph_common import GraphError, GraphRequest, GraphResult, json_object_body
+
+JsonObject = dict[str, Any]
+Params = dict[str, str]
+
+DEFAULT_ID = "RGVmYXVsdA=="  # base64("Default")
+MY_ORGANIZATION = "My Organization"
+DEFAULT_ALLOWED = ["none", "freeBusyRead", "limitedRead", "read"]
+USER_ALLOWED = [
+    "none",
+    "freeBusyRead",
+    "limitedRead",
+    "read",
+    "write",
+    "delegateWithoutPrivateEventAccess",
+    "delegateWithPrivateEventAccess",
+]
+CALENDAR_ROLES = ("Calendars.ReadWrite", "Calendars.Read", "Calendars.ReadBasic")
+ACCESS_DENIED = "Access is denied. Check credentials and try again."
+
+
+def _bad(message: str, code: str = "ErrorInvalidRequest") -> GraphError:
+    return GraphError(400, code, message)
+
+
+# --- mailbox resolution and app scoping ------------------------------------------------------
+
+
+def _mailbox(req: GraphRequest, key: str) -> JsonObject:
+    recipient = xm.find_recipient(req.store.data, key)
+    if recipient is None:
+        raise GraphError(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
+    if not xm.is_mailbox(recipient):
+        message = "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
+        raise GraphError(404, "MailboxNotEnabledForRESTAPI", message)
+    return recipient
+
+
+def _allowed(req: GraphRequest, mailbox: JsonObject, permission: str) -> bool:
+    data, caller = req.store.data, req.caller
+    granted = "Calendars.ReadWrite" in caller.roles or permission in caller.roles
+    if xm.app_is_scoped(data, caller.app_id):
+        rbac = (
+            xm.rbac_allows(data, caller.app_id, mailbox, permission)
+            if xm.app_assignments(data, caller.app_id)
+            else granted
+        )
+        return rbac and xm.policy_allows(data, caller.app_id, mailbox)
+    if not any(role in CALENDAR_ROLES for role in caller.roles):
+        return True  # the reconciler's own admin token (directory roles): not a calendar app
+    return granted
+
+
+def _authorized_mailbox(req: GraphRequest, key: str, *, write: bool) -> JsonObject:
+    mailbox = _mailbox(req, key)
+    if not _allowed(req, mailbox, "Calendars.ReadWrite" if write else "Calendars.Read"):
+        raise GraphError(403, "ErrorAccessDenied", ACCESS_DENIED)
+    return mailbox
+
+
+# --- calendar --------------------------------------------------------------------------------
+
+
+def _calendar_id(mailbox: JsonObject) -> str:
+    return base64.urlsafe_b64encode(f"Calendar.{mailbox['Guid']}".encode()).decode()
+
+
+def get_calendar(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/calendar-get?view=graph-rest-1.0"""
+    mailbox = _authorized_mailbox(req, params["key"], write=False)
+    body: JsonObject = {
+        "@odata.context": req.context(f"users('{params['key']}')/calendar/$entity"),
+        "id": _calendar_id(mailbox),
+        "name": "Calendar",
+        "color": "auto",
+        "isDefaultCalendar": True,
+        "canShare": True,
+        "canViewPrivateItems": True,
+        "canEdit": True,
+        "isRemovable": False,
+        "owner": {"name": mailbox.get("DisplayName"), "address": mailbox.get("PrimarySmtpAddress")},
+    }
+    return GraphResult(200, body)
+
+
+# --- calendarPermissions ---------------------------------------------------------------------
+
+
+def _permission_id(grantee: JsonObject) -> str:
+    return base64.b64encode(f"ExchangePublishedUser.{grantee['PrimarySmtpAddress']}".encode()).decode()
+
+
+def _permission_view(req: GraphRequest, row: JsonObject) -> JsonObject | None:
+    role = xm.role_for(row.get("AccessRights") or [], row.get("SharingPermissionFlags"))
+    if row["User"] == xm.DEFAULT_USER:
+        return {
+            "id": DEFAULT_ID,
+            "isRemovable": False,
+            "isInsideOrganization": True,
+            "role": role,
+            "allowedRoles": DEFAULT_ALLOWED,
+            "emailAddress": {"name": MY_ORGANIZATION},
+        }
+    grantee = xm.grantee(req.store.data, str(row["User"]))
+    if row["User"] == xm.ANONYMOUS_USER or grantee is None:
+        return None
+    return {
+        "id": _permission_id(grantee),
+        "isRemovable": True,
+        "isInsideOrganization": True,
+        "role": role,
+        "allowedRoles": USER_ALLOWED,
+        "emailAddress": {"name": grantee.get("DisplayName"), "address": grantee.get("PrimarySmtpAddress")},
+    }
+
+
+def _views(req: GraphRequest, mailbox: JsonObject) -> list[tuple[JsonObject, JsonObject]]:
+    rows = xm.calendar_permissions(req.store.data, str(mailbox["Guid"]))
+    pairs = [(row, _permission_view(req, row)) for row in rows]
+    return [(row, view) for row, view in pairs if view is not None]
+
+
+def _find_permission(req: GraphRequest, mailbox: JsonObject, perm_id: str) -> tuple[JsonObject, JsonObject]:
+    for row, view in _views(req, mailbox):
+        if view["id"] == perm_id:
+            return row, view
+    raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+
+def _entity(req: GraphRequest, key: str, view: JsonObject) -> JsonObject:
+    return {"@odata.context": req.context(f"users('{key}')/calendar/calendarPermissions/$entity"), **view}
+
+
+def list_permissions(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/calendar-list-calendarpermissions?view=graph-rest-1.0"""
+    mailbox = _authorized_mailbox(req, params["key"], write=False)
+    values = [view for _, view in _views(req, mailbox)]
+    context = req.context(f"users('{params['key']}')/calendar/calendarPermissions")
+    return GraphResult(200, {"@odata.context": context, "value": values})
+
+
+def get_permission(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/calendarpermission-get?view=graph-rest-1.0"""
+    mailbox = _authorized_mailbox(req, params["key"], write=False)
+    _, view = _find_permission(req, mailbox, params["perm"])
+    return GraphResult(200, _entity(req, params["key"], view))
+
+
+def _role(body: JsonObject, allowed: list[str]) -> str:
+    role = body.get("role")
+    if not isinstance(role, str) or role not in allowed:
+        raise _bad(f"The role '{role}' isn't valid for this calendar permission.")
+    return role
+
+
+def create_permission(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/calendar-post-calendarpermissions?view=graph-rest-1.0"""
+    mailbox = _authorized_mailbox(req, params["key"], write=True)
+    body = json_object_body(req)
+    address = (body.get("emailAddress") or {}).get("address") if isinstance(body.get("emailAddress"), dict) else None
+    if not isinstance(address, str) or not address:
+        raise _bad("The emailAddress.address property is required.")
+    grantee = xm.find_recipient(req.store.data, address)
+    if grantee is None:
+        raise GraphError(404, "ErrorInvalidUser", f"The requested user '{address}' is invalid.")
+    rights, flags = xm.rights_for(_role(body, USER_ALLOWED))
+    rows = xm.calendar_permissions(req.store.data, str(mailbox["Guid"]))
+    if xm.permission_row(rows, str(grantee["Guid"])) is not None:
+        raise _bad(f"A permission entry already exists for '{address}'.")
+    row = {"User": grantee["Guid"], "AccessRights": rights, "SharingPermissionFlags": flags}
+    rows.append(row)
+    view = _permission_view(req, row)
+    return GraphResult(200, _entity(req, params["key"], view or {}))
+
+
+def update_permission(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/calendarpermission-update?view=graph-rest-1.0"""
+    mailbox = _authorized_mailbox(req, params["key"], write=True)
+    row, view = _find_permission(req, mailbox, params["perm"])
+    body = json_object_body(req)
+    extra = [k for k in body if k != "role" and not k.startswith("@odata.")]
+    if extra:
+        raise _bad(f"Only the role property can be updated; '{extra[0]}' is read-only.")
+    rights, flags = xm.rights_for(_role(body, list(view["allowedRoles"])))
+    row.update(AccessRights=rights, SharingPermissionFlags=flags)
+    return GraphResult(200, _entity(req, params["key"], _permission_view(req, row) or {}))
+
+
+def delete_permission(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/calendarpermission-delete?view=graph-rest-1.0"""
+    mailbox = _authorized_mailbox(req, params["key"], write=True)
+    row, view = _find_permission(req, mailbox, params["perm"])
+    if not view["isRemovable"]:
+        raise _bad("The 'My Organization' calendar permission can't be removed.")
+    xm.calendar_permissions(req.store.data, str(mailbox["Guid"])).remove(row)
+    return GraphResult(204)
+
+
+# --- places ----------------------------------------------------------------------------------
+
+
+def _place(recipient: JsonObject) -> JsonObject:
+    return {
+        "id": recipient["Guid"],
+        "displayName": recipient.get("DisplayName"),
+        "emailAddress": recipient.get("PrimarySmtpAddress"),
+    }
+
+
+def _room(recipient: JsonObject) -> JsonObject:
+    room = _place(recipient)
+    room.update(nickname=recipient.get("DisplayName"), capacity=None, bookingType="standard", building=None)
+    return room
+
+
+def _places(req: GraphRequest, items: list[JsonObject], path: str, kind: str) -> GraphResult:
+    page, next_link = odata.paginate(req, items, path)
+    body: JsonObject = {"@odata.context": req.context(f"places/microsoft.graph.{kind}")}
+    if next_link:
+        body["@odata.nextLink"] = next_link
+    body["value"] = page
+    return GraphResult(200, body)
+
+
+def list_room_lists(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/place-list?view=graph-rest-1.0"""
+    lists = [_place(r) for r in xm.recipients(req.store.data) if r.get("RecipientTypeDetails") == "RoomList"]
+    return _places(req, lists, "/places/microsoft.graph.roomlist", "roomList")
+
+
+def list_rooms(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/place-list?view=graph-rest-1.0"""
+    rooms = [_room(r) for r in xm.recipients(req.store.data) if r.get("RecipientTypeDetails") == "RoomMailbox"]
+    return _places(req, rooms, "/places/microsoft.graph.room", "room")
+
+
+def list_rooms_in_list(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/place-list?view=graph-rest-1.0 (rooms in a room list)"""
+    found = xm.find_exchange_recipient(req.store.data, params["key"])
+    if found is None or found.get("RecipientTypeDetails") != "RoomList":
+        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+    members = xm.group_members(req.store.data, found)
+    rooms = [_room(m) for m in members if m.get("RecipientTypeDetails") == "RoomMailbox"]
+    return _places(req, rooms, f"/places/{params['key']}/microsoft.graph.roomlist/rooms", "room")
+
+
+# --- service principals ----------------------------------------------------------------------
+
+SP_FILTER_PROPERTIES = ("appId", "displayName", "id")
+
+
+def _service_principals(req: GraphRequest) -> list[JsonObject]:
+    items: list[JsonObject] = req.store.data.setdefault("servicePrincipals", [])
+    return items
+
+
+def get_service_principal_by_app_id(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/serviceprincipal-get?view=graph-rest-1.0 (appId key)"""
+    app_id = params["key"].strip("'\"").lower()
+    found = next((sp for sp in _service_principals(req) if str(sp.get("appId", "")).lower() == app_id), None)
+    if found is None:
+        message = (
+            f"Resource '{app_id}' does not exist or one of its queried reference-property objects are not present."
+        )
+        raise GraphError(404, "Request_ResourceNotFound", message)
+    return GraphResult(200, {"@odata.context": req.context("servicePrincipals/$entity"), **found})
+
+
+def list_service_principals(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list?view=graph-rest-1.0"""
+    odata.check_options(req, frozenset({"$filter", "$top", "$skiptoken", "$select"}))
+    keep = odata.parse_filter(req, SP_FILTER_PROPERTIES, "servicePrincipal")
+    page, next_link = odata.paginate(req, [sp for sp in _service_principals(req) if keep(sp)], "/servicePrincipals")
+    body: JsonObject = {"@odata.context": req.context("servicePrincipals")}
+    if next_link:
+        body["@odata.nextLink"] = next_link
+    body["value"] = page
+    return GraphResult(200, body)
