@@ -390,5 +390,22 @@ def sim_request(
         raise typer.Exit(ExitCode.ERROR)
 
 
+@sim_app.command("ems")
+def sim_ems(
+    file: Annotated[Path, typer.Argument(help="Tenant file.")],
+    lines: Annotated[list[str], typer.Argument(help='Cmdlet lines, e.g. "Get-ManagementRoleAssignment -Role X".')],
+) -> None:
+    """Play an admin at the simulated tenant's Exchange Management Shell (run a plan's manual commands)."""
+    from reconciler.simulator import ShellError, run_shell_lines
+
+    try:
+        rows = run_shell_lines(file, lines)
+    except ShellError as exc:
+        err.print(f"[bold red]Error:[/] {exc}")
+        raise typer.Exit(ExitCode.ERROR) from None
+    for row in rows:
+        out.print(json.dumps(row))
+
+
 def main() -> None:
     app()

@@ -37,8 +37,7 @@ step "Behind reconciler's back: an admin gives the account an E3 license and dow
      "POST /users/$SVC/assignLicense; Set-MailboxFolderPermission alice:\\Calendar AvailabilityOnly"
 $R sim request "$TENANT" POST "/v1.0/users/$SVC/assignLicense" \
    --body '{"addLicenses": [{"disabledPlans": [], "skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900"}], "removeLicenses": []}' >/dev/null
-TENANT_ID=6972eeb0-1bf6-5393-8f32-08076f624a10
-$R sim request "$TENANT" POST "/adminapi/beta/$TENANT_ID/InvokeCommand" --body "{\"CmdletInput\": {\"CmdletName\": \"Set-MailboxFolderPermission\", \"Parameters\": {\"Identity\": \"alice@contoso.com:\\\\Calendar\", \"User\": \"$SVC\", \"AccessRights\": [\"AvailabilityOnly\"]}}}" >/dev/null
+$R sim ems "$TENANT" "Set-MailboxFolderPermission -Identity 'alice@contoso.com:\\Calendar' -User $SVC -AccessRights AvailabilityOnly"
 echo "(license assigned, permission downgraded)"
 
 step "Drift (exit 2 means drift)" "reconciler drift $SPEC"

@@ -16,6 +16,7 @@ from reconciler.errors import ClientError
 
 if TYPE_CHECKING:
     from exchangelib import Account, Configuration
+    from exchangelib.protocol import Protocol
 
 # Add-MailboxFolderPermission -AccessRights <-> EWS CalendarPermissionLevel
 LEVELS = {
@@ -50,10 +51,20 @@ class EwsClient:
         self._auth = auth
         self._fixed_version = fixed_version
         self._config: Configuration | None = None
+        self._protocol: Protocol | None = None
 
     def close(self) -> None:
-        if self._config is not None:
-            self._config.protocol.close()
+        if self._protocol is not None:
+            self._protocol.close()
+
+    @property
+    def protocol(self) -> Protocol:
+        """The service endpoint as exchangelib's Protocol (its connection pool, shared by every Account)."""
+        if self._protocol is None:
+            from exchangelib.protocol import Protocol
+
+            self._protocol = Protocol(config=self.config)
+        return self._protocol
 
     @property
     def config(self) -> Configuration:
@@ -86,14 +97,12 @@ class EwsClient:
     # -- room lists ------------------------------------------------------------------------
     def room_lists(self) -> dict[str, str]:
         """Room list display name -> address (GetRoomLists)."""
-        lists = self._call("GetRoomLists", lambda: list(self.config.protocol.get_roomlists()))
+        lists = self._call("GetRoomLists", lambda: list(self.protocol.get_roomlists()))
         return {r.name: r.email_address for r in lists}
 
     def rooms(self, room_list_address: str) -> list[str]:
         """The rooms' addresses of one room list (GetRooms)."""
-        rooms = self._call(
-            f"GetRooms {room_list_address}", lambda: list(self.config.protocol.get_rooms(room_list_address))
-        )
+        rooms = self._call(f"GetRooms {room_list_address}", lambda: list(self.protocol.get_rooms(room_list_address)))
         return sorted(r.email_address.lower() for r in rooms)
 
     def expand_group(self, group: str) -> list[str]:
@@ -115,6 +124,9 @@ class EwsClient:
             folder = self._account(mailbox).calendar
             current = list(folder.permission_set.calendar_permissions or []) if folder.permission_set else []
             kept = [p for p in current if (_entry(p).user.lower() != grantee.lower())]
+            for permission in kept:  # exchangelib writes ReadItems only as None/FullDetails; the level decides
+                if permission.read_items not in ("None", "FullDetails"):
+                    permission.read_items = "None"
             level = ews_level(rights)
             kept.append(
                 CalendarPermission(calendar_permission_level=level, user_id=UserId(primary_smtp_address=grantee))
@@ -141,5 +153,5 @@ def _entry(permission: Any) -> FolderEntry:
 
 
 def _expand(client: EwsClient, group: str) -> list[str]:
-    members = client._call(f"ExpandDL {group}", lambda: list(client.config.protocol.expand_dl(group)))
+    members = client._call(f"ExpandDL {group}", lambda: list(client.protocol.expand_dl(group)))
     return sorted(m.email_address.lower() for m in members if getattr(m, "email_address", None))

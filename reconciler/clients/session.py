@@ -109,4 +109,5 @@ def _ews(loaded: LoadedSpec, simulator_url: str | None) -> EwsClient | None:
     url = server.ews_url
     if simulator_url is not None:
         url = simulator_url + "/EWS/Exchange.asmx"  # the simulated server answers on loopback
-    return EwsClient(url, server.username, password, server.auth, fixed_version=simulator_url is not None)
+    auth = "basic" if simulator_url is not None else server.auth  # the simulated server speaks Basic only
+    return EwsClient(url, server.username, password, auth, fixed_version=simulator_url is not None)

@@ -253,4 +253,5 @@ def _server_mailboxes(ctx: Context, source: MailboxSet) -> list[str]:
         return ctx.clients.ews.rooms(address)
     if source.group:
         return ctx.clients.ews.expand_group(source.group)
-    return sorted(a.lower() for a in source.addresses)
+    domain = ctx.spec.spec.tenant.domain or ""
+    return sorted((a if "@" in a else f"{a}@{domain}").lower() for a in source.addresses)

@@ -26,8 +26,9 @@ def service_account_ews(ctx: Context) -> EwsClient:
             )
         password = ctx.spec.resolve_env(account.password, "service_account", "password")
         admin = ctx.clients.ews
+        auth = "basic" if ctx.clients.simulated else server.auth
         ctx.cache["ews:service-account"] = EwsClient(
-            admin.url, account.user_principal_name, password, server.auth, fixed_version=ctx.clients.simulated
+            admin.url, account.user_principal_name, password, auth, fixed_version=ctx.clients.simulated
         )
     client: EwsClient = ctx.cache["ews:service-account"]
     return client

@@ -112,7 +112,7 @@ class ManagementScopeKind(ResourceKind):
         verb = "New" if action == "create" else "Set"
         identity = "-Name" if verb == "New" else "-Identity"
         return [
-            f"$DistGroupDN = (Get-DistributionGroup '{group}').DistinguishedName",
+            f"$DistGroupDN = (Get-DistributionGroup -Identity '{group}').DistinguishedName",
             f"{verb}-ManagementScope {identity} '{desired.attributes['name']}' "
             "-RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
         ]

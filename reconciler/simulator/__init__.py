@@ -14,6 +14,7 @@ shared by every view), ``exchange_admin`` (``/adminapi`` + ``run_cmdlet``/``pars
 
 from reconciler.simulator.seed import init_tenant
 from reconciler.simulator.server import Simulator
+from reconciler.simulator.shell import ShellError, run_shell_line, run_shell_lines
 from reconciler.simulator.tokens import make_token
 
-__all__ = ["Simulator", "init_tenant", "make_token"]
+__all__ = ["ShellError", "Simulator", "init_tenant", "make_token", "run_shell_line", "run_shell_lines"]

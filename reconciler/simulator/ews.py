@@ -1,7 +1,7 @@
 """Exchange Web Services (EWS) SOAP 1.1 front door: ``POST /EWS/Exchange.asmx``.
 
 Served for both flavors, with the operations a calendar integration needs:
-``GetRoomLists``, ``GetRooms``, ``GetFolder`` (root, msgfolderroot and calendar; the calendar's
+``GetRoomLists``, ``GetRooms``, ``ExpandDL``, ``GetFolder`` (root, msgfolderroot and calendar; the calendar's
 ``folder:PermissionSet``) and ``UpdateFolder`` (``SetFolderField``/``DeleteFolderField`` of the
 calendar's ``folder:PermissionSet``). Reference:
 https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/ews-operations-in-exchange
@@ -920,6 +920,43 @@ def get_rooms(session: Session, request: Element) -> tuple[Element, bool]:
     return response, False
 
 
+def _dl_address(request: Element) -> str:
+    """The EmailAddress in the request's Mailbox (m:Mailbox per the schema; t:Mailbox in the docs' example)."""
+    mailbox = next((c for c in request if c.tag in (m("Mailbox"), t("Mailbox"))), None)
+    if mailbox is None:
+        raise EwsFault("ErrorSchemaValidation")
+    return _text(mailbox, t("EmailAddress")) or _text(mailbox, m("EmailAddress")) or ""
+
+
+def _member_type(member: JsonObject) -> str:
+    """MailboxType of a member: a nested group is PublicDL, any other mail-enabled object Mailbox."""
+    return "PublicDL" if model.is_group(member) else "Mailbox"
+
+
+# https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/expanddl-operation
+def expand_dl(session: Session, request: Element) -> tuple[Element, bool]:
+    """Public distribution lists only: an unknown, GAL-hidden or non-group address (or a private list by ItemId)
+    is ErrorNameResolutionNoResults; nested groups are not expanded; members with no address are left out.
+    """
+    address = _dl_address(request)
+    group = model.find_exchange_recipient(session.data, address) if address else None
+    response = Element(m("ExpandDLResponse"))
+    messages = _add(response, m("ResponseMessages"))
+    if group is None or not model.is_group(group) or not _visible(group):
+        response_message(messages, m("ExpandDLResponseMessage"), EwsError("ErrorNameResolutionNoResults"))
+        return response, False
+    members = [r for r in model.group_members(session.data, group) if r.get("PrimarySmtpAddress")]
+    expansion = _add(
+        response_message(messages, m("ExpandDLResponseMessage")),
+        m("DLExpansion"),
+        TotalItemsInView=str(len(members)),
+        IncludesLastItemInRange="true",
+    )
+    for member in members:
+        _address(expansion, t("Mailbox"), member, _member_type(member))
+    return response, False
+
+
 def _folder_ids(request: Element, container: str) -> list[Element]:
     ids = request.find(m(container))
     if ids is None or len(ids) == 0:
@@ -1057,6 +1094,7 @@ def update_folder(session: Session, request: Element) -> tuple[Element, bool]:
 OPERATIONS: dict[str, Operation] = {
     m("GetRoomLists"): get_room_lists,
     m("GetRooms"): get_rooms,
+    m("ExpandDL"): expand_dl,
     m("GetFolder"): get_folder,
     m("FindFolder"): find_folder,
     m("UpdateFolder"): update_folder,

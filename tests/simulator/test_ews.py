@@ -205,6 +205,60 @@ def test_room_lists_and_rooms(server: Simulator) -> None:
         list(protocol.get_rooms("nosuchlist@contoso.com"))
 
 
+def test_expand_dl_returns_members(server: Simulator) -> None:
+    protocol = account(server, "boardroom@contoso.com").protocol
+    members = protocol.expand_dl("cronofy-scope@contoso.com")
+    assert [(mb.name, mb.email_address, mb.routing_type, mb.mailbox_type) for mb in members] == [
+        ("Board room", "boardroom@contoso.com", "SMTP", "Mailbox"),
+        ("Conference room A", "confrooma@contoso.com", "SMTP", "Mailbox"),
+        ("Conference room B", "confroomb@contoso.com", "SMTP", "Mailbox"),
+        ("Alice", "alice@contoso.com", "SMTP", "Mailbox"),
+        ("Bob", "bob@contoso.com", "SMTP", "Mailbox"),
+        ("Carol", "carol@contoso.com", "SMTP", "Mailbox"),
+    ]
+    # A room list expands too; by display name as well as SMTP address.
+    rooms = protocol.expand_dl("Meeting Rooms")
+    assert [mb.email_address for mb in rooms] == ["boardroom@contoso.com", "confrooma@contoso.com", "alice@contoso.com"]
+
+
+def test_expand_dl_nested_group_is_public_dl(server_file: Path) -> None:
+    def nest(data: dict[str, Any]) -> None:
+        recipient(data, "cronofy-access")["Members"] = [guid(data, "cronofy-scope"), guid(data, "dave")]
+
+    edit_tenant(server_file, nest)
+    with Simulator(server_file) as sim:
+        members = account(sim, "boardroom@contoso.com").protocol.expand_dl("cronofy-access@contoso.com")
+    assert [(mb.email_address, mb.mailbox_type) for mb in members] == [
+        ("dave@contoso.com", "Mailbox"),
+        ("cronofy-scope@contoso.com", "PublicDL"),
+    ]
+
+
+def test_expand_dl_unknown_or_not_a_group(server: Simulator) -> None:
+    protocol = account(server, "boardroom@contoso.com").protocol
+    for address in ("nosuchgroup@contoso.com", "alice@contoso.com"):
+        with pytest.raises(ErrorNameResolutionNoResults):
+            protocol.expand_dl(address)
+
+
+def test_expand_dl_response_shape(server: Simulator) -> None:
+    body = "<m:ExpandDL><m:Mailbox><t:EmailAddress>cronofy-access@contoso.com</t:EmailAddress></m:Mailbox></m:ExpandDL>"
+    response = post(server, envelope(body), httpx.BasicAuth(ADMIN, PASSWORD))
+    assert response.status_code == 200, response.text
+    message = ET.fromstring(response.content).find(f".//{{{M}}}ExpandDLResponseMessage")
+    assert message is not None and message.get("ResponseClass") == "Success"
+    expansion = message.find(f"{{{M}}}DLExpansion")
+    assert expansion is not None
+    assert (expansion.get("TotalItemsInView"), expansion.get("IncludesLastItemInRange")) == ("6", "true")
+    assert [c.tag for c in expansion[0]] == [
+        f"{{{T}}}{n}" for n in ("Name", "EmailAddress", "RoutingType", "MailboxType")
+    ]
+    missing = post(server, envelope(body.replace("cronofy-access", "nobody")), httpx.BasicAuth(ADMIN, PASSWORD))
+    error = ET.fromstring(missing.content).find(f".//{{{M}}}ExpandDLResponseMessage")
+    assert error is not None and error.get("ResponseClass") == "Error"
+    assert error.findtext(f"{{{M}}}ResponseCode") == "ErrorNameResolutionNoResults"
+
+
 def test_calendar_permission_set(server: Simulator) -> None:
     permissions = account(server, "boardroom@contoso.com").calendar.permission_set.calendar_permissions
     seen = {(p.user_id.distinguished_user or p.user_id.primary_smtp_address): p for p in permissions}

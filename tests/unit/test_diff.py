@@ -80,8 +80,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "kind", "desired", "observed", "rec", "action", "changed"), CASES, ids=[c[0] for c in CASES])
-def test_diff_table(name: str, kind: Any, desired: Any, observed: Any, rec: Any, action: Action, changed: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("name", "kind", "desired", "observed", "rec", "action", "changed"), CASES, ids=[c[0] for c in CASES]
+)
+def test_diff_table(
+    name: str, kind: Any, desired: Any, observed: Any, rec: Any, action: Action, changed: list[str]
+) -> None:
     change = diff(kind, desired, observed, rec)
     assert change.action is action
     assert change.changed == changed

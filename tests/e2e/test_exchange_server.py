@@ -1,0 +1,74 @@
+"""Exchange Server end to end: EWS only; the plan's Exchange Management Shell commands, run by an admin,
+are confirmed by the next plan over EWS."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.simulator import init_tenant
+from tests.conftest import PASSWORD, REPO, Result, Tenant
+
+SVC = "cronofy-svc@contoso.com"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Tenant:
+    shutil.copytree(REPO / "specs", tmp_path / "specs")
+    path = tmp_path / "state" / "simulated-exchange-server.json"
+    path.parent.mkdir()
+    data = init_tenant(path, flavor="exchange_server", ad_password=PASSWORD)
+    return Tenant(tmp_path, path, data["tenant"]["id"])
+
+
+def _cli(server: Tenant, *args: str) -> Result:
+    return server.cli(*args, env={"EXCHANGE_ADMIN_PASSWORD": PASSWORD})
+
+
+def _run_manual_steps(server: Tenant, plan: dict[str, Any]) -> None:
+    """An admin runs the plan's commands in the Exchange Management Shell, one change at a time."""
+    for change in plan["changes"]:
+        if change["manual"]:
+            result = server.cli("sim", "ems", str(server.tenant), *change["manual"])
+            assert result.exit_code == 0, (change["address"], result.output)
+
+
+def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
+    spec = server.spec_file("exchange-server")
+    before = _cli(server, "verify", spec, "--outside", "dave@contoso.com")
+    assert before.exit_code == 1 and "FAIL EWS impersonation" in before.stdout
+
+    plan = json.loads(_cli(server, "plan", spec, "--json").stdout)
+    kinds = {c["kind"]: c for c in plan["changes"]}
+    assert "user" not in kinds  # on-premises the account lives in Active Directory
+    assert kinds["role_assignment"]["automated"] is False
+    assert kinds["role_assignment"]["manual"] == [
+        "New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role ApplicationImpersonation "
+        f"-User '{SVC}' -CustomRecipientWriteScope 'CronofyImpersonationScope'"
+    ]
+    assert any("MemberOfGroup -eq '$DistGroupDN'" in line for line in kinds["management_scope"]["manual"])
+
+    applied = _cli(server, "apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "needs commands run by hand" in applied.stdout
+    assert "calendar_permission.alice@contoso.com/cronofy-svc@contoso.com: created" in applied.stdout
+
+    _run_manual_steps(server, json.loads(_cli(server, "plan", spec, "--json").stdout))
+    again = _cli(server, "apply", spec, "--auto-approve")
+    assert again.exit_code == 0, again.output
+    final = _cli(server, "plan", spec)
+    assert "No changes." in final.stdout, final.stdout
+
+    after = _cli(server, "verify", spec, "--outside", "dave@contoso.com")
+    assert after.exit_code == 0, after.output
+
+    server.cli(
+        "sim", "ems", str(server.tenant), "Remove-ManagementRoleAssignment -Identity CronofyImpersonationAssignment"
+    )
+    drift = _cli(server, "drift", spec)
+    assert drift.exit_code == 2
+    assert "role_assignment.CronofyImpersonationAssignment" in drift.stdout
