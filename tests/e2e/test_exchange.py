@@ -150,3 +150,20 @@ def test_ews_allow_list_is_managed_with_a_warning(tenant: Tenant) -> None:
     config = tenant.exchange("Get-OrganizationConfig", {"RetrieveEwsOperationAccessPolicy": True})[0]
     assert config["EwsEnabled"] is True and APP in str(config["EwsAllowedAppIDs"]).lower()
     assert "No changes." in tenant.cli("plan", str(path)).stdout
+
+
+def test_verify_reads_a_calendar_as_the_integration_when_its_secret_is_given(tenant: Tenant) -> None:
+    path = Path(tenant.spec_file("example"))
+    path.write_text(
+        path.read_text().replace(
+            "  restriction: rbac_for_applications",
+            "  restriction: rbac_for_applications\n  client_secret: ${env:CRONOFY_APP_SECRET}",
+        )
+    )
+    env = {"CRONOFY_APP_SECRET": "app-secret-value-123"}
+    assert tenant.cli("apply", str(path), "--auto-approve").exit_code == 0
+    result = tenant.cli("verify", str(path), "--outside", "dave@contoso.com", env=env)
+    assert result.exit_code == 0, result.output
+    assert "PASS Graph calendar read as the integration boardroom@contoso.com (expected: allowed)" in result.stdout
+    assert "PASS Graph calendar read as the integration dave@contoso.com (expected: refused)" in result.stdout
+    assert "app-secret-value-123" not in result.output
