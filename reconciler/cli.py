@@ -6,13 +6,15 @@ commands that need them, so `reconciler --help` stays fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NoReturn
 
 import typer
 from rich.console import Console
@@ -49,6 +51,12 @@ WorkspaceOpt = Annotated[
     str | None, typer.Option("--workspace", help="Workspace name (default: the spec file's name).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+ParallelismOpt = Annotated[
+    int, typer.Option("--parallelism", help="Requests in flight at once (Outlook allows 4 per mailbox).")
+]
+NoBatchOpt = Annotated[
+    bool, typer.Option("--no-batch", hidden=True, help="One request per object (benchmark baseline, troubleshooting).")
+]
 
 
 def _print(lines: list[str], console: Console = out) -> None:
@@ -100,30 +108,48 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(ExitCode.ERROR) from None
 
 
+@dataclass(frozen=True)
+class Tuning:
+    """How hard to drive the tenant: requests in flight, and whether to batch reads and writes."""
+
+    parallelism: int = 4
+    batch: bool = True
+
+
 @contextmanager
-def connect(loaded: LoadedSpec) -> Iterator[Context]:
+def connect(loaded: LoadedSpec, tuning: Tuning = Tuning()) -> Iterator[Context]:
     """Connect to the spec's tenant: the simulated one (started here, in-process) when the spec names it."""
     from reconciler.clients.session import connect as connect_clients
 
     simulator = loaded.spec.tenant.simulator
     if simulator is None:
-        with _context(connect_clients(loaded), loaded) as ctx:
+        with _context(connect_clients(loaded), loaded, tuning) as ctx:
+            yield ctx
+        return
+    if "://" in simulator:  # one already served by `reconciler sim serve`
+        with _context(connect_clients(loaded, simulator.rstrip("/")), loaded, tuning) as ctx:
             yield ctx
         return
     from reconciler.simulator import Simulator
 
     with (
         Simulator(_simulated_tenant_file(loaded, simulator)) as sim,
-        _context(connect_clients(loaded, sim.base_url), loaded) as ctx,
+        _context(connect_clients(loaded, sim.base_url), loaded, tuning) as ctx,
     ):
         yield ctx
 
 
+def _connector(parallelism: int, no_batch: bool) -> Callable[[LoadedSpec], AbstractContextManager[Context]]:
+    if parallelism < 1:
+        _fail(ReconcilerError("--parallelism must be 1 or more"))
+    return functools.partial(connect, tuning=Tuning(parallelism, not no_batch))
+
+
 @contextmanager
-def _context(clients: Clients, loaded: LoadedSpec) -> Iterator[Context]:
+def _context(clients: Clients, loaded: LoadedSpec, tuning: Tuning) -> Iterator[Context]:
     from reconciler.resources.base import Context
 
-    ctx = Context(clients, loaded)
+    ctx = Context(clients, loaded, parallelism=tuning.parallelism, batch=tuning.batch)
     try:
         yield ctx
     finally:
@@ -167,13 +193,15 @@ def plan(
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
     ] = False,
+    parallelism: ParallelismOpt = 4,
+    no_batch: NoBatchOpt = False,
 ) -> None:
     """Show what apply would change: + create, ~ update in place, - destroy."""
     from reconciler import workflow
     from reconciler.render.human import plan_lines
 
     with _errors():
-        result = workflow.plan(spec, workflow.state_path_for(spec, state, workspace), connect)
+        result = workflow.plan(spec, workflow.state_path_for(spec, state, workspace), _connector(parallelism, no_batch))
         if out_file is not None:
             out_file.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     if as_json:
@@ -192,6 +220,8 @@ def apply(
     state: StateOpt = None,
     workspace: WorkspaceOpt = None,
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking.")] = False,
+    parallelism: ParallelismOpt = 4,
+    no_batch: NoBatchOpt = False,
 ) -> None:
     """Converge the tenant to the spec (or apply a saved plan exactly)."""
     from reconciler import workflow
@@ -205,7 +235,10 @@ def apply(
             )
         )
 
+    progress = ApplyProgress()
+
     def confirm(planned: Plan) -> bool:
+        progress.expect(planned)
         _print(plan_lines(planned.to_json()))
         if auto_approve:
             return True
@@ -215,7 +248,7 @@ def apply(
         saved = workflow.load_plan(target) if workflow.is_saved_plan(target) else None
         spec_path = Path(saved.spec.path) if saved else target
         state_path = state or (Path(saved.state.path) if saved else workflow.state_path_for(target, None, workspace))
-        result = workflow.apply(spec_path, state_path, saved, connect, confirm, _progress)
+        result = workflow.apply(spec_path, state_path, saved, _connector(parallelism, no_batch), confirm, progress)
     summary = result.plan.summary
     if not result.plan.has_changes:
         out.print("[bold green]No changes.[/] The tenant matches the spec.")
@@ -225,46 +258,68 @@ def apply(
     )
 
 
-def _progress(change: Change, phase: str) -> None:
-    from reconciler.engine import Action
+class ApplyProgress:
+    """Prints apply's progress: a line per change, or a running count per kind when there are many."""
 
-    if change.action is Action.NOOP:
-        return
-    verbs = {
-        "create": "creating",
-        "update": "updating",
-        "replace": "replacing",
-        "delete": "destroying",
-        "forget": "forgetting",
+    VERBS: ClassVar[dict[str, tuple[str, str]]] = {
+        "create": ("creating", "created"),
+        "update": ("updating", "updated"),
+        "replace": ("replacing", "replaced"),
+        "delete": ("destroying", "destroyed"),
+        "forget": ("forgetting", "forgotten"),
     }
-    done = {
-        "create": "created",
-        "update": "updated",
-        "replace": "replaced",
-        "delete": "destroyed",
-        "forget": "forgotten",
-    }
-    if phase == "manual":
-        from reconciler.render.human import manual_lines
+    MANY = 50  # above this many changes of one kind, print counts every 10 %
 
-        out.print(f"{change.address}: [bold yellow]needs commands run by hand[/]")
-        _print(manual_lines(change.model_dump(mode="json")))
-    elif phase == "start":
-        out.print(f"{change.address}: {verbs[change.action.value]}...")
-    elif phase == "done":
-        out.print(f"{change.address}: {done[change.action.value]}")
-    else:
-        err.print(f"{change.address}: [red]failed[/]")
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+
+    def expect(self, planned: Plan) -> None:
+        for change in planned.changes:
+            if change.action.value != "no-op":
+                self.totals[change.kind] = self.totals.get(change.kind, 0) + 1
+
+    def __call__(self, change: Change, phase: str) -> None:
+        if change.action.value == "no-op":
+            return
+        many = self.totals.get(change.kind, 0) > self.MANY
+        if phase == "manual":
+            from reconciler.render.human import manual_lines
+
+            out.print(f"{change.address}: [bold yellow]needs commands run by hand[/]")
+            _print(manual_lines(change.model_dump(mode="json")))
+        elif phase == "failed":
+            err.print(f"{change.address}: [red]failed[/]")
+        elif not many:
+            verb = self.VERBS[change.action.value][0 if phase == "start" else 1]
+            out.print(f"{change.address}: {verb}{'...' if phase == 'start' else ''}")
+        elif phase == "done":
+            self._count(change.kind)
+
+    def _count(self, kind: str) -> None:
+        done = self.done[kind] = self.done.get(kind, 0) + 1
+        total = self.totals[kind]
+        if done == total or done % max(1, total // 10) == 0:
+            out.print(f"{kind}: {done}/{total} done")
 
 
 @app.command()
-def drift(spec: SpecArg, state: StateOpt = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+def drift(
+    spec: SpecArg,
+    state: StateOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+    parallelism: ParallelismOpt = 4,
+    no_batch: NoBatchOpt = False,
+) -> None:
     """Refresh only and report drift: exit 0 none, 2 drift, 1 error (a failed read is an error, never drift)."""
     from reconciler import workflow
     from reconciler.render.human import drift_lines
 
     with _errors():
-        report = workflow.drift(spec, workflow.state_path_for(spec, state, workspace), connect)
+        report = workflow.drift(
+            spec, workflow.state_path_for(spec, state, workspace), _connector(parallelism, no_batch)
+        )
     if as_json:
         _print_json(report.to_json())
     else:

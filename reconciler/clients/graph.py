@@ -36,6 +36,22 @@ RETRYABLE = {429, 503, 504}
 
 
 @dataclass(frozen=True)
+class BatchRequest:
+    """One inner request of a `$batch`: method, URL relative to the version root, optional JSON body."""
+
+    method: str
+    url: str
+    body: dict[str, Any] | None = None
+
+    def wire(self, request_id: str) -> dict[str, Any]:
+        item: dict[str, Any] = {"id": request_id, "method": self.method, "url": self.url}
+        if self.body is not None:
+            item["body"] = self.body
+            item["headers"] = {"Content-Type": "application/json"}
+        return item
+
+
+@dataclass(frozen=True)
 class BatchResult:
     """One inner response of a `$batch`."""
 
@@ -120,40 +136,48 @@ class GraphClient:
 
     # -- JSON batching ----------------------------------------------------------------------
     def batch_get(self, paths: list[str], parallelism: int = DEFAULT_PARALLELISM) -> dict[str, BatchResult]:
-        """GET many relative paths through `$batch`, 20 per batch, `parallelism` batches in flight.
+        """GET many relative paths through `$batch`; the answer for each path."""
+        unique = list(dict.fromkeys(paths))
+        answers = self.batch([BatchRequest("GET", path) for path in unique], parallelism)
+        return dict(zip(unique, answers, strict=True))
 
-        Each inner response has its own status: a throttled item (429/503) is retried alone after its
+    def batch(self, requests: list[BatchRequest], parallelism: int = DEFAULT_PARALLELISM) -> list[BatchResult]:
+        """Send many requests through `$batch`, 20 per batch, `parallelism` batches in flight; answers in order.
+
+        Each inner response has its own status: a throttled item (429/503/504) is retried alone after its
         Retry-After; a 404 is an answer (the object is absent); any other error fails only its own item.
         https://learn.microsoft.com/en-us/graph/json-batching
         """
-        return self._run("POST /$batch", self._batch_all(list(dict.fromkeys(paths)), parallelism))
+        return self._run("POST /$batch", self._batch_all(requests, parallelism))
 
-    async def _batch_all(self, paths: list[str], parallelism: int) -> dict[str, BatchResult]:
-        results: dict[str, BatchResult] = {}
-        pending = paths
+    async def _batch_all(self, requests: list[BatchRequest], parallelism: int) -> list[BatchResult]:
+        results: dict[int, BatchResult] = {}
+        pending = list(range(len(requests)))
+        limit = asyncio.Semaphore(max(1, parallelism))
         for attempt in range(BATCH_RETRIES + 1):
-            limit = asyncio.Semaphore(max(1, parallelism))
             chunks = [pending[i : i + BATCH_SIZE] for i in range(0, len(pending), BATCH_SIZE)]
-            answers = await asyncio.gather(*(self._batch_one(chunk, limit) for chunk in chunks))
+            answers = await asyncio.gather(*(self._batch_one(requests, chunk, limit) for chunk in chunks))
             pending, wait = [], 0.0
             for answer in answers:
-                for path, result in answer.items():
+                for index, result in answer.items():
                     if result.status in RETRYABLE and attempt < BATCH_RETRIES:
-                        pending.append(path)
+                        pending.append(index)
                         wait = max(wait, result.retry_after)
                     else:
-                        results[path] = result
+                        results[index] = result
             if not pending:
                 break
             await asyncio.sleep(wait)
-        return results
+        return [results[i] for i in range(len(requests))]
 
-    async def _batch_one(self, paths: list[str], limit: asyncio.Semaphore) -> dict[str, BatchResult]:
+    async def _batch_one(
+        self, requests: list[BatchRequest], indexes: list[int], limit: asyncio.Semaphore
+    ) -> dict[int, BatchResult]:
         from kiota_abstractions.method import Method
         from kiota_abstractions.request_information import RequestInformation
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
-        body = {"requests": [{"id": str(i), "method": "GET", "url": path} for i, path in enumerate(paths)]}
+        body = {"requests": [requests[i].wire(str(i)) for i in indexes]}
         info = RequestInformation(Method.POST, "{+baseurl}/$batch")
         info.headers.try_add("Accept", "application/json")
         info.set_stream_content(json.dumps(body).encode(), "application/json")
@@ -163,7 +187,7 @@ class GraphClient:
                 info, "bytes", {"4XX": ODataError, "5XX": ODataError}
             )
         responses = json.loads(raw or b"{}").get("responses", [])
-        return {paths[int(r["id"])]: BatchResult.from_wire(r) for r in responses}
+        return {int(r["id"]): BatchResult.from_wire(r) for r in responses}
 
     # -- users ----------------------------------------------------------------------------
     def get_user(self, user: str) -> User | None:

@@ -15,6 +15,8 @@ def changed_attributes(kind: ResourceKind, want: dict[str, Any], have: dict[str,
     """Top-level attributes of `want` whose value differs in `have` (only attributes the spec sets)."""
     want_n = kind.normalize(want)
     have_n = kind.normalize({k: have.get(k) for k in want})
+    if want_n == have_n:
+        return []  # the common case, without deepdiff's cost (thousands of objects per plan)
     diff = DeepDiff(have_n, want_n, ignore_order=True, view="tree")
     names = {level.path(output_format="list")[0] for levels in diff.values() for level in levels}
     return sorted(str(n) for n in names if n in want)

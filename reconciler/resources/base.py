@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.clients.session import Clients
-from reconciler.errors import Location
+from reconciler.errors import Location, ReconcilerError
 from reconciler.spec.loader import LoadedSpec
 from reconciler.state.model import ResourceRecord
 
@@ -57,6 +57,16 @@ class Observed:
     attributes: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Write:
+    """One create or in-place update, for `write_many`."""
+
+    action: str  # "create" | "update"
+    desired: Desired
+    remote_id: str | None = None
+    changed: tuple[str, ...] = ()
+
+
 @dataclass
 class Context:
     """What a resource operation may use: the tenant's clients and the loaded spec (for secrets)."""
@@ -65,6 +75,7 @@ class Context:
     spec: LoadedSpec
     cache: dict[str, Any] = field(default_factory=dict)  # lookups shared by the kinds during one run
     parallelism: int = 4  # requests in flight at once (Outlook allows 4 concurrent requests per mailbox)
+    batch: bool = True  # read and write in bulk ($batch); False: one request per object
 
 
 class ResourceKind(ABC):
@@ -74,6 +85,8 @@ class ResourceKind(ABC):
     sensitive: ClassVar[frozenset[str]] = frozenset()
     # Whether removing it from the spec removes it from the tenant (else reconciler only stops managing it).
     deletable: ClassVar[bool] = True
+    # Whether instances are independent of each other, so apply may hand many to `write_many` at once.
+    bulk: ClassVar[bool] = False
 
     @abstractmethod
     def desired(self, ctx: Context) -> list[Desired]:
@@ -87,6 +100,22 @@ class ResourceKind(ABC):
     ) -> list[Observed | None]:
         """`read` for many instances at once; kinds with thousands of instances read them in bulk."""
         return [self.read(ctx, desired, record) for desired, record in items]
+
+    def write_many(self, ctx: Context, writes: list[Write]) -> list[Observed | ReconcilerError]:
+        """Creates and updates of independent instances; one result (or the error) per write, in order.
+
+        Kinds with thousands of instances write them in bulk; this default writes one at a time.
+        """
+        results: list[Observed | ReconcilerError] = []
+        for write in writes:
+            try:
+                if write.action == "create":
+                    results.append(self.create(ctx, write.desired))
+                else:
+                    results.append(self.update(ctx, write.desired, write.remote_id, list(write.changed)))
+            except ReconcilerError as exc:
+                results.append(exc)
+        return results
 
     @abstractmethod
     def create(self, ctx: Context, desired: Desired) -> Observed: ...

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.clients.graph import BatchResult
-from reconciler.errors import ClientError, SpecError
+from reconciler.clients.graph import BatchRequest, BatchResult
+from reconciler.errors import ClientError, ReconcilerError, SpecError
 from reconciler.resources import exchange_lookup as lookup
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind
+from reconciler.resources.base import Context, Desired, Observed, ResourceKind, Write
 from reconciler.spec.models import Target
 from reconciler.spec.presets import MailboxSet, PermissionWant, permissions
 from reconciler.state.model import ResourceRecord
@@ -49,6 +49,7 @@ def graph_role(rights: str, flags: list[str]) -> str | None:
 class CalendarPermissionKind(ResourceKind):
     kind = "calendar_permission"
     create_only = frozenset({"mailbox", "grantee"})
+    bulk = True
 
     # -- desired ---------------------------------------------------------------------------
     def desired(self, ctx: Context) -> list[Desired]:
@@ -108,7 +109,7 @@ class CalendarPermissionKind(ResourceKind):
         self, ctx: Context, items: list[tuple[Desired | None, ResourceRecord | None]]
     ) -> list[Observed | None]:
         """Graph-routed entries: one `$batch` GET per 20 mailboxes; the rest one by one."""
-        online = ctx.spec.spec.target is Target.EXCHANGE_ONLINE
+        online = ctx.spec.spec.target is Target.EXCHANGE_ONLINE and ctx.batch
         attrs = [(d.attributes if d else r.attributes if r else {}) for d, r in items]
         batched = [
             online and bool(graph_role(a["access_rights"], a.get("sharing_permission_flags") or [])) for a in attrs
@@ -152,6 +153,15 @@ class CalendarPermissionKind(ResourceKind):
         return None
 
     # -- write -----------------------------------------------------------------------------
+    def write_many(self, ctx: Context, writes: list[Write]) -> list[Observed | ReconcilerError]:
+        """Graph-routed writes go through `$batch` (POST to add, PATCH of the role to change in place)."""
+        online = ctx.spec.spec.target is Target.EXCHANGE_ONLINE and ctx.batch
+        routed = [online and _graph_write(w) is not None for w in writes]
+        requests = [_graph_write(w) for w, r in zip(writes, routed, strict=True) if r]
+        answers = iter(ctx.clients.graph.batch([q for q in requests if q], ctx.parallelism) if requests else [])
+        singles = iter(super().write_many(ctx, [w for w, r in zip(writes, routed, strict=True) if not r]))
+        return [_written(w, next(answers)) if r else next(singles) for w, r in zip(writes, routed, strict=True)]
+
     def create(self, ctx: Context, desired: Desired) -> Observed:
         return self._write(ctx, desired, None, add=True)
 
@@ -210,6 +220,32 @@ class CalendarPermissionKind(ResourceKind):
             f"Set-MailboxFolderPermission -Identity '{a['mailbox']}:\\Calendar' -User '{a['grantee']}' "
             f"-AccessRights {a['access_rights']} -SharingPermissionFlags {','.join(flags)}"
         ]
+
+
+def _graph_write(write: Write) -> BatchRequest | None:
+    a = write.desired.attributes
+    role = graph_role(a["access_rights"], a.get("sharing_permission_flags") or [])
+    if role is None:
+        return None
+    base = f"/users/{a['mailbox']}/calendar/calendarPermissions"
+    if write.action == "create":
+        body = {
+            "emailAddress": {"address": a["grantee"]},
+            "role": role,
+            "isInsideOrganization": True,
+            "isRemovable": True,
+        }
+        return BatchRequest("POST", base, body)
+    return BatchRequest("PATCH", f"{base}/{write.remote_id}", {"role": role})
+
+
+def _written(write: Write, answer: BatchResult) -> Observed | ReconcilerError:
+    a = write.desired.attributes
+    if answer.status >= 400:
+        verb = "POST" if write.action == "create" else "PATCH"
+        what = f"{verb} /users/{a['mailbox']}/calendar/calendarPermissions ({a['grantee']}) failed (in $batch)"
+        return ClientError(what, f"Graph said {answer.error}", answer.status)
+    return Observed(answer.body.get("id") or write.remote_id, dict(a))
 
 
 def _permissions_path(mailbox: str) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 ENV_REF = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
+LOOPBACK = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\]):\d+/?$")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -90,7 +91,15 @@ class Tenant(Strict):
     cloud: Cloud = Cloud.GLOBAL
     endpoints: Endpoints = Endpoints()
     auth: Auth = Auth()
-    simulator: str | None = None  # path of a simulated tenant file, relative to the spec
+    # A simulated tenant: the path of its file (relative to the spec; the CLI serves it in-process), or the
+    # loopback URL of one already served by `reconciler sim serve` (http://127.0.0.1:PORT).
+    simulator: str | None = None
+
+    @model_validator(mode="after")
+    def _loopback_only(self) -> Tenant:
+        if self.simulator and "://" in self.simulator and not LOOPBACK.match(self.simulator):
+            raise ValueError("a simulator URL must be on this machine: http://127.0.0.1:PORT or http://localhost:PORT")
+        return self
 
     @model_validator(mode="after")
     def _named(self) -> Tenant:
