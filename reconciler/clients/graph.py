@@ -15,6 +15,7 @@ import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote as _quote
 from urllib.parse import urlparse
 from uuid import UUID
 
@@ -22,13 +23,17 @@ from reconciler.errors import ClientError
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
-    from msgraph.generated.models.calendar_permission import CalendarPermission
-    from msgraph.generated.models.license_details import LicenseDetails
-    from msgraph.generated.models.subscribed_sku import SubscribedSku
-    from msgraph.generated.models.user import User
+    from kiota_abstractions.serialization import Parsable
     from msgraph.graph_service_client import GraphServiceClient
 
 T = TypeVar("T")
+
+
+def quote(segment: str) -> str:
+    """A path segment as Graph expects it (UPNs keep their @)."""
+    return _quote(segment, safe="@'=()")
+
+
 BATCH_SIZE = 20  # Graph's limit per $batch
 BATCH_RETRIES = 4
 DEFAULT_PARALLELISM = 4  # Outlook's limit is 4 concurrent requests per mailbox; batches span mailboxes
@@ -88,7 +93,13 @@ USER_SELECT = [
 
 
 class GraphClient:
-    """The Graph calls reconciler makes, each a method named for what it does in the directory."""
+    """The Graph calls reconciler makes, each a method named for what it does in the directory.
+
+    Every request goes through msgraph-sdk's request adapter (azure-identity auth, retry with
+    Retry-After, redirects); request bodies are the SDK's models. Responses are read as JSON rather
+    than SDK models: the SDK's Entity deserializer imports every one of its ~1,500 model modules on
+    first use (about 2.5 s), which a drift check on a schedule should not pay.
+    """
 
     def __init__(self, base_url: str, credential: TokenCredential, scope: str) -> None:
         self.base_url = base_url.rstrip("/")
@@ -96,8 +107,7 @@ class GraphClient:
         self._scope = scope
         self._loop = asyncio.new_event_loop()
         self._client: GraphServiceClient | None = None
-        self._skus: list[SubscribedSku] | None = None
-        self.requests = 0  # $batch round trips (the SDK's own calls are counted by the tenant)
+        self._skus: list[dict[str, Any]] | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     @property
@@ -115,8 +125,9 @@ class GraphClient:
 
         host = urlparse(self.base_url).hostname or ""
         auth = AzureIdentityAuthenticationProvider(self._credential, scopes=[self._scope], allowed_hosts=[host])
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
         http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0))
+            client=httpx.AsyncClient(base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0), limits=limits)
         )
         adapter = GraphRequestAdapter(auth, client=http)
         adapter.base_url = f"{self.base_url}/v1.0"
@@ -133,6 +144,50 @@ class GraphClient:
             http = self._client.request_adapter._http_client  # type: ignore[attr-defined]
             self._loop.run_until_complete(http.aclose())
         self._loop.close()
+
+    async def _send(self, method: str, path: str, body: Parsable | dict[str, Any] | None = None) -> dict[str, Any]:
+        """One request through the SDK's pipeline; the JSON answer ({} for 204 No Content)."""
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.request_information import RequestInformation
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+        info = RequestInformation(Method[method])
+        info.url = f"{self.base_url}/v1.0{path}"
+        info.headers.try_add("Accept", "application/json")
+        if isinstance(body, dict):
+            info.set_stream_content(json.dumps(body).encode(), "application/json")
+        elif body is not None:
+            info.set_content_from_parsable(self.sdk.request_adapter, "application/json", body)
+        raw: bytes | None = await self.sdk.request_adapter.send_primitive_async(  # type: ignore[func-returns-value]
+            info, "bytes", {"XXX": ODataError}
+        )
+        return json.loads(raw) if raw else {}
+
+    def _call(
+        self, method: str, path: str, body: Parsable | dict[str, Any] | None = None, what: str = ""
+    ) -> dict[str, Any]:
+        return self._run(what or f"{method} {path}", self._send(method, path, body))
+
+    def _get_or_none(self, path: str) -> dict[str, Any] | None:
+        """GET, or None when Graph answers 404 (the object does not exist)."""
+        try:
+            return self._call("GET", path)
+        except ClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _get_all(self, path: str) -> list[dict[str, Any]] | None:
+        """Every page of a collection (following @odata.nextLink); None when its parent does not exist."""
+        page = self._get_or_none(path)
+        if page is None:
+            return None
+        items = list(page.get("value", []))
+        while page.get("@odata.nextLink"):
+            next_path = str(page["@odata.nextLink"]).split("/v1.0", 1)[1]
+            page = self._call("GET", next_path)
+            items += page.get("value", [])
+        return items
 
     # -- JSON batching ----------------------------------------------------------------------
     def batch_get(self, paths: list[str], parallelism: int = DEFAULT_PARALLELISM) -> dict[str, BatchResult]:
@@ -173,93 +228,51 @@ class GraphClient:
     async def _batch_one(
         self, requests: list[BatchRequest], indexes: list[int], limit: asyncio.Semaphore
     ) -> dict[int, BatchResult]:
-        from kiota_abstractions.method import Method
-        from kiota_abstractions.request_information import RequestInformation
-        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
-
         body = {"requests": [requests[i].wire(str(i)) for i in indexes]}
-        info = RequestInformation(Method.POST, "{+baseurl}/$batch")
-        info.headers.try_add("Accept", "application/json")
-        info.set_stream_content(json.dumps(body).encode(), "application/json")
         async with limit:
-            self.requests += 1
-            raw: bytes | None = await self.sdk.request_adapter.send_primitive_async(  # type: ignore[func-returns-value]
-                info, "bytes", {"4XX": ODataError, "5XX": ODataError}
-            )
-        responses = json.loads(raw or b"{}").get("responses", [])
-        return {int(r["id"]): BatchResult.from_wire(r) for r in responses}
+            answer = await self._send("POST", "/$batch", body)
+        return {int(r["id"]): BatchResult.from_wire(r) for r in answer.get("responses", [])}
 
     # -- users ----------------------------------------------------------------------------
-    def get_user(self, user: str) -> User | None:
-        """GET /users/{id | userPrincipalName}; None when the user does not exist (404)."""
-        from kiota_abstractions.base_request_configuration import RequestConfiguration
-        from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
+    def get_user(self, user: str) -> dict[str, Any] | None:
+        """GET /users/{id | userPrincipalName}?$select=...; None when the user does not exist (404)."""
+        return self._get_or_none(f"/users/{quote(user)}?$select={','.join(USER_SELECT)}")
 
-        query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=USER_SELECT)
-        try:
-            return self._run(
-                f"GET /users/{user}",
-                self.sdk.users.by_user_id(user).get(RequestConfiguration(query_parameters=query)),
-            )
-        except ClientError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def create_user(self, properties: dict[str, Any], password: str, force_change: bool) -> User:
+    def create_user(self, properties: dict[str, Any], password: str, force_change: bool) -> dict[str, Any]:
         """POST /users."""
         from msgraph.generated.models.password_profile import PasswordProfile
         from msgraph.generated.models.user import User
 
         body = User(**properties)
         body.password_profile = PasswordProfile(password=password, force_change_password_next_sign_in=force_change)
-        created = self._run(f"POST /users ({properties.get('user_principal_name')})", self.sdk.users.post(body))
-        if created is None:
-            raise ClientError("POST /users returned no user")
-        return created
+        return self._call("POST", "/users", body, what=f"POST /users ({properties.get('user_principal_name')})")
 
     def update_user(self, user_id: str, properties: dict[str, Any]) -> None:
         """PATCH /users/{id} (Graph answers 204 No Content)."""
         from msgraph.generated.models.user import User
 
-        self._run(f"PATCH /users/{user_id}", self.sdk.users.by_user_id(user_id).patch(User(**properties)))
+        self._call("PATCH", f"/users/{quote(user_id)}", User(**properties))
 
     def delete_user(self, user_id: str) -> None:
         """DELETE /users/{id} (to the deleted items, restorable for 30 days)."""
-        self._run(f"DELETE /users/{user_id}", self.sdk.users.by_user_id(user_id).delete())
+        self._call("DELETE", f"/users/{quote(user_id)}")
 
     # -- enterprise apps --------------------------------------------------------------------
     def service_principal_object_id(self, app_id: str) -> str | None:
         """GET /servicePrincipals(appId='{appId}'): the enterprise app's object id, None when not consented."""
-        try:
-            sp = self._run(
-                f"GET /servicePrincipals(appId='{app_id}')", self.sdk.service_principals_with_app_id(app_id).get()
-            )
-        except ClientError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return sp.id if sp else None
+        found = self._get_or_none(f"/servicePrincipals(appId='{quote(app_id)}')?$select=id,appId")
+        return str(found["id"]) if found else None
 
+    # -- calendars --------------------------------------------------------------------------
     def get_calendar(self, mailbox: str) -> None:
         """GET /users/{id}/calendar: can this app open the mailbox's Calendar folder?"""
-        self._run(f"GET /users/{mailbox}/calendar", self.sdk.users.by_user_id(mailbox).calendar.get())
+        self._call("GET", f"/users/{quote(mailbox)}/calendar?$select=id")
 
-    # -- calendar permissions ---------------------------------------------------------------
-    def calendar_permissions(self, mailbox: str) -> list[CalendarPermission] | None:
+    def calendar_permissions(self, mailbox: str) -> list[dict[str, Any]] | None:
         """GET /users/{id}/calendar/calendarPermissions; None when the mailbox does not exist."""
-        try:
-            page = self._run(
-                f"GET /users/{mailbox}/calendar/calendarPermissions",
-                self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.get(),
-            )
-        except ClientError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return list(page.value or []) if page else []
+        return self._get_all(f"/users/{quote(mailbox)}/calendar/calendarPermissions")
 
-    def add_calendar_permission(self, mailbox: str, grantee: str, role: str) -> CalendarPermission:
+    def add_calendar_permission(self, mailbox: str, grantee: str, role: str) -> dict[str, Any]:
         """POST /users/{id}/calendar/calendarPermissions."""
         from msgraph.generated.models.calendar_permission import CalendarPermission
         from msgraph.generated.models.calendar_role_type import CalendarRoleType
@@ -271,51 +284,31 @@ class GraphClient:
             is_inside_organization=True,
             is_removable=True,
         )
-        created = self._run(
-            f"POST /users/{mailbox}/calendar/calendarPermissions ({grantee})",
-            self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.post(body),
-        )
-        if created is None:
-            raise ClientError(f"POST /users/{mailbox}/calendar/calendarPermissions returned nothing")
-        return created
+        path = f"/users/{quote(mailbox)}/calendar/calendarPermissions"
+        return self._call("POST", path, body, what=f"POST {path} ({grantee})")
 
     def set_calendar_permission_role(self, mailbox: str, permission_id: str, role: str) -> None:
         """PATCH /users/{id}/calendar/calendarPermissions/{id}: only the role can change, in place."""
         from msgraph.generated.models.calendar_permission import CalendarPermission
         from msgraph.generated.models.calendar_role_type import CalendarRoleType
 
-        builder = self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.by_calendar_permission_id(
-            permission_id
-        )
-        self._run(
-            f"PATCH /users/{mailbox}/calendar/calendarPermissions/{permission_id}",
-            builder.patch(CalendarPermission(role=CalendarRoleType(role))),
-        )
+        path = f"/users/{quote(mailbox)}/calendar/calendarPermissions/{quote(permission_id)}"
+        self._call("PATCH", path, CalendarPermission(role=CalendarRoleType(role)))
 
     def delete_calendar_permission(self, mailbox: str, permission_id: str) -> None:
         """DELETE /users/{id}/calendar/calendarPermissions/{id}."""
-        builder = self.sdk.users.by_user_id(mailbox).calendar.calendar_permissions.by_calendar_permission_id(
-            permission_id
-        )
-        self._run(f"DELETE /users/{mailbox}/calendar/calendarPermissions/{permission_id}", builder.delete())
+        self._call("DELETE", f"/users/{quote(mailbox)}/calendar/calendarPermissions/{quote(permission_id)}")
 
     # -- licenses -------------------------------------------------------------------------
-    def subscribed_skus(self) -> list[SubscribedSku]:
+    def subscribed_skus(self) -> list[dict[str, Any]]:
         """GET /subscribedSkus, read once per run (skuId <-> skuPartNumber)."""
         if self._skus is None:
-            page = self._run("GET /subscribedSkus", self.sdk.subscribed_skus.get())
-            self._skus = list(page.value or []) if page else []
+            self._skus = self._get_all("/subscribedSkus?$select=skuId,skuPartNumber") or []
         return self._skus
 
-    def license_details(self, user: str) -> list[LicenseDetails] | None:
+    def license_details(self, user: str) -> list[dict[str, Any]] | None:
         """GET /users/{id}/licenseDetails; None when the user does not exist."""
-        try:
-            page = self._run(f"GET /users/{user}/licenseDetails", self.sdk.users.by_user_id(user).license_details.get())
-        except ClientError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return list(page.value or []) if page else []
+        return self._get_all(f"/users/{quote(user)}/licenseDetails?$select=skuId,skuPartNumber")
 
     def assign_license(self, user: str, add: list[UUID], remove: list[UUID]) -> None:
         """POST /users/{id}/assignLicense."""
@@ -328,7 +321,7 @@ class GraphClient:
             add_licenses=[AssignedLicense(sku_id=sku, disabled_plans=[]) for sku in add],
             remove_licenses=list(remove),
         )
-        self._run(f"POST /users/{user}/assignLicense", self.sdk.users.by_user_id(user).assign_license.post(body))
+        self._call("POST", f"/users/{quote(user)}/assignLicense", body)
 
 
 def _client_error(what: str, exc: Exception) -> ClientError:

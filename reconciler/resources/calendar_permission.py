@@ -125,13 +125,8 @@ class CalendarPermissionKind(ResourceKind):
         return result
 
     def _read_graph(self, ctx: Context, mailbox: str, grantee: str) -> Observed | None:
-        for entry in ctx.clients.graph.calendar_permissions(mailbox) or []:
-            address = entry.email_address.address if entry.email_address else None
-            if address and address.lower() == grantee:
-                role = entry.role.value if entry.role else "none"
-                rights, flags = GRAPH_ROLES.get(str(role), (f"Custom ({role})", ()))
-                return Observed(entry.id, _attrs(mailbox, grantee, rights, list(flags)))
-        return None
+        entries = ctx.clients.graph.calendar_permissions(mailbox)
+        return _entry_for(entries or [], mailbox, grantee)
 
     def _read_admin(self, ctx: Context, mailbox: str, grantee: str) -> Observed | None:
         row = ctx.clients.exchange.get(
@@ -178,7 +173,7 @@ class CalendarPermissionKind(ResourceKind):
         role = graph_role(rights, flags)
         if role and add:
             created = ctx.clients.graph.add_calendar_permission(mailbox, grantee, role)
-            return Observed(created.id, dict(a))
+            return Observed(created.get("id"), dict(a))
         if role and remote_id:
             ctx.clients.graph.set_calendar_permission_role(mailbox, remote_id, role)
             return Observed(remote_id, dict(a))
@@ -262,7 +257,12 @@ def _from_batch(answer: BatchResult, mailbox: str, grantee: str) -> Observed | N
             f"Graph said {answer.error}",
             answer.status,
         )
-    for entry in answer.body.get("value", []):
+    return _entry_for(answer.body.get("value", []), mailbox, grantee)
+
+
+def _entry_for(entries: list[dict[str, Any]], mailbox: str, grantee: str) -> Observed | None:
+    """The grantee's calendarPermission among a Calendar's entries, as spec attributes."""
+    for entry in entries:
         address = (entry.get("emailAddress") or {}).get("address")
         if address and address.lower() == grantee:
             role = str(entry.get("role") or "none")

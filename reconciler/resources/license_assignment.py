@@ -48,7 +48,7 @@ class LicenseAssignmentKind(ResourceKind):
         details = ctx.clients.graph.license_details(upn)
         if details is None:
             return None
-        skus = sorted(d.sku_part_number or str(d.sku_id) for d in details)
+        skus = sorted(str(d.get("skuPartNumber") or d.get("skuId")) for d in details)
         return Observed(id=upn, attributes={"user": upn, "skus": skus})
 
     def create(self, ctx: Context, desired: Desired) -> Observed:
@@ -60,7 +60,7 @@ class LicenseAssignmentKind(ResourceKind):
     def _converge(self, ctx: Context, desired: Desired) -> Observed:
         upn = desired.attributes["user"]
         wanted = self._sku_ids(ctx, desired)
-        current = {d.sku_id for d in ctx.clients.graph.license_details(upn) or [] if d.sku_id}
+        current = {UUID(d["skuId"]) for d in ctx.clients.graph.license_details(upn) or [] if d.get("skuId")}
         add = sorted(wanted - current, key=str)
         remove = sorted(current - wanted, key=str)
         if add or remove:
@@ -68,7 +68,9 @@ class LicenseAssignmentKind(ResourceKind):
         return Observed(id=upn, attributes=dict(desired.attributes))
 
     def _sku_ids(self, ctx: Context, desired: Desired) -> set[UUID]:
-        by_part = {s.sku_part_number: s.sku_id for s in ctx.clients.graph.subscribed_skus() if s.sku_id}
+        by_part = {
+            s.get("skuPartNumber"): UUID(s["skuId"]) for s in ctx.clients.graph.subscribed_skus() if s.get("skuId")
+        }
         unknown = [p for p in desired.attributes["skus"] if p not in by_part]
         if unknown:
             raise SpecError(
@@ -76,7 +78,7 @@ class LicenseAssignmentKind(ResourceKind):
                 f"subscribed SKU part numbers: {', '.join(sorted(p for p in by_part if p)) or 'none'}",
                 desired.location,
             )
-        return {by_part[p] for p in desired.attributes["skus"] if by_part[p] is not None}  # type: ignore[misc]
+        return {by_part[p] for p in desired.attributes["skus"]}
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         skus = attributes.get("skus")

@@ -16,7 +16,17 @@ from reconciler.resources.base import Context, Desired, Observed, ResourceKind
 from reconciler.spec.models import Target
 from reconciler.state.model import ResourceRecord
 
-# spec field -> msgraph-sdk User attribute
+# spec field -> Graph user property (JSON)
+JSON_FIELDS = {
+    "user_principal_name": "userPrincipalName",
+    "display_name": "displayName",
+    "given_name": "givenName",
+    "surname": "surname",
+    "mail_nickname": "mailNickname",
+    "account_enabled": "accountEnabled",
+    "usage_location": "usageLocation",
+}
+# spec field -> msgraph-sdk User model attribute (request bodies)
 GRAPH_FIELDS = {
     "user_principal_name": "user_principal_name",
     "display_name": "display_name",
@@ -69,8 +79,8 @@ class UserKind(ResourceKind):
             user = ctx.clients.graph.get_user(desired.attributes["user_principal_name"])
         if user is None:
             return None
-        attributes = {name: getattr(user, attr) for name, attr in GRAPH_FIELDS.items()}
-        return Observed(id=user.id, attributes=attributes)
+        attributes = {name: user.get(prop) for name, prop in JSON_FIELDS.items()}
+        return Observed(id=user.get("id"), attributes=attributes)
 
     def check_create(self, ctx: Context, desired: Desired) -> None:
         self._password(ctx, desired)
@@ -91,7 +101,7 @@ class UserKind(ResourceKind):
         user = ctx.clients.graph.create_user(
             properties, password, bool(desired.write_only.get("force_change_password_next_sign_in"))
         )
-        return Observed(id=user.id, attributes=dict(desired.attributes))
+        return Observed(id=user.get("id"), attributes=dict(desired.attributes))
 
     def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
         assert remote_id is not None

@@ -126,11 +126,42 @@ _RECIPIENT_KEYS = (
 )
 
 
+# Lookup indexes, so a tenant of 10,000 mailboxes answers in constant time per lookup. An index is
+# rebuilt when its list changes length (recipients are only added or removed, never renamed); a hit is
+# re-checked, and Graph users (whose UPN can be PATCHed) fall back to a scan on a miss.
+_INDEXES: dict[tuple[int, str], tuple[list[JsonObject], int, dict[str, JsonObject]]] = {}
+_USER_KEYS = ("id", "userPrincipalName")
+
+
+def _index(rows: list[JsonObject], keys: tuple[str, ...], tag: str) -> dict[str, JsonObject]:
+    cached = _INDEXES.get((id(rows), tag))
+    if cached is not None and cached[0] is rows and cached[1] == len(rows):
+        return cached[2]
+    index: dict[str, JsonObject] = {}
+    for row in rows:
+        for key in keys:
+            value = row.get(key)
+            if isinstance(value, str):
+                index.setdefault(value.lower(), row)
+    _INDEXES[(id(rows), tag)] = (rows, len(rows), index)
+    return index
+
+
+def _lookup(rows: list[JsonObject], keys: tuple[str, ...], tag: str, lowered: str) -> JsonObject | None:
+    hit = _index(rows, keys, tag).get(lowered)
+    if hit is not None and any(_same(hit.get(key), lowered) for key in keys):
+        return hit
+    return None
+
+
 def find_graph_user(data: JsonObject, key: str) -> JsonObject | None:
     """A Graph (Entra) user by object id or userPrincipalName."""
     lowered = key.lower()
     users: list[JsonObject] = data.get("users", [])
-    return next((u for u in users if _same(u.get("id"), lowered) or _same(u.get("userPrincipalName"), lowered)), None)
+    found = _lookup(users, _USER_KEYS, "users", lowered)
+    if found is not None:
+        return found
+    return next((u for u in users if any(_same(u.get(k), lowered) for k in _USER_KEYS)), None)
 
 
 def pseudo_recipient(user: JsonObject) -> JsonObject:
@@ -154,10 +185,7 @@ def find_exchange_recipient(data: JsonObject, identity: str) -> JsonObject | Non
     lowered = identity.strip().lower()
     if not lowered:
         return None
-    for recipient in recipients(data):
-        if any(_same(recipient.get(key), lowered) for key in _RECIPIENT_KEYS):
-            return recipient
-    return None
+    return _lookup(recipients(data), _RECIPIENT_KEYS, "recipients", lowered)
 
 
 def find_recipient(data: JsonObject, identity: str) -> JsonObject | None:
@@ -175,8 +203,7 @@ def find_recipient(data: JsonObject, identity: str) -> JsonObject | None:
 def recipient_by_guid(data: JsonObject, guid: str, *, external: bool = False) -> JsonObject | None:
     """A stored recipient by Guid (or by ExternalDirectoryObjectId when ``external``)."""
     key = "ExternalDirectoryObjectId" if external else "Guid"
-    lowered = guid.lower()
-    return next((r for r in recipients(data) if _same(r.get(key), lowered)), None)
+    return _lookup(recipients(data), (key,), key, guid.lower())
 
 
 def grantee(data: JsonObject, key: str) -> JsonObject | None:

@@ -1,0 +1,179 @@
+"""`make bench` (python -m bench [--sizes 100,1000,10000] [--latency-ms 30]).
+
+For each size: a simulated tenant with that many room mailboxes, each with a calendar permission to
+reconcile, served by `reconciler sim serve --latency-ms 30` in its own process; then `reconciler plan`
+(bulk: $batch, bounded concurrency) and the sequential baseline (`--no-batch --parallelism 1`, one
+request per object), each a fresh process whose wall time, peak RSS and requests served are measured.
+Writes bench/results.json and prints a table. Targets (issue 4): 10,000 mailboxes planned in < 10 s with
+<= 10,000/20 + 50 requests and < 400 MB, >= 20x faster than sequential; 1,000 in < 2 s; --help < 0.5 s;
+the 10,000 figure within 12x the 1,000 one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from reconciler.simulator import init_tenant
+
+HERE = Path(__file__).resolve().parent
+RECONCILER = [sys.executable, "-m", "reconciler"]
+PASSWORD = "Bench-only-Pa55word!"
+SPEC = """\
+version: 1
+tenant:
+  id: {tenant_id}
+  domain: contoso.onmicrosoft.com
+  simulator: {url}
+target: exchange_online
+service_account:
+  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
+  display_name: Cronofy Service Account
+  password: ${{env:BENCH_SVC_PASSWORD}}
+  usage_location: US
+  licenses: []
+integration:
+  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
+access:
+  level: free_busy
+  scope_group: cronofy-scope@contoso.com
+  mailboxes:
+    group: cronofy-scope@contoso.com
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--latency-ms", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"help_s": help_seconds(), "runs": []}
+    print(f"reconciler --help: {results['help_s']:.3f} s (median of 7)")
+    header = ("mailboxes", 9), ("plan_s", 7), ("requests", 8), ("peak_mb", 7), ("sequential_s", 12), ("seq_req", 7)
+    print(" ".join(f"{name:>{width}}" for name, width in header), f"{'speedup':>7}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        run = measure(size, args.latency_ms)
+        results["runs"].append(run)
+        print(
+            f"{run['mailboxes']:>9} {run['plan_s']:>7.2f} {run['requests']:>8} {run['peak_mb']:>7.1f} "
+            f"{run['sequential_s']:>12.2f} {run['sequential_requests']:>7} {run['speedup']:>7.1f}"
+        )
+        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    verdict(results)
+
+
+def help_seconds() -> float:
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        subprocess.run([*RECONCILER, "--help"], check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(size: int, latency_ms: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as folder:
+        root = Path(folder)
+        tenant = init_tenant(root / "tenant.json", rooms=size)
+        server, url = serve(root / "tenant.json", latency_ms)
+        try:
+            spec = root / "bench.yaml"
+            spec.write_text(SPEC.format(tenant_id=tenant["tenant"]["id"], url=url), encoding="utf-8")
+            bulk = plan(spec, root, url, [])
+            sequential = plan(spec, root, url, ["--no-batch", "--parallelism", "1"])
+        finally:
+            server.terminate()
+            server.wait(10)
+    check_same_plan(bulk, sequential)
+    return {
+        "mailboxes": size,
+        "latency_ms": latency_ms,
+        "plan_s": round(bulk["seconds"], 3),
+        "requests": bulk["requests"],
+        "peak_mb": round(bulk["peak_mb"], 1),
+        "sequential_s": round(sequential["seconds"], 3),
+        "sequential_requests": sequential["requests"],
+        "speedup": round(sequential["seconds"] / bulk["seconds"], 1),
+        "changes": bulk["changes"],
+    }
+
+
+def serve(tenant: Path, latency_ms: int) -> tuple[subprocess.Popen[str], str]:
+    command = [*RECONCILER, "sim", "serve", str(tenant), "--port", "0", "--latency-ms", str(latency_ms)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    url = next(word for word in line.split() if word.startswith("http://"))
+    return server, url
+
+
+def served(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/_simulator/stats", timeout=30) as answer:  # loopback only
+        return int(json.loads(answer.read())["requests_served"])
+
+
+def plan(spec: Path, root: Path, url: str, extra: list[str]) -> dict[str, Any]:
+    before = served(url)
+    env = {**os.environ, "BENCH_SVC_PASSWORD": PASSWORD}
+    command = [*RECONCILER, "plan", str(spec), "--json", "--state", str(root / "state.json"), *extra]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - start
+    _, _, usage = os.wait4(process.pid, 0) if process.returncode is None else (0, 0, None)
+    if process.returncode != 0:
+        raise SystemExit(f"plan failed: {stderr.decode()}")
+    peak_kb = usage.ru_maxrss if usage else _peak_of_children_kb()
+    result = json.loads(stdout)
+    return {
+        "seconds": seconds,
+        "requests": served(url) - before,
+        "peak_mb": peak_kb / 1024,
+        "changes": result["summary"],
+        "plan": result,
+    }
+
+
+def _peak_of_children_kb() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+def check_same_plan(bulk: dict[str, Any], sequential: dict[str, Any]) -> None:
+    if bulk["changes"] != sequential["changes"]:
+        raise SystemExit(f"bulk and sequential plans differ: {bulk['changes']} vs {sequential['changes']}")
+
+
+def verdict(results: dict[str, Any]) -> None:
+    runs = {r["mailboxes"]: r for r in results["runs"]}
+    checks = [("--help < 0.5 s", results["help_s"] < 0.5)]
+    if 10000 in runs:
+        big = runs[10000]
+        checks += [
+            ("10,000: plan < 10 s", big["plan_s"] < 10),
+            ("10,000: requests <= 550", big["requests"] <= 10000 / 20 + 50),
+            ("10,000: peak < 400 MB", big["peak_mb"] < 400),
+            ("10,000: >= 20x sequential", big["speedup"] >= 20),
+        ]
+    if 1000 in runs:
+        checks.append(("1,000: plan < 2 s", runs[1000]["plan_s"] < 2))
+    if 1000 in runs and 10000 in runs:
+        checks.append(("10,000 within 12x of 1,000", runs[10000]["plan_s"] <= 12 * runs[1000]["plan_s"]))
+    for name, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'} {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Request counts at scale (not timed: speed lives in `make bench`). A regression to one request per
+mailbox fails here."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.simulator import Simulator, init_tenant
+from tests.conftest import Workspace
+
+ROOMS = 200
+SPEC = """\
+version: 1
+tenant:
+  id: {tenant_id}
+  simulator: {url}
+service_account:
+  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
+  display_name: Cronofy Service Account
+  password: ${{env:CRONOFY_SVC_PASSWORD}}
+  usage_location: US
+  licenses: []
+integration:
+  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
+access:
+  level: free_busy
+  scope_group: cronofy-scope@contoso.com
+  mailboxes:
+    group: cronofy-scope@contoso.com
+"""
+FIXED = 12  # user, licenses, SKUs, group, members, scope, service principal, role assignments, ...
+
+
+class Served(Workspace):
+    sim: Simulator
+
+    def count(self, *args: str) -> tuple[int, str]:
+        before = self.sim.requests_served
+        result = self.cli(*args)
+        assert result.exit_code == 0, result.output
+        return self.sim.requests_served - before, result.stdout
+
+
+@pytest.fixture
+def big(tmp_path: Path) -> Iterator[Served]:
+    tenant = tmp_path / "tenant.json"
+    data = init_tenant(tenant, rooms=ROOMS)
+    with Simulator(tenant) as sim:
+        workspace = Served(tmp_path, tenant, data["tenant"]["id"])
+        workspace.sim = sim
+        workspace.write_spec(text=SPEC.format(tenant_id=workspace.tenant_id, url=sim.base_url))
+        yield workspace
+
+
+def mailboxes(plan: dict[str, object]) -> int:
+    return sum(1 for c in plan["changes"] if c["kind"] == "calendar_permission")  # type: ignore[index,union-attr]
+
+
+def test_plan_reads_mailboxes_in_batches_of_20(big: Served) -> None:
+    requests, stdout = big.count("plan", str(big.spec), "--json")
+    count = mailboxes(json.loads(stdout))
+    assert count >= ROOMS
+    assert requests <= math.ceil(count / 20) + FIXED, requests
+
+
+def test_sequential_baseline_is_one_request_per_mailbox(big: Served) -> None:
+    requests, stdout = big.count("plan", str(big.spec), "--json", "--no-batch", "--parallelism", "1")
+    assert requests >= mailboxes(json.loads(stdout))
+
+
+def test_apply_writes_in_batches_and_converges(big: Served) -> None:
+    requests, stdout = big.count("apply", str(big.spec), "--auto-approve")
+    assert "calendar_permission: 206/206 done" in stdout  # progress, by count when there are many
+    count = ROOMS + 6
+    # read batches + write batches + the service account, role assignment and their reads
+    assert requests <= 2 * math.ceil(count / 20) + 2 * FIXED, requests
+    requests, stdout = big.count("plan", str(big.spec))
+    assert "No changes." in stdout
+
+
+def test_throttled_items_in_a_batch_are_retried_alone(big: Served) -> None:
+    faults = [
+        {
+            "method": "GET",
+            "path": "^/users/room01[0-9]@contoso.com/calendar",
+            "status": 429,
+            "times": 5,
+            "retry_after": 1,
+        }
+    ]
+    big.sim.store.data["faults"] = faults
+    _, stdout = big.count("plan", str(big.spec), "--json")
+    assert mailboxes(json.loads(stdout)) >= ROOMS
+    assert big.sim.store.data["faults"][0]["times"] == 0
+
+
+def test_a_failed_item_in_a_batch_is_an_error_naming_it(big: Served) -> None:
+    big.sim.store.data["faults"] = [{"method": "GET", "path": "^/users/room042@contoso.com/calendar", "status": 500}]
+    result = big.cli("plan", str(big.spec))
+    assert result.exit_code == 1
+    assert "GET /users/room042@contoso.com/calendar/calendarPermissions failed (in $batch)" in result.stderr
+    assert "will be created" not in result.stdout
