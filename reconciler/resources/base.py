@@ -74,7 +74,7 @@ class Context:
     clients: Clients
     spec: LoadedSpec
     cache: dict[str, Any] = field(default_factory=dict)  # lookups shared by the kinds during one run
-    parallelism: int = 4  # requests in flight at once (Outlook allows 4 concurrent requests per mailbox)
+    parallelism: int = 8  # batches in flight at once; each mailbox sees one request at a time
     batch: bool = True  # read and write in bulk ($batch); False: one request per object
 
 

@@ -10,29 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.__main__ import SPEC
 from reconciler.simulator import Simulator, init_tenant
 from tests.conftest import Workspace
 
 ROOMS = 200
-SPEC = """\
-version: 1
-tenant:
-  id: {tenant_id}
-  simulator: {url}
-service_account:
-  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
-  display_name: Cronofy Service Account
-  password: ${{env:CRONOFY_SVC_PASSWORD}}
-  usage_location: US
-  licenses: []
-integration:
-  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
-access:
-  level: free_busy
-  scope_group: cronofy-scope@contoso.com
-  mailboxes:
-    group: cronofy-scope@contoso.com
-"""
 FIXED = 12  # user, licenses, SKUs, group, members, scope, service principal, role assignments, ...
 
 
@@ -41,7 +23,7 @@ class Served(Workspace):
 
     def count(self, *args: str) -> tuple[int, str]:
         before = self.sim.requests_served
-        result = self.cli(*args)
+        result = self.cli(*args, env={"BENCH_SVC_PASSWORD": "Scale-test-Pa55word!"})
         assert result.exit_code == 0, result.output
         return self.sim.requests_served - before, result.stdout
 
@@ -101,7 +83,7 @@ def test_throttled_items_in_a_batch_are_retried_alone(big: Served) -> None:
 
 def test_a_failed_item_in_a_batch_is_an_error_naming_it(big: Served) -> None:
     big.sim.store.data["faults"] = [{"method": "GET", "path": "^/users/room042@contoso.com/calendar", "status": 500}]
-    result = big.cli("plan", str(big.spec))
+    result = big.cli("plan", str(big.spec), env={"BENCH_SVC_PASSWORD": "Scale-test-Pa55word!"})
     assert result.exit_code == 1
     assert "GET /users/room042@contoso.com/calendar/calendarPermissions failed (in $batch)" in result.stderr
     assert "will be created" not in result.stdout
