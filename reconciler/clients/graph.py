@@ -89,6 +89,7 @@ USER_SELECT = [
     "mailNickname",
     "accountEnabled",
     "usageLocation",
+    "assignedLicenses",
 ]
 
 
@@ -108,6 +109,7 @@ class GraphClient:
         self._loop = asyncio.new_event_loop()
         self._client: GraphServiceClient | None = None
         self._skus: list[dict[str, Any]] | None = None
+        self._users: dict[str, dict[str, Any] | None] = {}
 
     # -- plumbing -------------------------------------------------------------------------
     @property
@@ -235,8 +237,14 @@ class GraphClient:
 
     # -- users ----------------------------------------------------------------------------
     def get_user(self, user: str) -> dict[str, Any] | None:
-        """GET /users/{id | userPrincipalName}?$select=...; None when the user does not exist (404)."""
-        return self._get_or_none(f"/users/{quote(user)}?$select={','.join(USER_SELECT)}")
+        """GET /users/{id | userPrincipalName}?$select=...; None when the user does not exist (404).
+
+        Read once per run (the user and its license kinds both need it); any write forgets it.
+        """
+        key = user.lower()
+        if key not in self._users:
+            self._users[key] = self._get_or_none(f"/users/{quote(user)}?$select={','.join(USER_SELECT)}")
+        return self._users[key]
 
     def create_user(self, properties: dict[str, Any], password: str, force_change: bool) -> dict[str, Any]:
         """POST /users."""
@@ -245,16 +253,19 @@ class GraphClient:
 
         body = User(**properties)
         body.password_profile = PasswordProfile(password=password, force_change_password_next_sign_in=force_change)
+        self._users.clear()
         return self._call("POST", "/users", body, what=f"POST /users ({properties.get('user_principal_name')})")
 
     def update_user(self, user_id: str, properties: dict[str, Any]) -> None:
         """PATCH /users/{id} (Graph answers 204 No Content)."""
         from msgraph.generated.models.user import User
 
+        self._users.clear()
         self._call("PATCH", f"/users/{quote(user_id)}", User(**properties))
 
     def delete_user(self, user_id: str) -> None:
         """DELETE /users/{id} (to the deleted items, restorable for 30 days)."""
+        self._users.clear()
         self._call("DELETE", f"/users/{quote(user_id)}")
 
     # -- enterprise apps --------------------------------------------------------------------
@@ -306,10 +317,6 @@ class GraphClient:
             self._skus = self._get_all("/subscribedSkus?$select=skuId,skuPartNumber") or []
         return self._skus
 
-    def license_details(self, user: str) -> list[dict[str, Any]] | None:
-        """GET /users/{id}/licenseDetails; None when the user does not exist."""
-        return self._get_all(f"/users/{quote(user)}/licenseDetails?$select=skuId,skuPartNumber")
-
     def assign_license(self, user: str, add: list[UUID], remove: list[UUID]) -> None:
         """POST /users/{id}/assignLicense."""
         from msgraph.generated.models.assigned_license import AssignedLicense
@@ -321,6 +328,7 @@ class GraphClient:
             add_licenses=[AssignedLicense(sku_id=sku, disabled_plans=[]) for sku in add],
             remove_licenses=list(remove),
         )
+        self._users.clear()
         self._call("POST", f"/users/{quote(user)}/assignLicense", body)
 
 

@@ -93,7 +93,7 @@ class CalendarPermissionKind(ResourceKind):
                 for m in lookup.members(ctx, name)
                 if m.get("RecipientTypeDetails") not in lookup.GROUP_TYPES
             )
-        return sorted({lookup.mailbox_address(ctx, a, location) for a in source.addresses})
+        return lookup.mailbox_addresses(ctx, list(source.addresses), location)
 
     # -- read ------------------------------------------------------------------------------
     def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:

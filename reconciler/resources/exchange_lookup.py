@@ -11,6 +11,7 @@ from reconciler.errors import Location, SpecError
 from reconciler.resources.base import Context
 
 ROOM_TYPES = {"RoomMailbox", "EquipmentMailbox"}
+INDEX_ABOVE = 20  # more names than this are resolved from one listing of every mailbox
 GROUP_TYPES = {"MailUniversalDistributionGroup", "MailUniversalSecurityGroup", "RoomList"}
 
 
@@ -58,10 +59,39 @@ def smtp(row: dict[str, Any]) -> str:
     return str(row.get("PrimarySmtpAddress") or row.get("Name") or "").lower()
 
 
+def mailbox_index(ctx: Context) -> dict[str, dict[str, Any]]:
+    """Every mailbox by alias, name, display name and address: one paged Get-Mailbox for the tenant."""
+
+    def load() -> dict[str, dict[str, Any]]:
+        rows = ctx.clients.exchange.run("Get-Mailbox", {"ResultSize": "Unlimited"}, what="mailboxes")
+        index: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            for key in ("Alias", "Name", "DisplayName", "PrimarySmtpAddress"):
+                if row.get(key):
+                    index.setdefault(str(row[key]).lower(), row)
+        return index
+
+    return _cached(ctx, "mailbox-index", load)  # type: ignore[no-any-return]
+
+
+def mailbox_addresses(ctx: Context, identities: list[str], location: Location | None) -> list[str]:
+    """Primary SMTP addresses of many mailboxes: one lookup each for a few, the tenant's index for many."""
+    if len(identities) <= INDEX_ABOVE:
+        return sorted({mailbox_address(ctx, i, location) for i in identities})
+    index = mailbox_index(ctx)
+    missing = [i for i in identities if i.lower() not in index]
+    if missing:
+        raise SpecError(
+            f"mailbox '{missing[0]}' does not exist in the tenant"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            "check the aliases or addresses (the guide's CSV lists aliases)",
+            location,
+        )
+    return sorted({smtp(index[i.lower()]) for i in identities})
+
+
 def mailbox_address(ctx: Context, identity: str, location: Location | None) -> str:
     """A mailbox's primary SMTP address from an alias, name or address; SpecError when unknown."""
-    if "@" in identity and ctx.clients.simulated is False and ctx.cache.get("trust-addresses"):
-        return identity.lower()
     found = recipient(ctx, identity)
     if found is None:
         raise SpecError(

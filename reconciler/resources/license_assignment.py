@@ -4,7 +4,7 @@ The spec lists SKU part numbers (e.g. ENTERPRISEPACK); the tenant's subscribedSk
 skuIds. The assignment is exactly that set: `[]` removes every license (guide step 6).
 Removing it from the spec stops managing the licenses; it never strips them.
 
-Read:  GET /users/{upn}/licenseDetails, GET /subscribedSkus (once per run)
+Read:  GET /users/{upn}?$select=assignedLicenses (shared with `user`), GET /subscribedSkus (once per run)
 Write: POST /users/{upn}/assignLicense with addLicenses / removeLicenses
 https://learn.microsoft.com/en-us/graph/api/user-assignlicense
 """
@@ -45,10 +45,11 @@ class LicenseAssignmentKind(ResourceKind):
             return None
         if desired is not None:
             self._sku_ids(ctx, desired)  # unknown part numbers are a spec error, found at refresh
-        details = ctx.clients.graph.license_details(upn)
-        if details is None:
+        assigned = _assigned(ctx, upn)
+        if assigned is None:
             return None
-        skus = sorted(str(d.get("skuPartNumber") or d.get("skuId")) for d in details)
+        by_id = {str(s.get("skuId")).lower(): s.get("skuPartNumber") for s in ctx.clients.graph.subscribed_skus()}
+        skus = sorted(str(by_id.get(str(sku).lower()) or sku) for sku in assigned)
         return Observed(id=upn, attributes={"user": upn, "skus": skus})
 
     def create(self, ctx: Context, desired: Desired) -> Observed:
@@ -60,7 +61,7 @@ class LicenseAssignmentKind(ResourceKind):
     def _converge(self, ctx: Context, desired: Desired) -> Observed:
         upn = desired.attributes["user"]
         wanted = self._sku_ids(ctx, desired)
-        current = {UUID(d["skuId"]) for d in ctx.clients.graph.license_details(upn) or [] if d.get("skuId")}
+        current = {UUID(str(sku)) for sku in _assigned(ctx, upn) or []}
         add = sorted(wanted - current, key=str)
         remove = sorted(current - wanted, key=str)
         if add or remove:
@@ -84,3 +85,11 @@ class LicenseAssignmentKind(ResourceKind):
         skus = attributes.get("skus")
         user = attributes.get("user")
         return {**attributes, "skus": sorted(skus or []), "user": user.lower() if isinstance(user, str) else user}
+
+
+def _assigned(ctx: Context, upn: str) -> list[str] | None:
+    """The skuIds of the user's assignedLicenses (the user read is shared with the user kind); None: no user."""
+    user = ctx.clients.graph.get_user(upn)
+    if user is None:
+        return None
+    return [str(a["skuId"]) for a in user.get("assignedLicenses") or [] if a.get("skuId")]

@@ -87,3 +87,24 @@ def test_a_failed_item_in_a_batch_is_an_error_naming_it(big: Served) -> None:
     assert result.exit_code == 1
     assert "GET /users/room042@contoso.com/calendar/calendarPermissions failed (in $batch)" in result.stderr
     assert "will be created" not in result.stdout
+
+
+def _csv_spec(big: Served, aliases: list[str]) -> None:
+    (big.root / "many.csv").write_text("alias\n" + "\n".join(aliases) + "\n", encoding="utf-8")
+    text = big.spec.read_text(encoding="utf-8").replace("    group: cronofy-scope@contoso.com", "    csv: many.csv")
+    big.write_spec(text=text)
+
+
+def test_many_csv_aliases_are_resolved_from_one_mailbox_listing(big: Served) -> None:
+    _csv_spec(big, [f"room{i:03d}" for i in range(1, 61)])
+    requests, stdout = big.count("plan", str(big.spec), "--json")
+    assert mailboxes(json.loads(stdout)) == 60
+    assert requests <= math.ceil(60 / 20) + FIXED, requests
+
+
+def test_unknown_alias_in_a_large_csv_is_a_spec_error(big: Served) -> None:
+    _csv_spec(big, [f"room{i:03d}" for i in range(1, 30)] + ["no-such-room"])
+    result = big.cli("plan", str(big.spec), env={"BENCH_SVC_PASSWORD": "Scale-test-Pa55word!"})
+    assert result.exit_code == 1
+    assert "mailbox 'no-such-room' does not exist in the tenant" in result.stderr
+    assert "(access.mailboxes)" in result.stderr
