@@ -181,3 +181,12 @@ def tenant(tmp_path: Path) -> Tenant:
     path.parent.mkdir()
     data = init_tenant(path)
     return Tenant(tmp_path, path, data["tenant"]["id"])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the size of the bad-input corpus (tests/e2e/test_bad_input.py)."""
+    try:
+        from tests.e2e.test_bad_input import CORPUS_SIZE
+    except ImportError:
+        return
+    terminalreporter.write_line(f"bad-input corpus: {CORPUS_SIZE} broken inputs")

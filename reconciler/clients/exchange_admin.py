@@ -129,6 +129,11 @@ def _error(cmdlet: str, what: str, response: httpx.Response) -> ExchangeError:
             break
     short = exception.rsplit(".", 1)[-1]
     target = f" {what}" if what else ""
+    if response.status_code in (401, 403):
+        text += (
+            "; reconciler's app needs the Office 365 Exchange Online application permission Exchange.ManageAsAppV2 "
+            "and an Exchange role that may run this cmdlet (e.g. Organization Management)"
+        )
     return ExchangeError(
         f"{cmdlet}{target} failed",
         f"Exchange said: {text}" + (f" ({short})" if short else ""),

@@ -354,4 +354,26 @@ def _client_error(what: str, exc: Exception) -> ClientError:
         detail = f"Graph answered HTTP {status}"
     else:
         detail = f"{type(exc).__name__}: {exc}"
+    if status in (401, 403):
+        detail += f"; {missing_permission(what)}"
     return ClientError(f"{what} failed", detail, status=status)
+
+
+# (path fragment, permission to read, permission to write): the least-privileged Graph application permission
+PERMISSIONS = (
+    ("/assignLicense", "LicenseAssignment.ReadWrite.All", "LicenseAssignment.ReadWrite.All"),
+    ("/calendar", "Calendars.Read", "Calendars.ReadWrite"),
+    ("/servicePrincipals", "Application.Read.All", "Application.Read.All"),
+    ("/subscribedSkus", "Organization.Read.All", "Organization.Read.All"),
+    ("/users", "User.Read.All", "User.ReadWrite.All"),
+)
+
+
+def missing_permission(what: str) -> str:
+    """Which application permission reconciler's app lacks for a call, e.g. "GET /users/x" -> User.Read.All."""
+    method = what.split(" ", 1)[0]
+    for fragment, read, write in PERMISSIONS:
+        if fragment in what:
+            needed = read if method == "GET" else write
+            return f"reconciler's app needs the Microsoft Graph application permission {needed} (admin consent)"
+    return "reconciler's app lacks a Microsoft Graph application permission for this call (see README: Real tenants)"

@@ -23,6 +23,8 @@ from reconciler.redact import register
 from reconciler.spec import rules
 from reconciler.spec.models import ENV_REF, Spec
 
+MAX_SPEC_BYTES = 1_000_000
+
 
 @dataclass(frozen=True)
 class LoadedSpec:
@@ -58,9 +60,18 @@ class LoadedSpec:
 def load_spec(path: Path) -> LoadedSpec:
     """Parse and validate a spec file, or raise SpecError listing every problem."""
     try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(
+                f"the spec is {size / 1e6:.1f} MB; a spec is a small YAML file (at most {MAX_SPEC_BYTES // 10**6} MB)",
+                "list many mailboxes in a CSV (access.mailboxes.csv) or by group instead",
+                Location(str(path)),
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise SpecError(f"cannot read spec: {exc.strerror}", location=Location(str(path))) from None
+    if not raw.strip():
+        raise SpecError("the spec is empty", "start from specs/example.yaml", Location(str(path), 1, 1))
     document = _parse_yaml(raw, path)
     if not isinstance(document, CommentedMap):
         raise SpecError(
@@ -73,6 +84,10 @@ def load_spec(path: Path) -> LoadedSpec:
         raise _spec_errors(exc, document, str(path)) from None
     loaded = LoadedSpec(spec, path, hashlib.sha256(raw).hexdigest(), document)
     problems: list[ReconcilerError] = list(rules.check(spec, loaded.locate))
+    if not problems and spec.access is not None and spec.access.mailboxes.csv:
+        from reconciler.spec.presets import read_csv_aliases
+
+        read_csv_aliases(loaded)  # a broken CSV is a spec error before anything is touched
     if problems:
         first = problems[0]
         summary = f"{len(problems)} problem(s) in the spec" if len(problems) > 1 else first.summary

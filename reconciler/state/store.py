@@ -53,6 +53,7 @@ def write_state(path: Path, state: State) -> State:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(new.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.fchmod(fd, 0o600)  # owner only: state names the tenant's objects
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -27,6 +27,7 @@ def test_create_from_nothing(ws: Workspace) -> None:
 
     state = ws.state_data()
     assert state["version"] == 1 and state["serial"] >= 1
+    assert ws.state.stat().st_mode & 0o777 == 0o600
     records = {r["address"]: r for r in state["resources"]}
     assert records["user.service_account"]["id"] == user["id"]
     assert records["user.service_account"]["created_by_reconciler"] is True

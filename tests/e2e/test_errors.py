@@ -123,3 +123,11 @@ def test_simulated_tenant_file_missing(ws: Workspace) -> None:
     assert result.exit_code == 1
     assert "simulated tenant file" in result.stderr and "reconciler sim init" in result.stderr
     assert "(tenant.simulator)" in result.stderr
+
+
+def test_forbidden_call_names_the_missing_permission(ws: Workspace) -> None:
+    ws.set_tenant(lambda t: t.update(faults=[{"method": "GET", "path": "^/subscribedSkus", "status": 403, "times": 5}]))
+    result = ws.cli("plan", str(ws.spec))
+    assert result.exit_code == 1
+    assert "GET /subscribedSkus" in result.stderr
+    assert "needs the Microsoft Graph application permission Organization.Read.All" in result.stderr

@@ -1,0 +1,219 @@
+"""The bad-input corpus: each broken input gives exit 1, a message naming the place and the fix, no
+traceback, and no change to the tenant or the state. `pytest` prints the corpus size at the end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Workspace
+
+TENANT = "6972eeb0-1bf6-5393-8f32-08076f624a10"
+HEAD = f"version: 1\ntenant:\n  id: {TENANT}\n  simulator: tenant.json\n"
+SVC = (
+    "service_account:\n  user_principal_name: cronofy-svc@contoso.onmicrosoft.com\n  display_name: Svc\n"
+    "  password: ${env:CRONOFY_SVC_PASSWORD}\n  usage_location: US\n"
+)
+APP = "integration:\n  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e\n"
+
+# name: (spec text, expected message part, expected location part)
+SPECS: dict[str, tuple[str, str, str]] = {
+    "empty file": ("", "the spec is empty", ":1:1"),
+    "only whitespace": ("\n\n   \n", "the spec is empty", ":1:1"),
+    "top-level list": ("- version: 1\n", "a spec is a YAML mapping", ":1:1"),
+    "tab indentation": ("version: 1\ntenant:\n\tid: x\n", "not valid YAML", ":3:"),
+    "unclosed bracket": ("version: 1\ntenant: {id: [\n", "not valid YAML", ":"),
+    "duplicate key": (HEAD + "version: 1\n", "not valid YAML", ":5:"),
+    "unknown top-level key": (HEAD + "tenants: {}\n", "unknown field", "(tenants)"),
+    "misspelt nested key": (
+        HEAD + SVC + "  displayname: X\n",
+        "did you mean 'display_name'",
+        "(service_account.displayname)",
+    ),
+    "version not a number": (HEAD.replace("version: 1", "version: one"), "valid integer", "(version)"),
+    "version 2": (HEAD.replace("version: 1", "version: 2"), "reads spec version 1", "(version)"),
+    "tenant missing": ("version: 1\n", "required field is missing", "(tenant)"),
+    "tenant id not a GUID": (HEAD.replace(TENANT, "contoso"), "must be a GUID", "(tenant.id)"),
+    "unknown cloud": (HEAD + "  cloud: mars\n", "'global', 'usgov'", "(tenant.cloud)"),
+    "tenant unnamed": ("version: 1\ntenant:\n  cloud: global\n", "name the tenant by id", "(tenant)"),
+    "simulator not loopback": (
+        HEAD.replace("tenant.json", "http://10.0.0.5:8080"),
+        "must be on this machine",
+        "(tenant)",
+    ),
+    "UPN without @": (
+        HEAD + SVC.replace("cronofy-svc@contoso.onmicrosoft.com", "cronofy-svc"),
+        "should match",
+        "(service_account.user_principal_name)",
+    ),
+    "empty display name": (
+        HEAD + SVC.replace("display_name: Svc", "display_name: ''"),
+        "at least 1 character",
+        "(service_account.display_name)",
+    ),
+    "boolean as word": (
+        HEAD + SVC + "  account_enabled: maybe\n",
+        "valid boolean",
+        "(service_account.account_enabled)",
+    ),
+    "usage location lower case": (
+        HEAD + SVC.replace("usage_location: US", "usage_location: us"),
+        "should match",
+        "(service_account.usage_location)",
+    ),
+    "duplicate license": (
+        HEAD + SVC + "  licenses: [ENTERPRISEPACK, ENTERPRISEPACK]\n",
+        "more than once",
+        "(service_account)",
+    ),
+    "license without usage location": (
+        HEAD + SVC.replace("  usage_location: US\n", "") + "  licenses: [ENTERPRISEPACK]\n",
+        "usage_location",
+        "(service_account)",
+    ),
+    "password in clear": (
+        HEAD + SVC.replace("${env:CRONOFY_SVC_PASSWORD}", "Hunter2-Secret!"),
+        "reference an environment variable",
+        "(service_account.password)",
+    ),
+    "malformed env reference": (
+        HEAD + SVC.replace("${env:CRONOFY_SVC_PASSWORD}", "${ENV:X Y}"),
+        "reference an environment variable",
+        "(service_account.password)",
+    ),
+    "unknown access level": (
+        HEAD + SVC + APP + "access:\n  level: partial\n",
+        "'full', 'restricted' or 'free_busy'",
+        "(access.level)",
+    ),
+    "restricted without group": (HEAD + SVC + APP + "access:\n  level: restricted\n", "set scope_group", "(access)"),
+    "flags on Reviewer": (
+        HEAD + "calendar_permissions:\n  - {mailbox: a@contoso.com, grantee: b@contoso.com, access_rights: Reviewer, "
+        "sharing_permission_flags: [Delegate]}\n",
+        "only to Editor",
+        "(calendar_permissions.0)",
+    ),
+    "private items without delegate": (
+        HEAD + "calendar_permissions:\n  - {mailbox: a@contoso.com, grantee: b@contoso.com, access_rights: Editor, "
+        "sharing_permission_flags: [CanViewPrivateItems]}\n",
+        "needs Delegate too",
+        "(calendar_permissions.0)",
+    ),
+    "unknown access right": (
+        HEAD + "calendar_permissions:\n  - {mailbox: a@contoso.com, grantee: b@contoso.com, access_rights: Editorr}\n",
+        "'Editor'",
+        "(calendar_permissions.0.access_rights)",
+    ),
+    "two assignees": (
+        HEAD + "target: exchange_server\nrole_assignments:\n  - {name: x, role: ApplicationImpersonation, "
+        "app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e, user: svc@contoso.com}\n",
+        "exactly one assignee",
+        "(role_assignments.0)",
+    ),
+    "impersonation online": (
+        HEAD + "role_assignments:\n  - {name: x, role: ApplicationImpersonation, user: svc@contoso.com}\n",
+        "no longer exists in Exchange Online",
+        "(role_assignments.0.role)",
+    ),
+    "server without EWS": (HEAD + "target: exchange_server\n", "needs an exchange_server section", "(target)"),
+    "client secret without app": (
+        HEAD + "  auth:\n    method: client_secret\n",
+        "needs client_id, client_secret",
+        "(tenant.auth)",
+    ),
+    "app id not a GUID": (HEAD + SVC + "integration:\n  app_id: cronofy\n", "must be a GUID", "(integration.app_id)"),
+    "unlicensed mailbox owner": (
+        HEAD + SVC + "  licenses: []\n  mailbox: true\n",
+        "must own a mailbox",
+        "(service_account.licenses)",
+    ),
+    "room list without name": (
+        HEAD + "room_lists:\n  - {name: '', rooms: [Board room]}\n",
+        "at least 1 character",
+        "(room_lists.0.name)",
+    ),
+    "CSV missing": (
+        HEAD + SVC + APP + "access:\n  level: free_busy\n  mailboxes: {csv: nowhere.csv}\n",
+        "cannot read mailbox CSV",
+        "(access.mailboxes.csv)",
+    ),
+    "CSV without alias column": (
+        HEAD + SVC + APP + "access:\n  level: free_busy\n  mailboxes: {csv: noalias.csv}\n",
+        "no 'alias' column",
+        "noalias.csv:1:1",
+    ),
+    "CSV with an empty alias": (
+        HEAD + SVC + APP + "access:\n  level: free_busy\n  mailboxes: {csv: emptyalias.csv}\n",
+        "empty alias",
+        "emptyalias.csv:3",
+    ),
+}
+CORPUS_SIZE = len(SPECS) + 5  # + the state, plan, environment and size cases below
+
+
+def _prepare(ws: Workspace) -> None:
+    (ws.root / "noalias.csv").write_text("mailbox\nalice\n", encoding="utf-8")
+    (ws.root / "emptyalias.csv").write_text("alias\nalice\n ,x\nbob\n", encoding="utf-8")
+
+
+def _untouched(ws: Workspace, tenant_before: str) -> None:
+    assert ws.tenant.read_text(encoding="utf-8") == tenant_before
+    assert not ws.state.exists()
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_broken_spec(ws: Workspace, name: str) -> None:
+    text, message, where = SPECS[name]
+    _prepare(ws)
+    ws.write_spec(text=text.replace("tenant.json", ws.tenant.name))
+    before = ws.tenant.read_text(encoding="utf-8")
+    for command in (["validate"], ["plan"]):
+        result = ws.cli(*command, str(ws.spec))
+        assert result.exit_code == 1, (name, result.output)
+        assert message in result.stderr, (name, result.stderr)
+        assert where in result.stderr, (name, result.stderr)
+        assert ws.spec.name in result.stderr or ".csv" in where, (name, result.stderr)
+        assert "Traceback" not in result.output
+    assert "Hunter2-Secret!" not in ws.cli("validate", str(ws.spec)).output
+    _untouched(ws, before)
+
+
+def test_huge_spec_is_refused_without_reading_it(ws: Workspace) -> None:
+    with ws.spec.open("w", encoding="utf-8") as handle:
+        handle.write("version: 1\n# " + "x" * (50 * 1024 * 1024) + "\n")
+    result = ws.cli("validate", str(ws.spec))
+    assert result.exit_code == 1 and "a spec is a small YAML file" in result.stderr
+
+
+def test_missing_environment_variable(ws: Workspace) -> None:
+    before = ws.tenant.read_text(encoding="utf-8")
+    result = ws.cli("apply", str(ws.spec), "--auto-approve", env={"CRONOFY_SVC_PASSWORD": ""})
+    assert result.exit_code == 1 and "CRONOFY_SVC_PASSWORD is not set" in result.stderr
+    _untouched(ws, before)
+
+
+def test_corrupt_state_file(ws: Workspace) -> None:
+    ws.state.parent.mkdir(parents=True)
+    ws.state.write_text('{"version": 1, "serial": ', encoding="utf-8")
+    result = ws.cli("plan", str(ws.spec))
+    assert result.exit_code == 1 and "cannot read state file" in result.stderr and ".backup" in result.stderr
+    assert ws.state.read_text(encoding="utf-8") == '{"version": 1, "serial": '
+
+
+def test_state_from_a_newer_format(ws: Workspace) -> None:
+    ws.state.parent.mkdir(parents=True)
+    ws.state.write_text(json.dumps({"version": 2, "serial": 9, "lineage": "x", "resources": []}), encoding="utf-8")
+    result = ws.cli("apply", str(ws.spec), "--auto-approve")
+    assert result.exit_code == 1 and "format version 2" in result.stderr
+    assert json.loads(ws.state.read_text(encoding="utf-8"))["serial"] == 9
+
+
+def test_not_a_saved_plan(ws: Workspace, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.plan"
+    broken.write_text('{"format_version": "1.0", "changes": "none"}', encoding="utf-8")
+    before = ws.tenant.read_text(encoding="utf-8")
+    result = ws.cli("apply", str(broken), "--auto-approve")
+    assert result.exit_code == 1 and "is not a saved plan" in result.stderr
+    _untouched(ws, before)
