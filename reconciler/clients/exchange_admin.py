@@ -21,6 +21,7 @@ from reconciler.errors import ClientError
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from tenacity import RetryCallState
 
 # Cmdlet -> documented v2.0 endpoint; anything else goes to InvokeCommand.
 ENDPOINTS = {
@@ -34,6 +35,38 @@ ENDPOINTS = {
     "Get-AcceptedDomain": "AcceptedDomain",
 }
 PAGE_SIZE = 1000
+TRANSIENT = {429, 500, 502, 503, 504}
+RETRY_ATTEMPTS = 6
+RETRY_SECONDS = 120.0
+
+
+class _Transient(Exception):
+    """A failure worth retrying: throttled (429), a server-side hiccup (5xx) or a dropped connection."""
+
+    def __init__(self, response: httpx.Response | None, why: str) -> None:
+        super().__init__(why)
+        self.response = response
+        self.why = why
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.response.headers.get("Retry-After") if self.response is not None else None
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+
+def _wait(state: RetryCallState) -> float:
+    """Retry-After when the service gives one, else exponential back-off with jitter (0.5 s, 1 s, 2 s ... 30 s)."""
+    from tenacity import wait_exponential_jitter
+
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, _Transient) and error.retry_after is not None:
+        return error.retry_after
+    return float(wait_exponential_jitter(initial=0.5, max=30)(state))
+
+
 # CIPP's New-ExoRequest anchors app-only calls on the organization's system mailbox.
 ANCHOR = "APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{tenant}"
 
@@ -62,7 +95,7 @@ class ExchangeAdminClient:
         self.tenant = tenant
         self._credential = credential
         self._scope = scope
-        self._http = httpx.Client(timeout=httpx.Timeout(60.0), transport=httpx.HTTPTransport(retries=2))
+        self._http = httpx.Client(timeout=httpx.Timeout(60.0))
         self.requests = 0
 
     def close(self) -> None:
@@ -96,6 +129,32 @@ class ExchangeAdminClient:
         return f"{self.base_url}/adminapi/beta/{self.tenant}/InvokeCommand"
 
     def _post(self, url: str, body: dict[str, Any], cmdlet: str, what: str) -> dict[str, Any]:
+        """POST with retries (tenacity): throttling and transient failures wait for Retry-After, or back off
+        exponentially with jitter, for at most RETRY_ATTEMPTS tries and RETRY_SECONDS in all."""
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
+
+        retrying = Retrying(
+            stop=stop_after_attempt(RETRY_ATTEMPTS) | stop_after_delay(RETRY_SECONDS),
+            wait=_wait,
+            retry=retry_if_exception_type(_Transient),
+            reraise=True,
+        )
+        try:
+            response = retrying(self._post_once, url, body)
+        except _Transient as exc:
+            if exc.response is None:
+                raise ClientError(
+                    f"{cmdlet} {what} failed: the Exchange admin API could not be reached", exc.why
+                ) from None
+            error = _error(cmdlet, what, exc.response)
+            error.detail += f" (HTTP {exc.response.status_code}, still failing after {RETRY_ATTEMPTS} tries)"
+            raise error from None
+        if response.status_code >= 400:
+            raise _error(cmdlet, what, response)
+        data: dict[str, Any] = response.json() if response.content else {}
+        return data
+
+    def _post_once(self, url: str, body: dict[str, Any]) -> httpx.Response:
         token = self._credential.get_token(self._scope).token
         headers = {
             "Authorization": f"Bearer {token}",
@@ -105,14 +164,11 @@ class ExchangeAdminClient:
         self.requests += 1
         try:
             response = self._http.post(url, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ClientError(
-                f"{cmdlet} {what} failed: the Exchange admin API could not be reached", str(exc)
-            ) from None
-        if response.status_code >= 400:
-            raise _error(cmdlet, what, response)
-        data: dict[str, Any] = response.json() if response.content else {}
-        return data
+        except httpx.TransportError as exc:
+            raise _Transient(None, f"{type(exc).__name__}: {exc}") from None
+        if response.status_code in TRANSIENT:
+            raise _Transient(response, f"HTTP {response.status_code}")
+        return response
 
 
 def _error(cmdlet: str, what: str, response: httpx.Response) -> ExchangeError:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from reconciler.simulator import exchange_cmdlets as xc
 from reconciler.simulator import exchange_rbac as xr
 from reconciler.simulator.exchange_errors import CmdletError, unknown_cmdlet
+from reconciler.simulator.graph import take_fault
 from reconciler.simulator.tokens import TokenError, decode_token
 from reconciler.simulator.wire import HttpRequest, HttpResponse, SimContext
 
@@ -222,6 +223,14 @@ def _error(status: int, code: str, detail: str | None = None, message: str = GEN
     return _json(status, {"error": error})
 
 
+def _fault_response(fault: JsonObject) -> HttpResponse:
+    status = int(fault.get("status", 503))
+    response = _error(status, "TooManyRequests" if status == 429 else "ServiceUnavailable")
+    if status in (429, 503):
+        response.headers["Retry-After"] = str(int(fault.get("retry_after", 1)))
+    return response
+
+
 def _cmdlet_error(exc: CmdletError) -> HttpResponse:
     code = "NotFound" if exc.status == 404 else "BadRequest"
     return _error(exc.status, code, exc.detail)
@@ -310,6 +319,9 @@ def handle_http(ctx: SimContext, http: HttpRequest) -> HttpResponse:
     if denied is not None:
         return denied
     with ctx.store.lock:
+        fault = take_fault(ctx.store, http.method, http.path)
+        if fault is not None:  # injected by tests, as for Graph (see graph.take_fault)
+            return _fault_response(fault)
         try:
             return _run(ctx, http, version, tenant, endpoint)
         except CmdletError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import re
 import uuid
 from collections.abc import Callable
@@ -96,6 +97,17 @@ def authenticate(store: TenantStore, headers: dict[str, str]) -> Caller:
 # --- faults ----------------------------------------------------------------------------------
 
 
+_RANDOM: dict[int, random.Random] = {}
+
+
+def _fires(store: TenantStore, fault: JsonObject) -> bool:
+    """A fault with ``rate`` (0..1) fires on that share of matching requests, reproducibly (``seed``)."""
+    if "rate" not in fault:
+        return True
+    rng = _RANDOM.setdefault(id(store), random.Random(int(fault.get("seed", 0))))
+    return rng.random() < float(fault["rate"])
+
+
 def take_fault(store: TenantStore, method: str, path: str) -> JsonObject | None:
     """The first armed fault matching ``method``/``path``; its ``times`` is decremented."""
     for fault in store.faults:
@@ -104,7 +116,7 @@ def take_fault(store: TenantStore, method: str, path: str) -> JsonObject | None:
             continue
         if str(fault.get("method", "*")).upper() not in ("*", method.upper()):
             continue
-        if not re.search(str(fault.get("path", "")), path):
+        if not re.search(str(fault.get("path", "")), path) or not _fires(store, fault):
             continue
         if isinstance(times, int):
             fault["times"] = times - 1
