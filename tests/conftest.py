@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from reconciler.simulator import init_tenant
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "Sim-Secret-Pa55word-7731"
+APP_SECRET = "app-secret-value-123"  # the integration's client secret in tests (test_exchange)
+SECRETS = (PASSWORD, APP_SECRET)
 SVC = "cronofy-svc@contoso.onmicrosoft.com"
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
 
@@ -105,7 +107,17 @@ class Workspace:
             result = runner.invoke(app, list(args), env={"CRONOFY_SVC_PASSWORD": PASSWORD, **(env or {})})
         finally:
             os.chdir(cwd)
+        for secret in SECRETS:  # no command may ever print a secret
+            assert secret not in result.stdout + result.stderr, f"a secret was printed by {args}"
         return Result(result.exit_code, result.stdout, result.stderr)
+
+    def assert_no_secret_on_disk(self) -> None:
+        """Every file the test left behind (state, backups, plans, tenant, lock info) is free of secrets."""
+        for path in self.root.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                for secret in SECRETS:
+                    assert secret.encode() not in data, f"a secret was written to {path}"
 
     def process(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """Start `reconciler ARGS` as a real process in this folder."""
@@ -145,12 +157,13 @@ class Workspace:
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
+def ws(tmp_path: Path) -> Iterator[Workspace]:
     tenant = tmp_path / "tenant.json"
     data = init_tenant(tenant)
     workspace = Workspace(tmp_path, tenant, data["tenant"]["id"])
     workspace.write_spec()
-    return workspace
+    yield workspace
+    workspace.assert_no_secret_on_disk()
 
 
 class Tenant(Workspace):
@@ -175,12 +188,14 @@ class Tenant(Workspace):
 
 
 @pytest.fixture
-def tenant(tmp_path: Path) -> Tenant:
+def tenant(tmp_path: Path) -> Iterator[Tenant]:
     shutil.copytree(REPO / "specs", tmp_path / "specs")
     path = tmp_path / "state" / "simulated-tenant.json"
     path.parent.mkdir()
     data = init_tenant(path)
-    return Tenant(tmp_path, path, data["tenant"]["id"])
+    tenant = Tenant(tmp_path, path, data["tenant"]["id"])
+    yield tenant
+    tenant.assert_no_secret_on_disk()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Tenant
+from tests.conftest import APP_SECRET, Tenant
 
 APP = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
 SVC = "cronofy-svc@contoso.onmicrosoft.com"
@@ -160,10 +160,10 @@ def test_verify_reads_a_calendar_as_the_integration_when_its_secret_is_given(ten
             "  restriction: rbac_for_applications\n  client_secret: ${env:CRONOFY_APP_SECRET}",
         )
     )
-    env = {"CRONOFY_APP_SECRET": "app-secret-value-123"}
+    env = {"CRONOFY_APP_SECRET": APP_SECRET}
     assert tenant.cli("apply", str(path), "--auto-approve").exit_code == 0
     result = tenant.cli("verify", str(path), "--outside", "dave@contoso.com", env=env)
     assert result.exit_code == 0, result.output
     assert "PASS Graph calendar read as the integration boardroom@contoso.com (expected: allowed)" in result.stdout
     assert "PASS Graph calendar read as the integration dave@contoso.com (expected: refused)" in result.stdout
-    assert "app-secret-value-123" not in result.output
+    assert APP_SECRET not in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,14 @@ SVC = "cronofy-svc@contoso.com"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Tenant:
+def server(tmp_path: Path) -> Iterator[Tenant]:
     shutil.copytree(REPO / "specs", tmp_path / "specs")
     path = tmp_path / "state" / "simulated-exchange-server.json"
     path.parent.mkdir()
     data = init_tenant(path, flavor="exchange_server", ad_password=PASSWORD)
-    return Tenant(tmp_path, path, data["tenant"]["id"])
+    tenant = Tenant(tmp_path, path, data["tenant"]["id"])
+    yield tenant
+    tenant.assert_no_secret_on_disk()  # the simulated AD keeps only a hash of the password
 
 
 def _cli(server: Tenant, *args: str) -> Result:
