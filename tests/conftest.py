@@ -172,6 +172,9 @@ class Tenant(Workspace):
     def spec_file(self, name: str) -> str:
         return str(self.root / "specs" / f"{name}.yaml")
 
+    def state_data_of(self, workspace: str) -> Any:
+        return json.loads((self.root / "state" / f"{workspace}.json").read_text(encoding="utf-8"))
+
     def exchange(self, cmdlet: str, parameters: dict[str, Any]) -> Any:
         body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}}
         result = self.cli(

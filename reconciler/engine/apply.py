@@ -7,6 +7,7 @@ A saved plan is applied only while it is current: same spec (sha256) and same st
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.engine.plan import Action, Change, Plan
@@ -41,17 +42,57 @@ def check_current(plan: Plan, spec_sha256: str, state: State, state_path: Path) 
 BULK_CHUNK = 500  # changes handed to one write_many call; state is written after each chunk
 
 
+class ApplyFailed(ReconcilerError):
+    """Some changes failed; every other independent change was applied and recorded."""
+
+
+@dataclass
+class _Run:
+    """One apply in progress: what failed, and the state as last written."""
+
+    ctx: Context
+    desired: dict[str, Desired]
+    state: State
+    state_path: Path
+    progress: Progress
+    failed: dict[str, str] = field(default_factory=dict)  # address -> why
+
+    def blocked_by(self, change: Change) -> str | None:
+        wanted = self.desired.get(change.address)
+        return next((dep for dep in (wanted.depends_on if wanted else ()) if dep in self.failed), None)
+
+    def fail(self, change: Change, why: str) -> None:
+        self.failed[change.address] = why
+        self.progress(change, "failed")
+
+
 def apply_plan(ctx: Context, plan: Plan, state: State, state_path: Path, progress: Progress) -> State:
     """Apply every change, writing state after each change (or chunk of bulk changes): an interrupted
-    apply loses nothing that was done."""
-    desired = {d.address: d for d in desired_resources(ctx)}
-    state.tenant = plan.tenant
+    apply loses nothing that was done. A change that fails does not stop the changes independent of it;
+    those depending on it are skipped. Any failure ends in ApplyFailed listing each address and why."""
+    run = _Run(ctx, {d.address: d for d in desired_resources(ctx)}, state, state_path, progress)
+    run.state.tenant = plan.tenant
     for group in _groups(plan.changes):
-        if len(group) > 1:
-            state = _apply_bulk(ctx, group, desired, state, state_path, progress)
-        else:
-            state = _apply_single(ctx, group[0], desired, state, state_path, progress)
-    return state
+        ready = [c for c in group if not _skipped(run, c)]
+        if len(ready) > 1:
+            _apply_bulk(run, ready)
+        elif ready:
+            _apply_single(run, ready[0])
+    if run.failed:
+        lines = [f"{address}: {why}" for address, why in run.failed.items()]
+        total = sum(1 for c in plan.changes if c.action is not Action.NOOP)
+        raise ApplyFailed(
+            f"{len(run.failed)} of {total} changes failed; the others were applied and recorded",
+            "\n  ".join(lines),
+        )
+    return run.state
+
+
+def _skipped(run: _Run, change: Change) -> bool:
+    dependency = run.blocked_by(change)
+    if dependency is not None:
+        run.fail(change, f"skipped: it depends on {dependency}, which failed")
+    return dependency is not None
 
 
 def _groups(changes: list[Change]) -> list[list[Change]]:
@@ -70,51 +111,44 @@ def _bulk(change: Change) -> bool:
     return KINDS[change.kind].bulk and change.automated and change.action in (Action.CREATE, Action.UPDATE)
 
 
-def _apply_single(
-    ctx: Context, change: Change, desired: dict[str, Desired], state: State, state_path: Path, progress: Progress
-) -> State:
+def _apply_single(run: _Run, change: Change) -> None:
     if not change.automated:
-        progress(change, "manual")  # recorded once the next plan confirms it in the tenant
-        return state
-    progress(change, "start")
+        run.progress(change, "manual")  # recorded once the next plan confirms it in the tenant
+        return
+    run.progress(change, "start")
     try:
-        _apply_one(ctx, change, desired.get(change.address), state)
-    except ReconcilerError:
-        progress(change, "failed")
-        write_state(state_path, state)
-        raise
-    state = write_state(state_path, state)
-    progress(change, "done")
+        _apply_one(run.ctx, change, run.desired.get(change.address), run.state)
+    except ReconcilerError as exc:
+        run.fail(change, _why(exc))
+        return
+    run.state = write_state(run.state_path, run.state)
+    run.progress(change, "done")
     if change.manual:
-        progress(change, "manual")
-    return state
+        run.progress(change, "manual")
 
 
-def _apply_bulk(
-    ctx: Context, group: list[Change], desired: dict[str, Desired], state: State, state_path: Path, progress: Progress
-) -> State:
+def _apply_bulk(run: _Run, group: list[Change]) -> None:
     kind = KINDS[group[0].kind]
-    writes = [Write(c.action.value, _wanted(c, desired), c.id, tuple(c.changed)) for c in group]
+    writes = [Write(c.action.value, _wanted(c, run.desired), c.id, tuple(c.changed)) for c in group]
     for change in group:
-        progress(change, "start")
-    results = kind.write_many(ctx, writes)
-    failures: list[tuple[Change, ReconcilerError]] = []
+        run.progress(change, "start")
+    results = kind.write_many(run.ctx, writes)
     for change, write, result in zip(group, writes, results, strict=True):
         if isinstance(result, ReconcilerError):
-            failures.append((change, result))
             continue
-        record = state.get(change.address)
+        record = run.state.get(change.address)
         created = change.action is Action.CREATE or bool(record and record.created_by_reconciler)
-        state.put(_record(change, result, created, write.desired))
-    state = write_state(state_path, state)
+        run.state.put(_record(change, result, created, write.desired))
+    run.state = write_state(run.state_path, run.state)
     for change, result in zip(group, results, strict=True):
-        progress(change, "failed" if isinstance(result, ReconcilerError) else "done")
-    if failures:
-        first = failures[0][1]
-        more = f" (and {len(failures) - 1} more like it)" if len(failures) > 1 else ""
-        first.summary += more
-        raise first
-    return state
+        if isinstance(result, ReconcilerError):
+            run.fail(change, _why(result))
+        else:
+            run.progress(change, "done")
+
+
+def _why(error: ReconcilerError) -> str:
+    return f"{error.summary}: {error.detail}" if error.detail else error.summary
 
 
 def _wanted(change: Change, desired: dict[str, Desired]) -> Desired:

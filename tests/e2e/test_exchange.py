@@ -167,3 +167,21 @@ def test_verify_reads_a_calendar_as_the_integration_when_its_secret_is_given(ten
     assert "PASS Graph calendar read as the integration boardroom@contoso.com (expected: allowed)" in result.stdout
     assert "PASS Graph calendar read as the integration dave@contoso.com (expected: refused)" in result.stdout
     assert APP_SECRET not in result.output
+
+
+def test_one_failing_change_does_not_stop_the_others(tenant: Tenant) -> None:
+    spec = tenant.spec_file("example")
+    fault = {"method": "POST", "path": "^/users/alice@contoso.com/calendar/calendarPermissions$", "status": 500}
+    tenant.set_tenant(lambda t: t.update(faults=[fault]))
+    result = tenant.cli("apply", spec, "--auto-approve")
+    assert result.exit_code == 1
+    assert "1 of 8 changes failed; the others were applied and recorded" in result.stderr
+    assert f"calendar_permission.alice@contoso.com/{SVC}: POST /users/alice@contoso.com" in result.stderr
+    recorded = {r["address"] for r in tenant.state_data_of("example")["resources"]}
+    assert len(recorded) == 7 and f"calendar_permission.boardroom@contoso.com/{SVC}" in recorded
+
+    tenant.set_tenant(lambda t: t.update(faults=[]))
+    plan = tenant.cli("plan", spec)
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in plan.stdout
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    assert "No changes." in tenant.cli("plan", spec).stdout
