@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from reconciler.errors import Location, ReconcilerError, SpecError
 from reconciler.redact import register
@@ -107,6 +107,13 @@ def _parse_yaml(raw: bytes, path: Path) -> Any:
         problem = " ".join(filter(None, [exc.context, exc.problem]))
         raise SpecError(
             f"not valid YAML: {problem}", "fix the YAML syntax", Location(str(path), line, column)
+        ) from None
+    except YAMLError as exc:  # e.g. a control character the YAML reader refuses
+        position = getattr(exc, "position", None)
+        raise SpecError(
+            f"not valid YAML: {str(exc).splitlines()[0]}",
+            "the spec must be UTF-8 text without control characters",
+            Location(str(path), None, position + 1 if isinstance(position, int) else None),
         ) from None
 
 
