@@ -21,7 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from reconciler.errors import Location, ReconcilerError, SpecError
 from reconciler.redact import register
 from reconciler.spec import rules
-from reconciler.spec.models import ENV_REF, Spec
+from reconciler.spec.models import ENV_REF, FILE_REF, Spec
 
 MAX_SPEC_BYTES = 1_000_000
 
@@ -43,7 +43,11 @@ class LoadedSpec:
         return (self.path.parent / name).resolve()
 
     def resolve_env(self, reference: str, *field_path: str | int) -> str:
-        """The value of `${env:NAME}`; a SpecError at the field when the variable is unset."""
+        """The secret behind `${env:NAME}` or `${file:PATH}` (PATH relative to the spec); a SpecError at the
+        field when it is unset or unreadable. The value is registered for redaction and never kept."""
+        file_match = FILE_REF.match(reference)
+        if file_match:
+            return self._secret_file(file_match.group(1), reference, field_path)
         match = ENV_REF.match(reference)
         name = match.group(1) if match else reference
         value = os.environ.get(name)
@@ -52,6 +56,23 @@ class LoadedSpec:
                 f"environment variable {name} is not set",
                 f"export {name}=... before running; the spec reads it from {reference}",
                 self.locate(*field_path),
+            )
+        register(value)
+        return value
+
+    def _secret_file(self, name: str, reference: str, field_path: tuple[str | int, ...]) -> str:
+        path = self.relative(name)
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SpecError(
+                f"cannot read the secret file {path}: {exc.strerror}",
+                f"the spec reads it from {reference}; create it (owner-only, chmod 600) or fix the path",
+                self.locate(*field_path),
+            ) from None
+        if not value:
+            raise SpecError(
+                f"the secret file {path} is empty", f"the spec reads it from {reference}", self.locate(*field_path)
             )
         register(value)
         return value

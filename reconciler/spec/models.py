@@ -13,15 +13,16 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 ENV_REF = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
+FILE_REF = re.compile(r"^\$\{file:([^}]+)\}$")  # a file holding only the secret (e.g. a mounted CI secret)
 LOOPBACK = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\]):\d+/?$")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def _env_reference(value: str) -> str:
-    if not ENV_REF.match(value):
+    if not ENV_REF.match(value) and not FILE_REF.match(value):
         raise ValueError(
-            "secrets are never written in a spec; reference an environment variable instead, "
-            "for example ${env:CRONOFY_SVC_PASSWORD}"
+            "secrets are never written in a spec; reference an environment variable or a file instead, "
+            "for example ${env:CRONOFY_SVC_PASSWORD} or ${file:secrets/cronofy-svc}"
         )
     return value
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import SVC, Workspace
+from tests.conftest import PASSWORD, SVC, Workspace
 
 
 def _users(ws: Workspace) -> list[str]:
@@ -131,3 +131,16 @@ def test_forbidden_call_names_the_missing_permission(ws: Workspace) -> None:
     assert result.exit_code == 1
     assert "GET /subscribedSkus" in result.stderr
     assert "needs the Microsoft Graph application permission Organization.Read.All" in result.stderr
+
+
+def test_password_from_a_file(ws: Workspace) -> None:
+    secret = ws.root / "secrets" / "svc-password"
+    ws.write_spec(text=ws.spec.read_text().replace("${env:CRONOFY_SVC_PASSWORD}", "${file:secrets/svc-password}"))
+    missing = ws.cli("plan", str(ws.spec))
+    assert missing.exit_code == 1 and "cannot read the secret file" in missing.stderr
+    assert "(service_account.password)" in missing.stderr
+    secret.parent.mkdir()
+    secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    applied = ws.cli("apply", str(ws.spec), "--auto-approve", env={"CRONOFY_SVC_PASSWORD": ""})
+    assert applied.exit_code == 0, applied.output
+    secret.unlink()  # the only place the password may be on disk is the file the admin made
