@@ -195,6 +195,7 @@ class Access(Strict):
     scope_name: str = "CronofyImpersonationScope"
     assignment_name: str = "CronofyImpersonationAssignment"
     mailboxes: MailboxSources = MailboxSources()
+    allow_organization_wide: bool = False  # must be true for access to every mailbox (no management scope)
 
     @model_validator(mode="after")
     def _restricted_needs_scope(self) -> Access:

@@ -24,6 +24,7 @@ def check(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
         _online_access_needs_app,
         _server_needs_ews,
         _permissions_need_grantee,
+        _organization_wide_is_explicit,
     ):
         problems += rule(spec, locate)
     return problems
@@ -117,3 +118,33 @@ def _permissions_need_grantee(spec: Spec, locate: Callable[..., object]) -> list
             "level",
         )
     ]
+
+
+def _organization_wide_is_explicit(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    """Access to every mailbox in the organization is never granted by accident."""
+    access = spec.access
+    if access is not None and access.allow_organization_wide:
+        return []
+    problems = []
+    if access is not None and access.level is AccessLevel.FULL:
+        problems.append(
+            _error(
+                locate,
+                "access level 'full' gives the integration every mailbox in the organization",
+                "confirm it with access.allow_organization_wide: true, or use level: restricted with a scope_group",
+                "access",
+                "level",
+            )
+        )
+    problems += [
+        _error(
+            locate,
+            f"role assignment '{r.name}' has no scope: it covers every mailbox in the organization",
+            "give it a management scope (scope:), or confirm with access.allow_organization_wide: true",
+            "role_assignments",
+            i,
+        )
+        for i, r in enumerate(spec.role_assignments)
+        if r.scope is None
+    ]
+    return problems

@@ -117,6 +117,17 @@ SPECS: dict[str, tuple[str, str, str]] = {
         "no longer exists in Exchange Online",
         "(role_assignments.0.role)",
     ),
+    "organization-wide without confirmation": (
+        HEAD + APP + "access:\n  level: full\n",
+        "every mailbox in the organization",
+        "(access.level)",
+    ),
+    "unscoped role assignment": (
+        HEAD + "role_assignments:\n  - {name: x, role: Application Calendars.Read, "
+        "app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e}\n",
+        "has no scope",
+        "(role_assignments.0)",
+    ),
     "server without EWS": (HEAD + "target: exchange_server\n", "needs an exchange_server section", "(target)"),
     "client secret without app": (
         HEAD + "  auth:\n    method: client_secret\n",
