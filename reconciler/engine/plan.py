@@ -50,6 +50,7 @@ class Change(BaseModel):
     reason: str | None = None
     id: str | None = None  # the remote object id, when it exists
     manual: list[str] = Field(default_factory=list)  # commands an admin runs by hand (Exchange Server)
+    widens: str | None = None  # how this change widens access to mailboxes, said loudly
     automated: bool = True  # False: apply cannot make this change itself, only print `manual`
 
 
@@ -70,6 +71,7 @@ class Summary(BaseModel):
     destroy: int = 0
     forget: int = 0
     manual: int = 0
+    widen: int = 0
 
 
 class Plan(BaseModel):
@@ -99,4 +101,5 @@ def summarize(changes: list[Change]) -> Summary:
         destroy=count[Action.DELETE] + count[Action.REPLACE],
         forget=count[Action.FORGET],
         manual=sum(1 for c in changes if c.manual and c.action is not Action.NOOP),
+        widen=sum(1 for c in changes if c.widens),
     )

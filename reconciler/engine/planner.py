@@ -33,6 +33,10 @@ def make_plan(ctx: Context, state: State, state_path: Path) -> Plan:
 
 def _change(ctx: Context, item: Item) -> Change:
     change = diff(item.kind, item.desired, item.observed, item.record)
+    if change.action in (Action.UPDATE, Action.REPLACE, Action.DELETE):
+        widens = item.kind.widens(change.before, change.after)
+        if widens:
+            change = change.model_copy(update={"widens": widens})
     if change.action in (Action.CREATE, Action.REPLACE) and item.desired is not None:
         item.kind.check_create(ctx, item.desired)
     if change.action in (Action.CREATE, Action.REPLACE, Action.UPDATE) and item.desired is not None:

@@ -42,6 +42,8 @@ def summary_line(summary: dict[str, int]) -> str:
     text = f"[bold]Plan:[/] {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy."
     if summary.get("forget"):
         text += f" {summary['forget']} to stop managing."
+    if summary.get("widen"):
+        text += f" [bold red]{summary['widen']} widen access to mailboxes (marked (!) above).[/]"
     if summary.get("manual"):
         text += f" {summary['manual']} need commands run by hand (shown above)."
     return text
@@ -52,6 +54,8 @@ def _change_lines(change: dict[str, Any]) -> list[str]:
     colour, symbol = COLOURS[action], SYMBOLS[action]
     kind, name = change["address"].split(".", 1)
     lines = [f"  [bold]# {change['address']}[/] {VERBS[action]}"]
+    if change.get("widens"):
+        lines.append(f"  [bold red]# (!) widens access: {escape(change['widens'])}[/]")
     if change.get("reason"):
         lines.append(f"  # ({escape(change['reason'])})")
     lines.append(f'  [{colour}]{symbol}[/] {kind} "{name}" {{')

@@ -91,5 +91,11 @@ class ApplicationAccessPolicyKind(ResourceKind):
             "Remove-ApplicationAccessPolicy", {"Identity": record.id, "Confirm": False}, what=record.id or ""
         )
 
+    def widens(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
+        if before and after is None:
+            app = before.get("app_id")
+            return f"removes the access policy: app {app} may then reach every mailbox it is consented for"
+        return None
+
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         return {k: v.lower() if isinstance(v, str) else v for k, v in attributes.items()}

@@ -127,6 +127,10 @@ class ResourceKind(ABC):
         """Commands an admin must run by hand for this change (targets without an API for it); [] if none."""
         return []
 
+    def widens(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
+        """How this change widens access to mailboxes (said loudly in the plan), or None."""
+        return None
+
     def automated(self, ctx: Context) -> bool:
         """False where the target offers no API for this kind: apply then prints `manual` commands instead."""
         return True

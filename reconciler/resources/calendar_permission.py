@@ -42,6 +42,22 @@ GRAPH_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# How much of a calendar each access right opens, to see when a change widens access.
+RANK = {
+    "None": 0,
+    "AvailabilityOnly": 1,
+    "LimitedDetails": 2,
+    "Reviewer": 3,
+    "Contributor": 3,
+    "NonEditingAuthor": 4,
+    "Author": 5,
+    "PublishingAuthor": 5,
+    "Editor": 6,
+    "PublishingEditor": 7,
+    "Owner": 8,
+}
+
+
 def graph_role(rights: str, flags: list[str]) -> str | None:
     return GRAPH_WRITES.get((rights, tuple(sorted(flags))))
 
@@ -205,6 +221,17 @@ class CalendarPermissionKind(ResourceKind):
             "mailbox": str(attributes.get("mailbox", "")).lower(),
             "grantee": str(attributes.get("grantee", "")).lower(),
         }
+
+    def widens(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
+        if not before or not after:
+            return None
+        was, will = str(before.get("access_rights")), str(after.get("access_rights"))
+        if RANK.get(will, 0) > RANK.get(was, 0):
+            return f"raises {after.get('grantee')} on {after.get('mailbox')}'s calendar from {was} to {will}"
+        added = set(after.get("sharing_permission_flags") or []) - set(before.get("sharing_permission_flags") or [])
+        if "CanViewPrivateItems" in added:
+            return f"lets {after.get('grantee')} see private items on {after.get('mailbox')}'s calendar"
+        return None
 
     def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
         flags = desired.write_only.get("sharing_permission_flags")

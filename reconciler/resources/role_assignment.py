@@ -127,6 +127,15 @@ class RoleAssignmentKind(ResourceKind):
             "Remove-ManagementRoleAssignment", {"Identity": identity, "Confirm": False}, what=identity
         )
 
+    def widens(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
+        if not before or not after:
+            return None
+        if before.get("scope") and not after.get("scope"):
+            return f"removes the management scope {before['scope']}: the role then covers every mailbox"
+        if str(before.get("role", "")).endswith(".Read") and str(after.get("role", "")).endswith(".ReadWrite"):
+            return f"raises the role from {before['role']} to {after['role']}"
+        return None
+
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         return {k: v.lower() if isinstance(v, str) else v for k, v in attributes.items()}
 

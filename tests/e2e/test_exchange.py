@@ -90,6 +90,8 @@ def test_drift_folder_permission_downgraded_then_restored_in_place(tenant: Tenan
     plan = json.loads(tenant.cli("plan", spec, "--json").stdout)
     change = next(c for c in plan["changes"] if c["address"] == f"calendar_permission.alice@contoso.com/{SVC}")
     assert change["action"] == "update"  # in place, never removed and re-added
+    assert change["widens"] == f"raises {SVC} on alice@contoso.com's calendar from AvailabilityOnly to Editor"
+    assert "(!) widens access" in tenant.cli("plan", spec).stdout
     assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
     assert tenant.cli("drift", spec).exit_code == 0
     rows = tenant.exchange("Get-MailboxFolderPermission", {"Identity": "alice@contoso.com:\\Calendar"})
