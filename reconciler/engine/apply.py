@@ -138,7 +138,7 @@ def _apply_bulk(run: _Run, group: list[Change]) -> None:
             continue
         record = run.state.get(change.address)
         created = change.action is Action.CREATE or bool(record and record.created_by_reconciler)
-        run.state.put(_record(change, result, created, write.desired))
+        run.state.put(_record(run.ctx, change, result, created, write.desired))
     run.state = write_state(run.state_path, run.state)
     for change, result in zip(group, results, strict=True):
         if isinstance(result, ReconcilerError):
@@ -177,11 +177,12 @@ def _apply_one(ctx: Context, change: Change, desired: Desired | None, state: Sta
         observed = kind.update(ctx, desired, change.id, change.changed)
     else:
         observed = Observed(change.id, dict(desired.attributes))
-    state.put(_record(change, observed, created, desired))
+    state.put(_record(ctx, change, observed, created, desired))
 
 
-def _record(change: Change, observed: Observed, created: bool, desired: Desired) -> ResourceRecord:
+def _record(ctx: Context, change: Change, observed: Observed, created: bool, desired: Desired) -> ResourceRecord:
     return ResourceRecord(
+        prevent_destroy=ctx.spec.spec.lifecycle.protects(change.address),
         address=change.address,
         kind=change.kind,
         id=observed.id,

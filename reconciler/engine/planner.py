@@ -7,6 +7,7 @@ from pathlib import Path
 from reconciler.engine.diff import diff
 from reconciler.engine.plan import Action, Change, Plan, SpecRef, StateRef, summarize
 from reconciler.engine.refresh import Item, refresh
+from reconciler.errors import PlanError
 from reconciler.resources import KINDS
 from reconciler.resources.base import Context
 from reconciler.state.model import State
@@ -19,6 +20,7 @@ def make_plan(ctx: Context, state: State, state_path: Path) -> Plan:
     creates_and_updates = [c for c in changes if c.action not in (Action.DELETE, Action.FORGET)]
     removals = [c for c in changes if c.action in (Action.DELETE, Action.FORGET)]
     ordered = creates_and_updates + removals  # refresh lists removals in reverse dependency order
+    _guard_destroy(ctx, items, ordered)
     return Plan(
         tenant=ctx.spec.spec.tenant.name,
         spec=SpecRef(path=str(ctx.spec.path), sha256=ctx.spec.sha256),
@@ -45,3 +47,21 @@ def _change(ctx: Context, item: Item) -> Change:
         if manual or not automated:
             return change.model_copy(update={"manual": manual, "automated": automated})
     return change
+
+
+def _guard_destroy(ctx: Context, items: list[Item], changes: list[Change]) -> None:
+    """A plan that would destroy or replace a protected object fails (lifecycle.prevent_destroy)."""
+    records = {item.address: item.record for item in items}
+    lifecycle = ctx.spec.spec.lifecycle
+    protected = [
+        c.address
+        for c in changes
+        if c.action in (Action.DELETE, Action.REPLACE)
+        and (lifecycle.protects(c.address) or bool((record := records.get(c.address)) and record.prevent_destroy))
+    ]
+    if protected:
+        raise PlanError(
+            f"the plan would destroy {', '.join(protected)}, which lifecycle.prevent_destroy protects",
+            "if it really must go, remove it from lifecycle.prevent_destroy and apply once, then plan again",
+            ctx.spec.locate("lifecycle", "prevent_destroy"),
+        )

@@ -6,6 +6,7 @@ Microsoft 365 admin center and Graph call them.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -273,6 +274,17 @@ class ExchangeServer(Strict):
     auth: Literal["ntlm", "basic"] = "ntlm"
 
 
+class Lifecycle(Strict):
+    """Guards on the objects reconciler manages."""
+
+    # Addresses (fnmatch patterns, e.g. "user.service_account", "role_assignment.*") a plan may never destroy
+    # or replace; remembered in state, so removing the object from the spec does not lift the guard.
+    prevent_destroy: list[str] = Field(default_factory=list)
+
+    def protects(self, address: str) -> bool:
+        return any(fnmatch.fnmatchcase(address, pattern) for pattern in self.prevent_destroy)
+
+
 class Spec(Strict):
     version: int = Field(ge=1, le=1, description="spec format version; this reconciler reads version 1")
     tenant: Tenant
@@ -284,3 +296,4 @@ class Spec(Strict):
     calendar_permissions: list[CalendarPermission] = Field(default_factory=list)
     role_assignments: list[RoleAssignment] = Field(default_factory=list)
     exchange_server: ExchangeServer | None = None
+    lifecycle: Lifecycle = Lifecycle()

@@ -26,6 +26,7 @@ class ResourceRecord(BaseModel):
     id: str | None = None
     created_by_reconciler: bool = False
     depends_on: list[str] = Field(default_factory=list)
+    prevent_destroy: bool = False
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 

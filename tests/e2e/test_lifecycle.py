@@ -71,3 +71,24 @@ def test_plan_json_contract(ws: Workspace) -> None:
     assert user["action"] == "create" and user["before"] is None
     assert user["after"]["password"] == "(sensitive)"
     assert plan["summary"] == {"add": 2, "change": 0, "destroy": 0, "forget": 0, "manual": 0, "widen": 0}
+
+
+def test_prevent_destroy_is_remembered_until_lifted(ws: Workspace) -> None:
+    guarded = ws.spec.read_text(encoding="utf-8") + "lifecycle:\n  prevent_destroy: [user.*]\n"
+    ws.write_spec(text=guarded)
+    assert ws.cli("apply", str(ws.spec), "--auto-approve").exit_code == 0
+    records = {r["address"]: r for r in ws.state_data()["resources"]}
+    assert records["user.service_account"]["prevent_destroy"] is True
+
+    head = guarded.split("service_account:")[0]
+    for text in (head + "lifecycle:\n  prevent_destroy: [user.*]\n", head):  # guard kept, then guard dropped
+        ws.write_spec(text=text)
+        refused = ws.cli("plan", str(ws.spec))
+        assert refused.exit_code == 1
+        assert "would destroy user.service_account, which lifecycle.prevent_destroy protects" in refused.stderr
+
+    ws.write_spec()  # the object back, without the guard: apply once to lift it
+    assert ws.cli("apply", str(ws.spec), "--auto-approve").exit_code == 0
+    _without_service_account(ws)
+    plan = ws.cli("plan", str(ws.spec))
+    assert plan.exit_code == 0 and "user.service_account will be destroyed" in plan.stdout
