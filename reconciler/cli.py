@@ -57,6 +57,10 @@ DEFAULT_PARALLELISM = 8
 ParallelismOpt = Annotated[
     int, typer.Option("--parallelism", help="Batches in flight at once (each mailbox sees at most one).")
 ]
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--target", help="Only this address (pattern, e.g. 'room_list.*') and its dependencies; repeatable."),
+]
 NoBatchOpt = Annotated[
     bool, typer.Option("--no-batch", hidden=True, help="One request per object (benchmark baseline, troubleshooting).")
 ]
@@ -202,13 +206,19 @@ def plan(
     ] = False,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     no_batch: NoBatchOpt = False,
+    target: TargetOpt = None,
 ) -> None:
     """Show what apply would change: + create, ~ update in place, - destroy."""
     from reconciler import workflow
     from reconciler.render.human import plan_lines
 
     with _errors():
-        result = workflow.plan(spec, workflow.state_path_for(spec, state, workspace), _connector(parallelism, no_batch))
+        result = workflow.plan(
+            spec,
+            workflow.state_path_for(spec, state, workspace),
+            _connector(parallelism, no_batch),
+            tuple(target or ()),
+        )
         if out_file is not None:
             out_file.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
     if as_json:
@@ -229,6 +239,7 @@ def apply(
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking.")] = False,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     no_batch: NoBatchOpt = False,
+    targets: TargetOpt = None,
 ) -> None:
     """Converge the tenant to the spec (or apply a saved plan exactly)."""
     from reconciler import workflow
@@ -255,7 +266,8 @@ def apply(
         saved = workflow.load_plan(target) if workflow.is_saved_plan(target) else None
         spec_path = Path(saved.spec.path) if saved else target
         state_path = state or (Path(saved.state.path) if saved else workflow.state_path_for(target, None, workspace))
-        result = workflow.apply(spec_path, state_path, saved, _connector(parallelism, no_batch), confirm, progress)
+        connector = _connector(parallelism, no_batch)
+        result = workflow.apply(spec_path, state_path, saved, connector, confirm, progress, tuple(targets or ()))
     summary = result.plan.summary
     if not result.plan.has_changes:
         out.print("[bold green]No changes.[/] The tenant matches the spec.")

@@ -60,11 +60,11 @@ def read_checked_state(path: Path, loaded: LoadedSpec) -> State:
     return state
 
 
-def plan(spec_path: Path, state_path: Path, connect: Connect) -> Plan:
+def plan(spec_path: Path, state_path: Path, connect: Connect, targets: tuple[str, ...] = ()) -> Plan:
     loaded = load_spec(spec_path)
     state = read_checked_state(state_path, loaded)
     with connect(loaded) as ctx:
-        return make_plan(ctx, state, state_path)
+        return make_plan(ctx, state, state_path, targets)
 
 
 def load_plan(path: Path) -> Plan:
@@ -91,7 +91,13 @@ class ApplyResult:
 
 
 def apply(
-    spec_path: Path, state_path: Path, saved: Plan | None, connect: Connect, confirm: Confirm, progress: Progress
+    spec_path: Path,
+    state_path: Path,
+    saved: Plan | None,
+    connect: Connect,
+    confirm: Confirm,
+    progress: Progress,
+    targets: tuple[str, ...] = (),
 ) -> ApplyResult:
     """Plan (or take the saved plan), confirm, apply, holding the state lock throughout."""
     with state_lock(state_path, "apply"):
@@ -100,7 +106,7 @@ def apply(
         if saved is not None:
             check_current(saved, loaded.sha256, state, state_path)
         with connect(loaded) as ctx:
-            plan = saved or make_plan(ctx, state, state_path)
+            plan = saved or make_plan(ctx, state, state_path, targets)
             if plan.has_changes and not confirm(plan):
                 raise Cancelled("apply cancelled", "nothing was changed")
             state = apply_plan(ctx, plan, state, state_path, progress)

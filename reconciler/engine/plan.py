@@ -84,6 +84,7 @@ class Plan(BaseModel):
     changes: list[Change]
     summary: Summary
     warnings: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)  # --target: the plan covers only these and their dependencies
 
     @property
     def has_changes(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 
 from reconciler.engine.diff import diff
@@ -13,8 +14,8 @@ from reconciler.resources.base import Context
 from reconciler.state.model import State
 
 
-def make_plan(ctx: Context, state: State, state_path: Path) -> Plan:
-    items = refresh(ctx, state)
+def make_plan(ctx: Context, state: State, state_path: Path, targets: tuple[str, ...] = ()) -> Plan:
+    items = _targeted(refresh(ctx, state), targets) if targets else refresh(ctx, state)
     warnings = [w for kind in KINDS.values() for w in kind.warnings(ctx)]
     changes = [_change(ctx, item) for item in items]
     creates_and_updates = [c for c in changes if c.action not in (Action.DELETE, Action.FORGET)]
@@ -30,7 +31,29 @@ def make_plan(ctx: Context, state: State, state_path: Path) -> Plan:
         changes=ordered,
         summary=summarize(ordered),
         warnings=warnings,
+        targets=list(targets),
     )
+
+
+def _targeted(items: list[Item], targets: tuple[str, ...]) -> list[Item]:
+    """Only the items matching a --target (fnmatch) and everything they depend on."""
+    by_address = {item.address: item for item in items}
+    chosen = [a for a in by_address if any(fnmatch.fnmatchcase(a, t) for t in targets)]
+    unmatched = [t for t in targets if not any(fnmatch.fnmatchcase(a, t) for a in by_address)]
+    if unmatched:
+        raise PlanError(
+            f"--target {unmatched[0]} matches no resource of this spec or state",
+            "addresses: " + ", ".join(sorted(by_address)),
+        )
+    keep: set[str] = set()
+    while chosen:
+        address = chosen.pop()
+        if address in keep or address not in by_address:
+            continue
+        keep.add(address)
+        item = by_address[address]
+        chosen += list(item.desired.depends_on if item.desired else item.record.depends_on if item.record else [])
+    return [item for item in items if item.address in keep]
 
 
 def _change(ctx: Context, item: Item) -> Change:

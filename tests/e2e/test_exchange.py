@@ -187,3 +187,20 @@ def test_one_failing_change_does_not_stop_the_others(tenant: Tenant) -> None:
     assert "Plan: 1 to add, 0 to change, 0 to destroy." in plan.stdout
     assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
     assert "No changes." in tenant.cli("plan", spec).stdout
+
+
+def test_target_limits_plan_and_apply_to_a_resource_and_its_dependencies(tenant: Tenant) -> None:
+    spec = tenant.spec_file("example")
+    plan = json.loads(tenant.cli("plan", spec, "--json", "--target", "calendar_permission.alice*").stdout)
+    assert plan["targets"] == ["calendar_permission.alice*"]
+    assert [c["address"] for c in plan["changes"]] == [
+        "user.service_account",
+        f"calendar_permission.alice@contoso.com/{SVC}",
+    ]
+
+    assert tenant.cli("apply", spec, "--auto-approve", "--target", "room_list.*").exit_code == 0
+    assert [r["address"] for r in tenant.state_data_of("example")["resources"]] == ["room_list.Meeting Rooms"]
+    assert "Plan: 7 to add" in tenant.cli("plan", spec).stdout
+
+    unknown = tenant.cli("plan", spec, "--target", "room_list.Nowhere")
+    assert unknown.exit_code == 1 and "--target room_list.Nowhere matches no resource" in unknown.stderr
