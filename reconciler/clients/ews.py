@@ -107,7 +107,8 @@ class EwsClient:
 
     def expand_group(self, group: str) -> list[str]:
         """The members' addresses of a distribution group (ExpandDL)."""
-        return _expand(self, group)
+        members = self._call(f"ExpandDL {group}", lambda: list(self.protocol.expand_dl(group)))
+        return sorted(m.email_address.lower() for m in members if getattr(m, "email_address", None))
 
     # -- calendar permissions --------------------------------------------------------------
     def calendar_permissions(self, mailbox: str) -> list[FolderEntry]:
@@ -150,8 +151,3 @@ def _entry(permission: Any) -> FolderEntry:
     user = permission.user_id
     name = user.distinguished_user or user.primary_smtp_address or user.display_name or "?"
     return FolderEntry(user=name, access_rights=access_rights(permission.calendar_permission_level))
-
-
-def _expand(client: EwsClient, group: str) -> list[str]:
-    members = client._call(f"ExpandDL {group}", lambda: list(client.protocol.expand_dl(group)))
-    return sorted(m.email_address.lower() for m in members if getattr(m, "email_address", None))

@@ -117,7 +117,7 @@ def _apply_single(run: _Run, change: Change) -> None:
         return
     run.progress(change, "start")
     try:
-        _apply_one(run.ctx, change, run.desired.get(change.address), run.state)
+        _apply_one(run.ctx, change, run.desired, run.state)
     except ReconcilerError as exc:
         run.fail(change, _why(exc))
         return
@@ -158,7 +158,7 @@ def _wanted(change: Change, desired: dict[str, Desired]) -> Desired:
     return found
 
 
-def _apply_one(ctx: Context, change: Change, desired: Desired | None, state: State) -> None:
+def _apply_one(ctx: Context, change: Change, wanted: dict[str, Desired], state: State) -> None:
     kind = KINDS[change.kind]
     record = state.get(change.address)
     if change.action in (Action.DELETE, Action.FORGET):
@@ -166,8 +166,7 @@ def _apply_one(ctx: Context, change: Change, desired: Desired | None, state: Sta
             kind.delete(ctx, record)
         state.remove(change.address)
         return
-    if desired is None:
-        raise PlanError(f"{change.address} is in the plan but not in the spec", "make the plan again")
+    desired = _wanted(change, wanted)
     created = record.created_by_reconciler if record else False
     if change.action is Action.REPLACE and record is not None:
         kind.delete(ctx, record)

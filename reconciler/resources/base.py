@@ -19,13 +19,17 @@ and state are plain data.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from reconciler.clients.session import Clients
 from reconciler.errors import Location, ReconcilerError
 from reconciler.spec.loader import LoadedSpec
+from reconciler.spec.models import Target
 from reconciler.state.model import ResourceRecord
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,13 @@ class Context:
     parallelism: int = 8  # batches in flight at once; each mailbox sees one request at a time
     batch: bool = True  # read and write in bulk ($batch); False: one request per object
 
+    def cached(self, key: str, load: Callable[[], T]) -> T:
+        """`load()` once per run under `key`; later calls get the same answer."""
+        if key not in self.cache:
+            self.cache[key] = load()
+        value: T = self.cache[key]
+        return value
+
 
 class ResourceKind(ABC):
     kind: ClassVar[str]
@@ -87,6 +98,8 @@ class ResourceKind(ABC):
     deletable: ClassVar[bool] = True
     # Whether instances are independent of each other, so apply may hand many to `write_many` at once.
     bulk: ClassVar[bool] = False
+    # Whether Exchange Server offers no API for this kind (apply prints the `manual` commands instead).
+    manual_on_exchange_server: ClassVar[bool] = False
 
     @abstractmethod
     def desired(self, ctx: Context) -> list[Desired]:
@@ -133,7 +146,7 @@ class ResourceKind(ABC):
 
     def automated(self, ctx: Context) -> bool:
         """False where the target offers no API for this kind: apply then prints `manual` commands instead."""
-        return True
+        return not (self.manual_on_exchange_server and ctx.spec.spec.target is Target.EXCHANGE_SERVER)
 
     def warnings(self, ctx: Context) -> list[str]:
         """Things the plan must say even when nothing changes (e.g. a deadline of the platform)."""

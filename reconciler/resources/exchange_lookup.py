@@ -15,23 +15,17 @@ INDEX_ABOVE = 20  # more names than this are resolved from one listing of every 
 GROUP_TYPES = {"MailUniversalDistributionGroup", "MailUniversalSecurityGroup", "RoomList"}
 
 
-def _cached(ctx: Context, key: str, load: Any) -> Any:
-    if key not in ctx.cache:
-        ctx.cache[key] = load()
-    return ctx.cache[key]
-
-
 def recipient(ctx: Context, identity: str) -> dict[str, Any] | None:
     """Get-Recipient -Identity: any mail-enabled object (mailbox, room, group), or None."""
     key = f"recipient:{identity.lower()}"
-    return _cached(ctx, key, lambda: ctx.clients.exchange.get("Get-Recipient", {"Identity": identity}, what=identity))  # type: ignore[no-any-return]
+    return ctx.cached(key, lambda: ctx.clients.exchange.get("Get-Recipient", {"Identity": identity}, what=identity))
 
 
 def group(ctx: Context, identity: str, location: Location | None, purpose: str) -> dict[str, Any]:
     """Get-DistributionGroup -Identity, or a SpecError saying the group does not exist."""
     key = f"group:{identity.lower()}"
-    found = _cached(
-        ctx, key, lambda: ctx.clients.exchange.get("Get-DistributionGroup", {"Identity": identity}, what=identity)
+    found = ctx.cached(
+        key, lambda: ctx.clients.exchange.get("Get-DistributionGroup", {"Identity": identity}, what=identity)
     )
     if found is None:
         raise SpecError(
@@ -40,14 +34,13 @@ def group(ctx: Context, identity: str, location: Location | None, purpose: str) 
             "reconciler does not guess which group was meant",
             location,
         )
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def members(ctx: Context, identity: str) -> list[dict[str, Any]]:
     """Get-DistributionGroupMember -Identity: every member, one paged call per group."""
     key = f"members:{identity.lower()}"
-    return _cached(  # type: ignore[no-any-return]
-        ctx,
+    return ctx.cached(
         key,
         lambda: ctx.clients.exchange.run(
             "Get-DistributionGroupMember", {"Identity": identity, "ResultSize": "Unlimited"}, what=identity
@@ -71,7 +64,7 @@ def mailbox_index(ctx: Context) -> dict[str, dict[str, Any]]:
                     index.setdefault(str(row[key]).lower(), row)
         return index
 
-    return _cached(ctx, "mailbox-index", load)  # type: ignore[no-any-return]
+    return ctx.cached("mailbox-index", load)
 
 
 def mailbox_addresses(ctx: Context, identities: list[str], location: Location | None) -> list[str]:

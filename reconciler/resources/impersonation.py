@@ -15,23 +15,22 @@ from reconciler.state.model import ResourceRecord
 
 def service_account_ews(ctx: Context) -> EwsClient:
     """An EWS client signed in as the service account (its password from the spec's environment reference)."""
-    if "ews:service-account" not in ctx.cache:
-        spec = ctx.spec.spec
-        account, server = spec.service_account, spec.exchange_server
-        if account is None or account.password is None or server is None:
-            raise SpecError(
-                "checking impersonation on Exchange Server needs the service account's password",
-                "set service_account.password: ${env:CRONOFY_SVC_PASSWORD}",
-                ctx.spec.locate("service_account"),
-            )
-        password = ctx.spec.resolve_env(account.password, "service_account", "password")
-        admin = ctx.clients.ews
-        auth = "basic" if ctx.clients.simulated else server.auth
-        ctx.cache["ews:service-account"] = EwsClient(
-            admin.url, account.user_principal_name, password, auth, fixed_version=ctx.clients.simulated
+    return ctx.cached("ews:service-account", lambda: _service_account_ews(ctx))
+
+
+def _service_account_ews(ctx: Context) -> EwsClient:
+    spec = ctx.spec.spec
+    account, server = spec.service_account, spec.exchange_server
+    if account is None or account.password is None or server is None:
+        raise SpecError(
+            "checking impersonation on Exchange Server needs the service account's password",
+            "set service_account.password: ${env:CRONOFY_SVC_PASSWORD}",
+            ctx.spec.locate("service_account"),
         )
-    client: EwsClient = ctx.cache["ews:service-account"]
-    return client
+    password = ctx.spec.resolve_env(account.password, "service_account", "password")
+    admin = ctx.clients.ews
+    auth = "basic" if ctx.clients.simulated else server.auth
+    return EwsClient(admin.url, account.user_principal_name, password, auth, fixed_version=ctx.clients.simulated)
 
 
 def sample_mailbox(ctx: Context) -> str | None:
@@ -47,14 +46,15 @@ def sample_mailbox(ctx: Context) -> str | None:
 
 
 def impersonation_works(ctx: Context) -> tuple[bool, str]:
-    if "impersonation" not in ctx.cache:
-        mailbox = sample_mailbox(ctx)
-        if mailbox is None:
-            ctx.cache["impersonation"] = (False, "no mailbox in scope to test with")
-        else:
-            ctx.cache["impersonation"] = service_account_ews(ctx).can_impersonate(mailbox)
-    result: tuple[bool, str] = ctx.cache["impersonation"]
-    return result
+    """Whether the service account can open a mailbox in scope (checked once per run)."""
+    return ctx.cached("impersonation", lambda: _try_impersonation(ctx))
+
+
+def _try_impersonation(ctx: Context) -> tuple[bool, str]:
+    mailbox = sample_mailbox(ctx)
+    if mailbox is None:
+        return False, "no mailbox in scope to test with"
+    return service_account_ews(ctx).can_impersonate(mailbox)
 
 
 def confirmed(ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:

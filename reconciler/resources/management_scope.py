@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
+from reconciler.resources.impersonation import confirmed
 from reconciler.spec.models import Target
 from reconciler.spec.presets import scopes
 from reconciler.state.model import ResourceRecord
@@ -40,6 +41,7 @@ def _balanced(text: str) -> bool:
 
 class ManagementScopeKind(ResourceKind):
     kind = "management_scope"
+    manual_on_exchange_server = True
 
     def desired(self, ctx: Context) -> list[Desired]:
         result = []
@@ -63,7 +65,7 @@ class ManagementScopeKind(ResourceKind):
 
     def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
         if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            return _confirmed_by_state(ctx, desired, record)
+            return confirmed(ctx, desired, record)  # scopes cannot be read over EWS: impersonation confirms them
         name = desired.name if desired else record.attributes.get("name", "") if record else ""
         row = ctx.clients.exchange.get("Get-ManagementScope", {"Identity": name}, what=name)
         if row is None:
@@ -102,9 +104,6 @@ class ManagementScopeKind(ResourceKind):
             "name": name.lower() if isinstance(name, str) else name,
         }
 
-    def automated(self, ctx: Context) -> bool:
-        return ctx.spec.spec.target is not Target.EXCHANGE_SERVER
-
     def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
         if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
             return []
@@ -116,10 +115,3 @@ class ManagementScopeKind(ResourceKind):
             f"{verb}-ManagementScope {identity} '{desired.attributes['name']}' "
             "-RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
         ]
-
-
-def _confirmed_by_state(ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-    """Exchange Server: scopes cannot be read over EWS; the impersonation check confirms scope and assignment."""
-    from reconciler.resources.impersonation import confirmed
-
-    return confirmed(ctx, desired, record)

@@ -17,6 +17,7 @@ from typing import Any
 
 from reconciler.errors import ClientError
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
+from reconciler.resources.impersonation import confirmed
 from reconciler.spec.models import Target
 from reconciler.spec.presets import role_assignments
 from reconciler.state.model import ResourceRecord
@@ -24,6 +25,7 @@ from reconciler.state.model import ResourceRecord
 
 class RoleAssignmentKind(ResourceKind):
     kind = "role_assignment"
+    manual_on_exchange_server = True
     create_only = frozenset({"role", "assignee"})
 
     def desired(self, ctx: Context) -> list[Desired]:
@@ -47,8 +49,6 @@ class RoleAssignmentKind(ResourceKind):
     # -- read ------------------------------------------------------------------------------
     def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
         if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            from reconciler.resources.impersonation import confirmed
-
             return confirmed(ctx, desired, record)
         if desired is None:
             assert record is not None
@@ -139,9 +139,6 @@ class RoleAssignmentKind(ResourceKind):
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         return {k: v.lower() if isinstance(v, str) else v for k, v in attributes.items()}
 
-    def automated(self, ctx: Context) -> bool:
-        return ctx.spec.spec.target is not Target.EXCHANGE_SERVER
-
     def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
         if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
             return []
@@ -154,17 +151,16 @@ class RoleAssignmentKind(ResourceKind):
 
 
 def _by_role(ctx: Context, role: str) -> list[dict[str, Any]]:
-    key = f"assignments:{role.lower()}"
-    if key not in ctx.cache:
-        ctx.cache[key] = ctx.clients.exchange.run("Get-ManagementRoleAssignment", {"Role": role}, what=role)
-    return ctx.cache[key]  # type: ignore[no-any-return]
+    return ctx.cached(
+        f"assignments:{role.lower()}",
+        lambda: ctx.clients.exchange.run("Get-ManagementRoleAssignment", {"Role": role}, what=role),
+    )
 
 
 def _service_principal(ctx: Context, app_id: str) -> dict[str, Any] | None:
-    key = f"sp:{app_id}"
-    if key not in ctx.cache:
-        ctx.cache[key] = ctx.clients.exchange.get("Get-ServicePrincipal", {"Identity": app_id}, what=app_id)
-    return ctx.cache[key]  # type: ignore[no-any-return]
+    return ctx.cached(
+        f"sp:{app_id}", lambda: ctx.clients.exchange.get("Get-ServicePrincipal", {"Identity": app_id}, what=app_id)
+    )
 
 
 def _assignee(row: dict[str, Any]) -> set[str]:

@@ -22,6 +22,7 @@ from reconciler.state.model import ResourceRecord
 
 class RoomListKind(ResourceKind):
     kind = "room_list"
+    manual_on_exchange_server = True
 
     def desired(self, ctx: Context) -> list[Desired]:
         result = []
@@ -124,9 +125,6 @@ class RoomListKind(ResourceKind):
             "rooms": sorted(str(r).lower() for r in rooms),
             "name": name.lower() if isinstance(name, str) else name,
         }
-
-    def automated(self, ctx: Context) -> bool:
-        return ctx.spec.spec.target is not Target.EXCHANGE_SERVER
 
     def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
         if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
