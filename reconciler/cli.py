@@ -422,14 +422,37 @@ def sim_serve(
     file: Annotated[Path, typer.Argument(help="Tenant file to serve.")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
     latency_ms: Annotated[int, typer.Option("--latency-ms", help="Delay added to every request.")] = 0,
+    faults: Annotated[
+        Path | None, typer.Option("--faults", help="JSON file of fault rules (README: Fault injection).")
+    ] = None,
+    throttle: Annotated[float, typer.Option(help="Share of requests answered 429 with Retry-After.")] = 0,
+    unavailable: Annotated[float, typer.Option(help="Share of requests answered 503 with Retry-After.")] = 0,
+    drop: Annotated[float, typer.Option(help="Share of connections closed without an answer.")] = 0,
+    slow: Annotated[float, typer.Option(help="Share of requests answered late (--slow-ms).")] = 0,
+    slow_ms: Annotated[int, typer.Option("--slow-ms", help="How late a slow answer is.")] = 2000,
+    deny: Annotated[
+        list[str] | None, typer.Option(help="Answer 403 to every request whose path matches this regex (repeatable).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random faults (same seed, same faults).")] = 0,
 ) -> None:
-    """Serve a simulated tenant on 127.0.0.1 until interrupted."""
+    """Serve a simulated tenant on 127.0.0.1 until interrupted, optionally with injected faults."""
     import time
 
     from reconciler.simulator import Simulator
+    from reconciler.simulator.faults import FaultFileError, load_rules, rules_from_flags
 
-    with Simulator(file, port=port, latency_ms=latency_ms) as sim:
+    try:
+        rules = load_rules(faults) if faults else []
+        rules += rules_from_flags(
+            throttle=throttle, unavailable=unavailable, drop=drop, slow=slow, slow_ms=slow_ms, deny=deny, seed=seed
+        )
+    except FaultFileError as exc:
+        err.print(f"Error: {exc}")
+        raise typer.Exit(ExitCode.ERROR) from None
+    with Simulator(file, port=port, latency_ms=latency_ms, faults=rules) as sim:
         out.print(f"Simulated tenant {sim.tenant_id} at {sim.base_url} (Ctrl-C to stop)")
+        if rules:
+            out.print(f"Injecting {len(rules)} fault rule(s).")
         try:
             while True:
                 time.sleep(3600)

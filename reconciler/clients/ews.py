@@ -77,6 +77,7 @@ class EwsClient:
         from exchangelib.version import EXCHANGE_2016, Version
 
         return Configuration(
+            retry_policy=bounded_fault_tolerance(),
             service_endpoint=self.url,
             credentials=Credentials(self._username, self._password),
             auth_type=BASIC if self._auth == "basic" else NTLM,
@@ -145,6 +146,45 @@ class EwsClient:
         except Exception as exc:
             return False, f"{type(exc).__name__}: {exc}"
         return True, f"opened {mailbox}'s Calendar folder by impersonation"
+
+
+EWS_RETRY_SECONDS = 120  # total patience with a busy server (exchangelib's own default is an hour)
+EWS_CALM_SECONDS = 10  # no back-off for this long after the last one: the next trouble gets a fresh window
+EWS_BACK_OFF_SECONDS = 2  # when the server asks to back off without saying for how long (exchangelib: 60 s)
+
+
+def bounded_fault_tolerance() -> Any:
+    """exchangelib's FaultTolerance retry policy (back off on ErrorServerBusy, 503, dropped connections, honouring
+    Retry-After), bounded in total time, and failing fast on 401: a wrong password is not throttling."""
+    import time
+
+    from exchangelib.errors import RateLimitError, UnauthorizedError
+    from exchangelib.protocol import FaultTolerance
+
+    class BoundedFaultTolerance(FaultTolerance):  # type: ignore[misc]
+        DEFAULT_BACKOFF = EWS_BACK_OFF_SECONDS
+
+        def __init__(self) -> None:
+            super().__init__(max_wait=EWS_RETRY_SECONDS)
+            self._deadline: float | None = None
+            self._calm_after = 0.0
+
+        def back_off(self, seconds: float | None) -> None:
+            now = time.monotonic()
+            wait = self.DEFAULT_BACKOFF if seconds is None else seconds
+            if self._deadline is None or now > self._calm_after:  # new trouble after a calm spell: a new window
+                self._deadline = now + EWS_RETRY_SECONDS
+            self._calm_after = now + wait + EWS_CALM_SECONDS
+            if now + wait > self._deadline:
+                raise RateLimitError(f"still failing after {EWS_RETRY_SECONDS} s of retries", wait=wait)
+            super().back_off(wait)
+
+        def raise_response_errors(self, response: Any) -> Any:
+            if response.status_code == 401:
+                raise UnauthorizedError(f"Invalid credentials for {response.url}")
+            return super().raise_response_errors(response)
+
+    return BoundedFaultTolerance()
 
 
 def _entry(permission: Any) -> FolderEntry:

@@ -64,7 +64,7 @@ def _wait(state: RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome else None
     if isinstance(error, _Transient) and error.retry_after is not None:
         return error.retry_after
-    return float(wait_exponential_jitter(initial=0.5, max=30)(state))
+    return float(wait_exponential_jitter(multiplier=0.5, max=30)(state))
 
 
 # CIPP's New-ExoRequest anchors app-only calls on the organization's system mailbox.

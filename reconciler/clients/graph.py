@@ -39,6 +39,11 @@ BATCH_SIZE = 20  # Graph's limit per $batch
 BATCH_RETRIES = 4
 DEFAULT_PARALLELISM = 8  # batches in flight; a batch holds 20 different mailboxes (Outlook: 4 per mailbox)
 RETRYABLE = {429, 503, 504}
+# A dropped connection or a timeout is retried (tenacity; the SDK's RetryHandler only sees answers) when
+# repeating the request cannot do anything twice: reads and idempotent writes, or a request never sent.
+IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+TRANSPORT_ATTEMPTS = 5
+TRANSPORT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,14 @@ class BatchResult:
     def error(self) -> str:
         error = self.body.get("error", {})
         return f"{error.get('code', self.status)}: {error.get('message', '')}"
+
+    def client_error(self, what: str) -> ClientError:
+        """This failed answer as a ClientError naming the call (`METHOD /path ...`) and, on 401/403, the
+        application permission reconciler's app lacks for it."""
+        detail = f"Graph said {self.error}"
+        if self.status in (401, 403):
+            detail += f"; {missing_permission(what)}"
+        return ClientError(f"{what} failed (in $batch)", detail, self.status)
 
 
 USER_SELECT = [
@@ -150,7 +163,36 @@ class GraphClient:
             self._loop.run_until_complete(http.aclose())
         self._loop.close()
 
-    async def _send(self, method: str, path: str, body: Parsable | dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Parsable | dict[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """One request; a dropped connection or timeout is retried with jittered back-off when that is safe."""
+        from tenacity import (
+            AsyncRetrying,
+            retry_if_exception,
+            stop_after_attempt,
+            stop_after_delay,
+            wait_exponential_jitter,
+        )
+
+        safe = method in IDEMPOTENT if idempotent is None else idempotent
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(TRANSPORT_ATTEMPTS) | stop_after_delay(TRANSPORT_SECONDS),
+            wait=wait_exponential_jitter(multiplier=0.2, max=5),
+            retry=retry_if_exception(lambda exc: _may_resend(exc, safe)),
+            reraise=True,
+        )
+        answer: dict[str, Any] = {}
+        async for attempt in retrying:
+            with attempt:
+                answer = await self._send_once(method, path, body)
+        return answer
+
+    async def _send_once(self, method: str, path: str, body: Parsable | dict[str, Any] | None = None) -> dict[str, Any]:
         """One request through the SDK's pipeline; the JSON answer ({} for 204 No Content)."""
         from kiota_abstractions.method import Method
         from kiota_abstractions.request_information import RequestInformation
@@ -234,8 +276,9 @@ class GraphClient:
         self, requests: list[BatchRequest], indexes: list[int], limit: asyncio.Semaphore
     ) -> dict[int, BatchResult]:
         body = {"requests": [requests[i].wire(str(i)) for i in indexes]}
+        idempotent = all(requests[i].method in IDEMPOTENT for i in indexes)
         async with limit:
-            answer = await self._send("POST", "/$batch", body)
+            answer = await self._send("POST", "/$batch", body, idempotent)
         return {int(r["id"]): BatchResult.from_wire(r) for r in answer.get("responses", [])}
 
     # -- users ----------------------------------------------------------------------------
@@ -340,6 +383,15 @@ def _import_sdk() -> None:
     import msgraph.graph_request_adapter
     import msgraph.graph_service_client  # noqa: F401
     import msgraph_core  # noqa: F401
+
+
+def _may_resend(exc: BaseException, idempotent: bool) -> bool:
+    """Whether a failed send may be repeated: never sent (connect errors), or safe to repeat."""
+    import httpx
+
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True
+    return idempotent and isinstance(exc, httpx.TransportError)
 
 
 def _client_error(what: str, exc: Exception) -> ClientError:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.clients.graph import BatchRequest, BatchResult
-from reconciler.errors import ClientError, ReconcilerError, SpecError
+from reconciler.errors import ReconcilerError, SpecError
 from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind, Write
 from reconciler.spec.models import Target
@@ -265,8 +265,7 @@ def _written(write: Write, answer: BatchResult) -> Observed | ReconcilerError:
     a = write.desired.attributes
     if answer.status >= 400:
         verb = "POST" if write.action == "create" else "PATCH"
-        what = f"{verb} /users/{a['mailbox']}/calendar/calendarPermissions ({a['grantee']}) failed (in $batch)"
-        return ClientError(what, f"Graph said {answer.error}", answer.status)
+        return answer.client_error(f"{verb} /users/{a['mailbox']}/calendar/calendarPermissions ({a['grantee']})")
     return Observed(answer.body.get("id") or write.remote_id, dict(a))
 
 
@@ -279,11 +278,7 @@ def _from_batch(answer: BatchResult, mailbox: str, grantee: str) -> Observed | N
     if answer.status == 404:
         return None
     if answer.status >= 400:
-        raise ClientError(
-            f"GET /users/{mailbox}/calendar/calendarPermissions failed (in $batch)",
-            f"Graph said {answer.error}",
-            answer.status,
-        )
+        raise answer.client_error(f"GET /users/{mailbox}/calendar/calendarPermissions")
     return _entry_for(answer.body.get("value", []), mailbox, grantee)
 
 

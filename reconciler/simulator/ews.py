@@ -38,6 +38,7 @@ from defusedxml import ElementTree as SafeET
 
 from reconciler.simulator import exchange_model as model
 from reconciler.simulator.directory import hash_password
+from reconciler.simulator.faults import retry_after, take_fault
 from reconciler.simulator.tokens import TokenError, decode_token
 from reconciler.simulator.wire import HttpRequest, HttpResponse, SimContext
 
@@ -1126,11 +1127,27 @@ def serve(data: JsonObject, http: HttpRequest) -> tuple[HttpResponse, bool]:
     return soap_response(session.flavor, body), changed
 
 
+def _fault_response(fault: JsonObject) -> HttpResponse:
+    """An injected fault: a busy server answers HTTP 503 with Retry-After (exchangelib retries those);
+    other statuses (e.g. 403) are answered as they are.
+    https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/ews-throttling-in-exchange
+    """
+    status = int(fault.get("status", 503))
+    headers = {"Content-Type": "text/plain"}
+    if status in (429, 503):
+        status, headers["Retry-After"] = 503, retry_after(fault)
+    return HttpResponse(status, headers, b"Service Unavailable" if status == 503 else b"Forbidden")
+
+
 def handle_http(ctx: SimContext, http: HttpRequest) -> HttpResponse:
     """Serve ``POST /EWS/Exchange.asmx`` under the tenant lock; save when the tenant changed."""
     if http.method != "POST":
         return HttpResponse(405, {"Allow": "POST", "Content-Type": "text/plain"}, b"Method Not Allowed")
     with ctx.store.lock:
+        injected = take_fault(ctx.store, http.method, http.path)
+        if injected is not None:
+            ctx.store.save()  # the rule's counters
+            return _fault_response(injected)
         try:
             response, changed = serve(ctx.store.data, http)
         except HttpDenied as denied:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from reconciler.simulator import exchange_cmdlets as xc
 from reconciler.simulator import exchange_rbac as xr
 from reconciler.simulator.exchange_errors import CmdletError, unknown_cmdlet
-from reconciler.simulator.graph import take_fault
+from reconciler.simulator.faults import retry_after, take_fault
 from reconciler.simulator.tokens import TokenError, decode_token
 from reconciler.simulator.wire import HttpRequest, HttpResponse, SimContext
 
@@ -225,9 +225,10 @@ def _error(status: int, code: str, detail: str | None = None, message: str = GEN
 
 def _fault_response(fault: JsonObject) -> HttpResponse:
     status = int(fault.get("status", 503))
-    response = _error(status, "TooManyRequests" if status == 429 else "ServiceUnavailable")
+    codes = {429: "TooManyRequests", 403: "Forbidden", 500: "InternalServerError"}
+    response = _error(status, codes.get(status, "ServiceUnavailable"))
     if status in (429, 503):
-        response.headers["Retry-After"] = str(int(fault.get("retry_after", 1)))
+        response.headers["Retry-After"] = retry_after(fault)
     return response
 
 
@@ -320,7 +321,8 @@ def handle_http(ctx: SimContext, http: HttpRequest) -> HttpResponse:
         return denied
     with ctx.store.lock:
         fault = take_fault(ctx.store, http.method, http.path)
-        if fault is not None:  # injected by tests, as for Graph (see graph.take_fault)
+        if fault is not None:  # injected (reconciler.simulator.faults)
+            ctx.store.save()  # the rule's counters
             return _fault_response(fault)
         try:
             return _run(ctx, http, version, tenant, endpoint)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import random
 import re
 import uuid
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from reconciler.simulator import graph_calendar as calendar
 from reconciler.simulator import graph_users as users
+from reconciler.simulator.faults import retry_after, take_fault
 from reconciler.simulator.graph_common import (
     MUTATING,
     GraphError,
@@ -72,6 +72,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
 FAULT_ERRORS: dict[int, tuple[str, str]] = {
     429: ("TooManyRequests", "Too many requests. Retry after the delay given in the Retry-After header."),
     500: ("generalException", "An unspecified error has occurred."),
+    403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
     503: ("serviceNotAvailable", "The service is temporarily unavailable. Please retry after a delay."),
 }
 
@@ -94,34 +95,7 @@ def authenticate(store: TenantStore, headers: dict[str, str]) -> Caller:
         raise GraphError(401, "InvalidAuthenticationToken", f"Access token validation failure ({exc}).") from exc
 
 
-# --- faults ----------------------------------------------------------------------------------
-
-
-_RANDOM: dict[int, random.Random] = {}
-
-
-def _fires(store: TenantStore, fault: JsonObject) -> bool:
-    """A fault with ``rate`` (0..1) fires on that share of matching requests, reproducibly (``seed``)."""
-    if "rate" not in fault:
-        return True
-    rng = _RANDOM.setdefault(id(store), random.Random(int(fault.get("seed", 0))))
-    return rng.random() < float(fault["rate"])
-
-
-def take_fault(store: TenantStore, method: str, path: str) -> JsonObject | None:
-    """The first armed fault matching ``method``/``path``; its ``times`` is decremented."""
-    for fault in store.faults:
-        times = fault.get("times")
-        if isinstance(times, int) and times <= 0:
-            continue
-        if str(fault.get("method", "*")).upper() not in ("*", method.upper()):
-            continue
-        if not re.search(str(fault.get("path", "")), path) or not _fires(store, fault):
-            continue
-        if isinstance(times, int):
-            fault["times"] = times - 1
-        return fault
-    return None
+# --- faults (rules in reconciler.simulator.faults) -----------------------------------------
 
 
 def fault_error(fault: JsonObject) -> GraphError:
@@ -129,7 +103,7 @@ def fault_error(fault: JsonObject) -> GraphError:
     code, message = FAULT_ERRORS.get(status, ("generalException", "An unspecified error has occurred."))
     headers = {}
     if status in (429, 503):
-        headers["Retry-After"] = str(int(fault.get("retry_after", 1)))
+        headers["Retry-After"] = retry_after(fault)
     return GraphError(status, str(fault.get("code", code)), str(fault.get("message", message)), headers=headers)
 
 

@@ -10,7 +10,9 @@ itself counted) for benchmarks that run the simulator out of process.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import sys
 import threading
 import time
@@ -22,6 +24,7 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from reconciler.simulator import ews, exchange_admin, graph
+from reconciler.simulator.faults import JsonObject, take_fault
 from reconciler.simulator.store import TenantStore
 from reconciler.simulator.wire import HttpRequest, HttpResponse, ProtocolHandler, SimContext
 
@@ -95,10 +98,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         request = self._read_request()
+        fault = self.server.simulator.transport_fault(request)
+        if fault is not None and fault.get("drop") and not fault.get("after"):
+            self._drop()
+            return
         try:
             response = self.server.simulator.handle(request)
         except Exception:
             response = _internal_error()
+        if fault is not None and fault.get("drop"):  # the request ran; its answer is lost
+            self._drop()
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -107,13 +117,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if response.body:
             self.wfile.write(response.body)
 
+    def _drop(self) -> None:
+        """Close the connection without an answer (the client sees "server disconnected")."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
 
 class Simulator:
     """The tenant simulator: serves the tenant file on 127.0.0.1 from a daemon thread."""
 
-    def __init__(self, tenant_file: Path, *, port: int = 0, latency_ms: int = 0) -> None:
+    def __init__(
+        self, tenant_file: Path, *, port: int = 0, latency_ms: int = 0, faults: list[JsonObject] | None = None
+    ) -> None:
         self.tenant_file = Path(tenant_file)
         self.store = TenantStore(self.tenant_file)
+        self.store.runtime_faults = list(faults or [])
         self.tenant_id: str = str(self.store.tenant["id"])
         self.base_url: str = ""
         self._port = port
@@ -169,6 +188,16 @@ class Simulator:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def transport_fault(self, request: HttpRequest) -> JsonObject | None:
+        """An injected transport fault for this request: a delay is served here, a drop is returned."""
+        if request.path == STATS_PATH:
+            return None
+        with self.store.lock:
+            fault = take_fault(self.store, request.method, request.path, layer="transport")
+        if fault is not None and fault.get("delay_ms"):
+            time.sleep(int(fault["delay_ms"]) / 1000)
+        return fault
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Route one request by path prefix (called from the server's worker threads)."""

@@ -15,7 +15,7 @@ Shape (JSON object)::
       "exchange": {...},                                           # see reconciler.simulator.exchange_model
       "faults": [{"method": "GET", "path": "<regex on the path after /v1.0>",
                   "status": 429 | 500 | 503, "times": N, "retry_after": seconds,
-                  "code"?: "...", "message"?: "..."}]
+                  "code"?: "...", "message"?: "..."}]       # see reconciler.simulator.faults
     }
 
 Writes are atomic (temp file in the same directory + ``os.replace``). Each top-level list is
@@ -70,6 +70,7 @@ class TenantStore:
         self.data: JsonObject = json.loads(path.read_text(encoding="utf-8"))
         for key, default in (("users", []), ("subscribedSkus", []), ("faults", []), ("settings", {})):
             self.data.setdefault(key, default)
+        self.runtime_faults: list[JsonObject] = []  # from `sim serve --faults`; never saved
         self._by_id: dict[str, JsonObject] = {}
         self._by_upn: dict[str, JsonObject] = {}
         for user in self.users:

@@ -75,3 +75,16 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
     drift = _cli(server, "drift", spec)
     assert drift.exit_code == 2
     assert "role_assignment.CronofyImpersonationAssignment" in drift.stdout
+
+
+def test_busy_ews_is_retried_by_exchangelibs_policy(server: Tenant) -> None:
+    """EWS answers 503 with Retry-After to 20% of requests; exchangelib's retry policy backs off and converges."""
+    faults = [{"path": "^/EWS/", "status": 503, "rate": 0.2, "seed": 1, "retry_after": 1}]
+    server.set_tenant(lambda t: t.update(faults=faults))
+    result = _cli(server, "apply", server.spec_file("exchange-server"), "--auto-approve")
+    assert result.exit_code == 0, result.output
+    served = server.tenant_data()
+    server.set_tenant(lambda t: t.update(faults=[]))
+    plan = json.loads(_cli(server, "plan", server.spec_file("exchange-server"), "--json").stdout)
+    assert [c["address"] for c in plan["changes"] if c["action"] != "no-op" and c["automated"]] == []
+    assert served["faults"][0]["fired"] >= 2  # the faults did happen
