@@ -211,11 +211,12 @@ def plan(
     """Show what apply would change: + create, ~ update in place, - destroy."""
     from reconciler import workflow
     from reconciler.render.human import plan_lines
+    from reconciler.state.select import StateChoice
 
     with _errors():
         result = workflow.plan(
             spec,
-            workflow.state_path_for(spec, state, workspace),
+            StateChoice(state, workspace),
             _connector(parallelism, no_batch),
             tuple(target or ()),
         )
@@ -244,6 +245,7 @@ def apply(
     """Converge the tenant to the spec (or apply a saved plan exactly)."""
     from reconciler import workflow
     from reconciler.render.human import plan_lines
+    from reconciler.state.select import StateChoice
 
     if not auto_approve and not sys.stdin.isatty():
         _fail(
@@ -265,9 +267,11 @@ def apply(
     with _errors():
         saved = workflow.load_plan(target) if workflow.is_saved_plan(target) else None
         spec_path = Path(saved.spec.path) if saved else target
-        state_path = state or (Path(saved.state.path) if saved else workflow.state_path_for(target, None, workspace))
+        if saved is not None and state is None and "://" not in saved.state.path:
+            state = Path(saved.state.path)  # the local state the plan was made against
         connector = _connector(parallelism, no_batch)
-        result = workflow.apply(spec_path, state_path, saved, connector, confirm, progress, tuple(targets or ()))
+        choice = StateChoice(state, workspace)
+        result = workflow.apply(spec_path, choice, saved, connector, confirm, progress, tuple(targets or ()))
     summary = result.plan.summary
     if not result.plan.has_changes:
         out.print("[bold green]No changes.[/] The tenant matches the spec.")
@@ -334,17 +338,35 @@ def drift(
     """Refresh only and report drift: exit 0 none, 2 drift, 1 error (a failed read is an error, never drift)."""
     from reconciler import workflow
     from reconciler.render.human import drift_lines
+    from reconciler.state.select import StateChoice
 
     with _errors():
-        report = workflow.drift(
-            spec, workflow.state_path_for(spec, state, workspace), _connector(parallelism, no_batch)
-        )
+        report = workflow.drift(spec, StateChoice(state, workspace), _connector(parallelism, no_batch))
     if as_json:
         _print_json(report)
     else:
         _print(drift_lines(report.to_json()))
     if report.drifted:
         raise typer.Exit(ExitCode.CHANGES)
+
+
+@app.command()
+def export(
+    spec: Annotated[
+        Path, typer.Argument(help="A spec naming the tenant (its `tenant` section is enough).", show_default=False)
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the exported spec (YAML).")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+) -> None:
+    """Write a spec describing the tenant as it is now; planned against it, it shows no changes."""
+    from reconciler import workflow
+
+    with _errors():
+        if out_file.exists() and not force:
+            raise ReconcilerError(f"{out_file} exists", "choose another --out, or add --force to overwrite it")
+        text = workflow.export(spec, connect)
+        out_file.write_text(text, encoding="utf-8")
+    out.print(f"Wrote {out_file}. Check it with: reconciler plan {out_file}")
 
 
 @app.command()
@@ -375,14 +397,14 @@ def show(
     """Show a saved plan, or the current state."""
     from reconciler import workflow
     from reconciler.render.human import plan_lines, state_lines
-    from reconciler.state import read_state
+    from reconciler.state.select import StateChoice, open_backend
 
     with _errors():
         if planfile is not None:
             data = workflow.load_plan(planfile).to_json()
             lines = plan_lines(data)
         else:
-            data = read_state(workflow.state_path_for(None, state, workspace)).model_dump(mode="json")
+            data = open_backend(None, StateChoice(state, workspace)).read().model_dump(mode="json")
             lines = state_lines(data)
     _print_json(data) if as_json else _print(lines)
 
@@ -390,11 +412,10 @@ def show(
 @state_app.command("list")
 def state_list(state: StateOpt = None, workspace: WorkspaceOpt = None) -> None:
     """List the addresses recorded in state."""
-    from reconciler import workflow
-    from reconciler.state import read_state
+    from reconciler.state.select import StateChoice, open_backend
 
     with _errors():
-        recorded = read_state(workflow.state_path_for(None, state, workspace))
+        recorded = open_backend(None, StateChoice(state, workspace)).read()
     for record in recorded.resources:
         out.print(record.address)
 

@@ -19,52 +19,35 @@ from reconciler.engine.verify import verify as run_verify
 from reconciler.errors import PlanError, ReconcilerError, StateError
 from reconciler.resources.base import Context
 from reconciler.spec.loader import LoadedSpec, load_spec
-from reconciler.state import State, read_state, state_lock
+from reconciler.state.backend import StateBackend
+from reconciler.state.model import State
+from reconciler.state.select import StateChoice, open_backend
 
 Connect = Callable[[LoadedSpec], AbstractContextManager[Context]]
 Confirm = Callable[[Plan], bool]
-STATE_DIR = Path("state")
 
 
 class Cancelled(ReconcilerError):
     """The user did not approve the plan."""
 
 
-def state_path_for(spec_path: Path | None, state: Path | None, workspace: str | None) -> Path:
-    """`--state`, else state/<workspace>.json, the workspace defaulting to the spec file's name."""
-    if state is not None:
-        return state
-    if workspace is None and spec_path is not None:
-        workspace = spec_path.stem
-    if workspace is None:
-        return _only_state_file()
-    return STATE_DIR / f"{workspace}.json"
-
-
-def _only_state_file() -> Path:
-    files = sorted(p for p in STATE_DIR.glob("*.json")) if STATE_DIR.is_dir() else []
-    if len(files) == 1:
-        return files[0]
-    listing = ", ".join(str(f) for f in files) or "none"
-    raise StateError("which state? give --state PATH or --workspace NAME", f"state files here: {listing}")
-
-
-def read_checked_state(path: Path, loaded: LoadedSpec) -> State:
-    state = read_state(path)
+def read_checked_state(backend: StateBackend, loaded: LoadedSpec) -> State:
+    state = backend.read()
     tenant = loaded.spec.tenant.name
     if state.tenant and state.tenant != tenant:
         raise StateError(
-            f"state {path} belongs to tenant {state.tenant}, but the spec is for {tenant}",
+            f"state {backend.location} belongs to tenant {state.tenant}, but the spec is for {tenant}",
             "use --state or --workspace to pick the state of this tenant",
         )
     return state
 
 
-def plan(spec_path: Path, state_path: Path, connect: Connect, targets: tuple[str, ...] = ()) -> Plan:
+def plan(spec_path: Path, choice: StateChoice, connect: Connect, targets: tuple[str, ...] = ()) -> Plan:
     loaded = load_spec(spec_path)
-    state = read_checked_state(state_path, loaded)
+    backend = open_backend(spec_path, choice)
+    state = read_checked_state(backend, loaded)
     with connect(loaded) as ctx:
-        return make_plan(ctx, state, state_path, targets)
+        return make_plan(ctx, state, backend, targets)
 
 
 def load_plan(path: Path) -> Plan:
@@ -92,7 +75,7 @@ class ApplyResult:
 
 def apply(
     spec_path: Path,
-    state_path: Path,
+    choice: StateChoice,
     saved: Plan | None,
     connect: Connect,
     confirm: Confirm,
@@ -100,16 +83,17 @@ def apply(
     targets: tuple[str, ...] = (),
 ) -> ApplyResult:
     """Plan (or take the saved plan), confirm, apply, holding the state lock throughout."""
-    with state_lock(state_path, "apply"):
-        loaded = load_spec(spec_path)
-        state = read_checked_state(state_path, loaded)
+    loaded = load_spec(spec_path)
+    backend = open_backend(spec_path, choice)
+    with backend.lock("apply"):
+        state = read_checked_state(backend, loaded)
         if saved is not None:
-            check_current(saved, loaded.sha256, state, state_path)
+            check_current(saved, loaded.sha256, state, backend)
         with connect(loaded) as ctx:
-            plan = saved or make_plan(ctx, state, state_path, targets)
+            plan = saved or make_plan(ctx, state, backend, targets)
             if plan.has_changes and not confirm(plan):
                 raise Cancelled("apply cancelled", "nothing was changed")
-            state = apply_plan(ctx, plan, state, state_path, progress)
+            state = apply_plan(ctx, plan, state, backend, progress)
     return ApplyResult(plan, state)
 
 
@@ -119,8 +103,17 @@ def verify(spec_path: Path, connect: Connect, inside: str | None, outside: str |
         return run_verify(ctx, inside, outside)
 
 
-def drift(spec_path: Path, state_path: Path, connect: Connect) -> DriftReport:
+def drift(spec_path: Path, choice: StateChoice, connect: Connect) -> DriftReport:
     loaded = load_spec(spec_path)
-    state = read_checked_state(state_path, loaded)
+    state = read_checked_state(open_backend(spec_path, choice), loaded)
     with connect(loaded) as ctx:
         return detect_drift(ctx, state)
+
+
+def export(spec_path: Path, connect: Connect) -> str:
+    """A spec (YAML text) describing what the tenant named by `spec_path` has now; see engine/export.py."""
+    from reconciler.engine.export import export_spec
+
+    loaded = load_spec(spec_path)
+    with connect(loaded) as ctx:
+        return export_spec(ctx)

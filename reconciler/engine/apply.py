@@ -8,32 +8,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from reconciler.engine.plan import Action, Change, Plan
 from reconciler.engine.refresh import desired_resources
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.resources import KINDS
 from reconciler.resources.base import Context, Desired, Observed, Write
+from reconciler.state.backend import StateBackend
 from reconciler.state.model import ResourceRecord, State
-from reconciler.state.store import write_state
 
 Progress = Callable[[Change, str], None]
 
 
-def check_current(plan: Plan, spec_sha256: str, state: State, state_path: Path) -> None:
+def check_current(plan: Plan, spec_sha256: str, state: State, backend: StateBackend) -> None:
     """Raise PlanError when a saved plan no longer matches the spec or the state."""
     if plan.spec.sha256 != spec_sha256:
         raise PlanError(
             f"stale plan: the spec {plan.spec.path} changed since the plan was made",
             "run `reconciler plan --out FILE` again and review the new plan",
         )
-    exists = state_path.exists()
+    exists = backend.exists()
     made_on = (plan.state.lineage, plan.state.serial)
     now = (state.lineage if exists else None, state.serial if exists else 0)
     if made_on != now:
         raise PlanError(
-            f"stale plan: state {state_path} changed since the plan was made "
+            f"stale plan: state {backend.location} changed since the plan was made "
             f"(plan: serial {plan.state.serial}, state now: serial {now[1]})",
             "another apply ran in between; run `reconciler plan --out FILE` again",
         )
@@ -53,7 +52,7 @@ class _Run:
     ctx: Context
     desired: dict[str, Desired]
     state: State
-    state_path: Path
+    backend: StateBackend
     progress: Progress
     failed: dict[str, str] = field(default_factory=dict)  # address -> why
 
@@ -66,11 +65,11 @@ class _Run:
         self.progress(change, "failed")
 
 
-def apply_plan(ctx: Context, plan: Plan, state: State, state_path: Path, progress: Progress) -> State:
+def apply_plan(ctx: Context, plan: Plan, state: State, backend: StateBackend, progress: Progress) -> State:
     """Apply every change, writing state after each change (or chunk of bulk changes): an interrupted
     apply loses nothing that was done. A change that fails does not stop the changes independent of it;
     those depending on it are skipped. Any failure ends in ApplyFailed listing each address and why."""
-    run = _Run(ctx, {d.address: d for d in desired_resources(ctx)}, state, state_path, progress)
+    run = _Run(ctx, {d.address: d for d in desired_resources(ctx)}, state, backend, progress)
     run.state.tenant = plan.tenant
     for group in _groups(plan.changes):
         ready = [c for c in group if not _skipped(run, c)]
@@ -121,7 +120,7 @@ def _apply_single(run: _Run, change: Change) -> None:
     except ReconcilerError as exc:
         run.fail(change, _why(exc))
         return
-    run.state = write_state(run.state_path, run.state)
+    run.state = run.backend.write(run.state)
     run.progress(change, "done")
     if change.manual:
         run.progress(change, "manual")
@@ -139,7 +138,7 @@ def _apply_bulk(run: _Run, group: list[Change]) -> None:
         record = run.state.get(change.address)
         created = change.action is Action.CREATE or bool(record and record.created_by_reconciler)
         run.state.put(_record(run.ctx, change, result, created, write.desired))
-    run.state = write_state(run.state_path, run.state)
+    run.state = run.backend.write(run.state)
     for change, result in zip(group, results, strict=True):
         if isinstance(result, ReconcilerError):
             run.fail(change, _why(result))

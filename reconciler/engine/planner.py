@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-from pathlib import Path
 
 from reconciler.engine.diff import diff
 from reconciler.engine.plan import Action, Change, Plan, SpecRef, StateRef, summarize
@@ -11,10 +10,11 @@ from reconciler.engine.refresh import Item, refresh
 from reconciler.errors import PlanError
 from reconciler.resources import KINDS
 from reconciler.resources.base import Context
+from reconciler.state.backend import StateBackend
 from reconciler.state.model import State
 
 
-def make_plan(ctx: Context, state: State, state_path: Path, targets: tuple[str, ...] = ()) -> Plan:
+def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[str, ...] = ()) -> Plan:
     items = _targeted(refresh(ctx, state), targets) if targets else refresh(ctx, state)
     warnings = [w for kind in KINDS.values() for w in kind.warnings(ctx)]
     changes = [_change(ctx, item) for item in items]
@@ -26,7 +26,7 @@ def make_plan(ctx: Context, state: State, state_path: Path, targets: tuple[str, 
         tenant=ctx.spec.spec.tenant.name,
         spec=SpecRef(path=str(ctx.spec.path), sha256=ctx.spec.sha256),
         state=StateRef(
-            path=str(state_path), lineage=state.lineage if state_path.exists() else None, serial=state.serial
+            path=backend.location, lineage=state.lineage if backend.exists() else None, serial=state.serial
         ),
         changes=ordered,
         summary=summarize(ordered),

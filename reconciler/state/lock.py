@@ -1,64 +1,52 @@
-"""The state lock: one apply at a time per state file.
+"""The local state lock: one apply at a time per state file.
 
 The lock itself is an OS file lock (filelock), released by the OS if the holder dies. Beside it
-a small JSON file says who holds it (user, host, pid, operation, since), so a refused run can
-name the holder.
+a small JSON file (`<state>.lock.info`) says who holds it (LockInfo: lock ID, operation, user,
+host, pid, since), so a refused run can name the holder.
 """
 
 from __future__ import annotations
 
-import getpass
-import json
-import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+from pydantic import ValidationError
 
 from reconciler.errors import StateLockError
+from reconciler.state.backend import LockInfo
 
 
-def _info_path(state_path: Path) -> Path:
+def info_path(state_path: Path) -> Path:
     return state_path.with_name(state_path.name + ".lock.info")
 
 
 @contextmanager
-def state_lock(state_path: Path, operation: str, timeout_s: float = 0) -> Iterator[None]:
+def state_lock(state_path: Path, operation: str, timeout_s: float = 0) -> Iterator[LockInfo]:
     """Hold the lock of `state_path` for the block, or raise StateLockError naming the holder."""
     state_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(state_path.with_name(state_path.name + ".lock")), timeout=timeout_s)
     try:
         lock.acquire()
     except Timeout:
+        holder = read_lock_info(state_path)
         raise StateLockError(
-            f"state {state_path} is locked by {_holder(state_path)}",
-            "another apply is running against this state; wait for it to finish "
-            "(the lock is released when that process ends)",
+            f"state {state_path} is locked by {holder.describe() if holder else 'another process'}",
+            "another run is using this state; wait for it to finish (a local lock is released when its process ends)",
         ) from None
-    info = _info_path(state_path)
+    info = LockInfo(operation=operation)
+    note = info_path(state_path)
     try:
-        info.write_text(json.dumps(_lock_info(operation)), encoding="utf-8")
-        yield
+        note.write_text(info.model_dump_json(), encoding="utf-8")
+        yield info
     finally:
-        info.unlink(missing_ok=True)
+        note.unlink(missing_ok=True)
         lock.release()
 
 
-def _lock_info(operation: str) -> dict[str, object]:
-    return {
-        "who": f"{getpass.getuser()}@{socket.gethostname()}",
-        "pid": os.getpid(),
-        "operation": operation,
-        "since": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
-def _holder(state_path: Path) -> str:
+def read_lock_info(state_path: Path) -> LockInfo | None:
     try:
-        info = json.loads(_info_path(state_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "another process"
-    return f"{info['who']} (pid {info['pid']}, {info['operation']} since {info['since']})"
+        return LockInfo.model_validate_json(info_path(state_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, ValidationError):
+        return None
