@@ -117,3 +117,16 @@ def export(spec_path: Path, connect: Connect) -> str:
     loaded = load_spec(spec_path)
     with connect(loaded) as ctx:
         return export_spec(ctx)
+
+
+def import_object(spec_path: Path, choice: StateChoice, address: str, object_id: str, connect: Connect) -> State:
+    """Adopt an existing tenant object into state under the lock; nothing in the tenant changes."""
+    from reconciler.engine.adopt import adopt
+
+    loaded = load_spec(spec_path)
+    backend = open_backend(spec_path, choice)
+    with backend.lock("import"):
+        state = read_checked_state(backend, loaded)
+        with connect(loaded) as ctx:
+            adopt(ctx, state, address, object_id)
+        return backend.write(state)

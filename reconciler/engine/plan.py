@@ -52,6 +52,7 @@ class Change(BaseModel):
     manual: list[str] = Field(default_factory=list)  # commands an admin runs by hand (Exchange Server)
     widens: str | None = None  # how this change widens access to mailboxes, said loudly
     automated: bool = True  # False: apply cannot make this change itself, only print `manual`
+    import_id: str | None = None  # it exists in the tenant but not in state: apply adopts it (or `reconciler import`)
 
 
 class SpecRef(BaseModel):
@@ -72,6 +73,7 @@ class Summary(BaseModel):
     forget: int = 0
     manual: int = 0
     widen: int = 0
+    adopt: int = 0  # objects that exist but are not in state yet (import_id set)
 
 
 class Plan(BaseModel):
@@ -103,4 +105,5 @@ def summarize(changes: list[Change]) -> Summary:
         forget=count[Action.FORGET],
         manual=sum(1 for c in changes if c.manual and c.action is not Action.NOOP),
         widen=sum(1 for c in changes if c.widens),
+        adopt=sum(1 for c in changes if c.import_id),
     )

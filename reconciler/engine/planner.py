@@ -25,9 +25,7 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
     return Plan(
         tenant=ctx.spec.spec.tenant.name,
         spec=SpecRef(path=str(ctx.spec.path), sha256=ctx.spec.sha256),
-        state=StateRef(
-            path=backend.location, lineage=state.lineage if backend.exists() else None, serial=state.serial
-        ),
+        state=StateRef(path=backend.location, lineage=state.lineage if backend.exists() else None, serial=state.serial),
         changes=ordered,
         summary=summarize(ordered),
         warnings=warnings,
@@ -58,6 +56,8 @@ def _targeted(items: list[Item], targets: tuple[str, ...]) -> list[Item]:
 
 def _change(ctx: Context, item: Item) -> Change:
     change = diff(item.kind, item.desired, item.observed, item.record)
+    if item.record is None and item.observed is not None and item.desired is not None:
+        change = change.model_copy(update={"import_id": item.observed.id or item.desired.name})
     if change.action in (Action.UPDATE, Action.REPLACE, Action.DELETE):
         widens = item.kind.widens(change.before, change.after)
         if widens:

@@ -30,12 +30,42 @@ def value(v: Any) -> str:
 def plan_lines(plan: dict[str, Any]) -> list[str]:
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
     warnings = [f"[bold yellow]Warning:[/] {escape(w)}" for w in plan.get("warnings", [])]
+    adopt = adopt_lines(plan)
     if not changes:
-        return [*warnings, "[bold green]No changes.[/] The tenant matches the spec."]
+        return [*adopt, *warnings, "[bold green]No changes.[/] The tenant matches the spec."]
     lines = ["reconciler will perform the following actions:", ""]
     for change in changes:
         lines += [*_change_lines(change), ""]
-    return [*lines, *warnings, summary_line(plan["summary"])]
+    return [*lines, *adopt, *warnings, summary_line(plan["summary"])]
+
+
+ADOPT_SHOWN = 10
+
+
+def adopt_lines(plan: dict[str, Any]) -> list[str]:
+    """Spec objects that already exist in the tenant but are not in state, with the command to import each."""
+    found = [c for c in plan["changes"] if c.get("import_id")]
+    if not found:
+        return []
+    spec = plan["spec"]["path"]
+    lines = [
+        f"[bold]{len(found)} object(s) the spec asks for already exist in the tenant but are not in state.[/] "
+        "Apply adopts them (no duplicates are made); to adopt one now without applying anything:"
+    ]
+    for change in found[:ADOPT_SHOWN]:
+        lines.append(
+            f"  reconciler import --spec {_quoted(spec)} {_quoted(change['address'])} {_quoted(change['import_id'])}"
+        )
+    if len(found) > ADOPT_SHOWN:
+        lines.append(f"  ... and {len(found) - ADOPT_SHOWN} more (`plan --json`: changes[].import_id)")
+    return [*lines, ""]
+
+
+def _quoted(text: str) -> str:
+    """A shell word: as is when safe, else in single quotes."""
+    import shlex
+
+    return escape(shlex.quote(text))
 
 
 def summary_line(summary: dict[str, int]) -> str:

@@ -61,8 +61,9 @@ class StateBackend(ABC):
         """
 
     @abstractmethod
-    def write(self, state: State) -> State:
-        """Store `state` if its content differs from the stored one; return it with `serial` advanced.
+    def write(self, state: State, exact: bool = False) -> State:
+        """Store `state` if its content differs from the stored one; return it with `serial` advanced
+        (`exact`: store it with its own serial, as `state push` and `state migrate` do).
 
         The write is atomic and conditional on the version last read or written by this backend:
         when the stored state changed in between, raise StateConflictError and store nothing. The

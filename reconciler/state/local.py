@@ -32,7 +32,7 @@ class LocalBackend(StateBackend):
         self._serial = state.serial if self.path.exists() else None
         return state
 
-    def write(self, state: State) -> State:
+    def write(self, state: State, exact: bool = False) -> State:
         if self._serial is not None and self.path.exists():
             stored = read_state(self.path)
             if stored.serial != self._serial:
@@ -40,7 +40,7 @@ class LocalBackend(StateBackend):
                     f"state {self.path} changed while this run held it (serial {self._serial} -> {stored.serial})",
                     "another process wrote it without the lock; run plan again to see the tenant as it is now",
                 )
-        written = write_state(self.path, state)
+        written = write_state(self.path, state, exact)
         self._serial = written.serial
         return written
 

@@ -1,8 +1,8 @@
 """Which backend holds a workspace's state: the spec's `backend:` section, else the local file.
 
-    --state PATH           the local file at PATH
-    --workspace NAME       state/NAME.json locally (another blob name on azure_blob)
-    neither                the workspace is the spec file's name: state/<spec name>.json
+--state PATH           the local file at PATH
+--workspace NAME       state/NAME.json locally (another blob name on azure_blob)
+neither                the workspace is the spec file's name: state/<spec name>.json
 """
 
 from __future__ import annotations
@@ -42,11 +42,21 @@ def state_path_for(spec_path: Path | None, state: Path | None, workspace: str | 
 
 
 def _only_state_file() -> Path:
-    files = sorted(p for p in STATE_DIR.glob("*.json")) if STATE_DIR.is_dir() else []
+    files = sorted(p for p in STATE_DIR.glob("*.json") if _looks_like_state(p)) if STATE_DIR.is_dir() else []
     if len(files) == 1:
         return files[0]
     listing = ", ".join(str(f) for f in files) or "none"
     raise StateError("which state? give --state PATH, --workspace NAME or --spec SPEC", f"state files here: {listing}")
+
+
+def _looks_like_state(path: Path) -> bool:
+    """A state file starts with its format version and serial (a simulated tenant file does not)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(200)
+    except OSError:
+        return False
+    return '"serial"' in head and '"version"' in head
 
 
 def open_backend(spec_path: Path | None, choice: StateChoice) -> StateBackend:

@@ -40,16 +40,18 @@ def backup_path(path: Path) -> Path:
     return path.with_name(path.name + ".backup")
 
 
-def write_state(path: Path, state: State) -> State:
-    """Write `state` if it differs from what is on disk; return it with its serial advanced.
+def write_state(path: Path, state: State, exact: bool = False) -> State:
+    """Write `state` if it differs from what is on disk; return it with its serial advanced
+    (`exact`: written with its own serial, for `state push` / `state migrate`).
 
     The previous file is kept as `<name>.backup`; the write is a temp file plus rename, so a
     crash leaves either the old or the new file, never half of one.
     """
     previous = read_state(path) if path.exists() else None
-    if previous is not None and _same_content(previous, state):
+    if previous is not None and _same_content(previous, state) and (not exact or previous.serial == state.serial):
         return previous
-    new = state.model_copy(update={"serial": (previous.serial if previous else state.serial) + 1})
+    serial = state.serial if exact else (previous.serial if previous else state.serial) + 1
+    new = state.model_copy(update={"serial": serial})
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(new.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
