@@ -13,18 +13,20 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.exitcodes import ExitCode
+from reconciler.render.progress import ApplyProgress, Reporter, refresh_reporter
 
 if TYPE_CHECKING:
     from reconciler.clients.session import Clients
-    from reconciler.engine import Change, Plan
+    from reconciler.engine import Plan
     from reconciler.resources.base import Context
     from reconciler.spec.loader import LoadedSpec
     from reconciler.state.backend import StateBackend
@@ -45,6 +47,21 @@ app.add_typer(sim_app, name="sim")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+REPORTER = Reporter(out, err)
+
+
+@app.callback()
+def _options(
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text, no colour (also: NO_COLOR=1).")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress, no per-change lines.")
+    ] = False,
+) -> None:
+    """Declare the Microsoft 365 / Exchange configuration a calendar integration needs; plan, apply, detect drift."""
+    out.no_color = err.no_color = no_color or out.no_color
+    REPORTER.quiet = quiet
+    REPORTER.bars = out.is_terminal and not quiet
+
 
 SpecArg = Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)]
 StateOpt = Annotated[Path | None, typer.Option("--state", help="State file (default: state/<workspace>.json).")]
@@ -52,6 +69,30 @@ WorkspaceOpt = Annotated[
     str | None, typer.Option("--workspace", help="Workspace name (default: the spec file's name).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+class PlanFormat(StrEnum):
+    human = "human"
+    json = "json"
+    powershell = "powershell"
+    markdown = "markdown"
+
+
+class DriftFormat(StrEnum):
+    human = "human"
+    json = "json"
+    markdown = "markdown"
+
+
+PlanFormatOpt = Annotated[
+    PlanFormat,
+    typer.Option(
+        "--format", help="human, json (= --json), powershell (the commands, for review or by hand), markdown."
+    ),
+]
+DriftFormatOpt = Annotated[
+    DriftFormat, typer.Option("--format", help="human, json (= --json), markdown (for a CI job summary or PR comment).")
+]
 # Batches in flight at once. Each batch holds 20 different mailboxes, so a mailbox sees one request at a
 # time, well within Outlook's limit of 4 concurrent requests per mailbox.
 DEFAULT_PARALLELISM = 8
@@ -72,6 +113,13 @@ def _print(lines: list[str], console: Console = out) -> None:
 
     for line in lines:
         console.print(redact(line))
+
+
+def _print_raw(text: str) -> None:
+    """Text exactly as rendered (PowerShell, Markdown): no rich markup, secrets still redacted."""
+    from reconciler.redact import redact
+
+    sys.stdout.write(redact(text) if text.endswith("\n") else redact(text) + "\n")
 
 
 def _print_json(data: Any) -> None:
@@ -162,6 +210,7 @@ def _context(clients: Clients, loaded: LoadedSpec, tuning: Tuning) -> Iterator[C
     from reconciler.resources.base import Context
 
     ctx = Context(clients, loaded, parallelism=tuning.parallelism, batch=tuning.batch)
+    ctx.on_read = refresh_reporter(REPORTER)
     try:
         yield ctx
     finally:
@@ -202,6 +251,7 @@ def plan(
     workspace: WorkspaceOpt = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan for `apply PLANFILE`.")] = None,
     as_json: JsonOpt = False,
+    output: PlanFormatOpt = PlanFormat.human,
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
     ] = False,
@@ -214,7 +264,7 @@ def plan(
     from reconciler.render.human import plan_lines
     from reconciler.state.select import StateChoice
 
-    with _errors():
+    with _errors(), REPORTER.live():
         result = workflow.plan(
             spec,
             StateChoice(state, workspace),
@@ -223,8 +273,19 @@ def plan(
         )
         if out_file is not None:
             out_file.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    if as_json:
+    output = PlanFormat.json if as_json else output
+    if output is PlanFormat.json:
         _print_json(result)
+    elif output is PlanFormat.powershell:
+        from reconciler.render.powershell import plan_script
+        from reconciler.resources import KINDS
+
+        _print_raw(plan_script(result.to_json(), KINDS))
+    elif output is PlanFormat.markdown:
+        from reconciler.render.markdown import plan_markdown
+        from reconciler.resources import KINDS
+
+        _print_raw(plan_markdown(result.to_json(), KINDS, str(spec)))
     else:
         _print(plan_lines(result.to_json()))
         if out_file is not None:
@@ -256,9 +317,10 @@ def apply(
             )
         )
 
-    progress = ApplyProgress()
+    progress = ApplyProgress(REPORTER)
 
     def confirm(planned: Plan) -> bool:
+        REPORTER.pause()
         progress.expect(planned)
         _print(plan_lines(planned.to_json()))
         if auto_approve:
@@ -272,7 +334,8 @@ def apply(
             state = Path(saved.state.path)  # the local state the plan was made against
         connector = _connector(parallelism, no_batch)
         choice = StateChoice(state, workspace)
-        result = workflow.apply(spec_path, choice, saved, connector, confirm, progress, tuple(targets or ()))
+        with REPORTER.live():
+            result = workflow.apply(spec_path, choice, saved, connector, confirm, progress, tuple(targets or ()))
     summary = result.plan.summary
     if not result.plan.has_changes:
         out.print("[bold green]No changes.[/] The tenant matches the spec.")
@@ -282,72 +345,78 @@ def apply(
     )
 
 
-class ApplyProgress:
-    """Prints apply's progress: a line per change, or a running count per kind when there are many."""
-
-    VERBS: ClassVar[dict[str, tuple[str, str]]] = {
-        "create": ("creating", "created"),
-        "update": ("updating", "updated"),
-        "replace": ("replacing", "replaced"),
-        "delete": ("destroying", "destroyed"),
-        "forget": ("forgetting", "forgotten"),
-    }
-    MANY = 50  # above this many changes of one kind, print counts every 10 %
-
-    def __init__(self) -> None:
-        self.totals: dict[str, int] = {}
-        self.done: dict[str, int] = {}
-
-    def expect(self, planned: Plan) -> None:
-        for change in planned.changes:
-            if change.action.value != "no-op":
-                self.totals[change.kind] = self.totals.get(change.kind, 0) + 1
-
-    def __call__(self, change: Change, phase: str) -> None:
-        if change.action.value == "no-op":
-            return
-        many = self.totals.get(change.kind, 0) > self.MANY
-        if phase == "manual":
-            from reconciler.render.human import manual_lines
-
-            out.print(f"{change.address}: [bold yellow]needs commands run by hand[/]")
-            _print(manual_lines(change.model_dump(mode="json")))
-        elif phase == "failed":
-            err.print(f"{change.address}: [red]failed[/]")
-        elif not many:
-            verb = self.VERBS[change.action.value][0 if phase == "start" else 1]
-            out.print(f"{change.address}: {verb}{'...' if phase == 'start' else ''}")
-        elif phase == "done":
-            self._count(change.kind)
-
-    def _count(self, kind: str) -> None:
-        done = self.done[kind] = self.done.get(kind, 0) + 1
-        total = self.totals[kind]
-        if done == total or done % max(1, total // 10) == 0:
-            out.print(f"{kind}: {done}/{total} done")
-
-
 @app.command()
 def drift(
-    spec: SpecArg,
+    specs: Annotated[
+        list[Path], typer.Argument(help="The spec; or several, one per tenant (each with its own state).")
+    ],
     state: StateOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
-    parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
+    output: DriftFormatOpt = DriftFormat.human,
+    parallelism: Annotated[
+        int,
+        typer.Option(
+            "--parallelism", help="Batches in flight; with several specs, tenants refreshed at once (default 8)."
+        ),
+    ] = DEFAULT_PARALLELISM,
     no_batch: NoBatchOpt = False,
 ) -> None:
     """Refresh only and report drift: exit 0 none, 2 drift, 1 error (a failed read is an error, never drift)."""
+    output = DriftFormat.json if as_json else output
+    if len(specs) > 1:
+        _drift_fleet(specs, state, workspace, output, parallelism, no_batch)
+        return
     from reconciler import workflow
-    from reconciler.render.human import drift_lines
     from reconciler.state.select import StateChoice
 
-    with _errors():
-        report = workflow.drift(spec, StateChoice(state, workspace), _connector(parallelism, no_batch))
-    if as_json:
-        _print_json(report)
-    else:
-        _print(drift_lines(report.to_json()))
+    with _errors(), REPORTER.live():
+        report = workflow.drift(specs[0], StateChoice(state, workspace), _connector(parallelism, no_batch))
+    _print_drift(report.to_json(), str(specs[0]), output)
     if report.drifted:
+        raise typer.Exit(ExitCode.CHANGES)
+
+
+def _print_drift(report: dict[str, Any], spec: str, output: DriftFormat) -> None:
+    if output is DriftFormat.json:
+        _print_json(report)
+    elif output is DriftFormat.markdown:
+        from reconciler.render.markdown import drift_markdown
+        from reconciler.resources import KINDS
+
+        _print_raw(drift_markdown(report, KINDS, spec))
+    else:
+        from reconciler.render.human import drift_lines
+
+        _print(drift_lines(report))
+
+
+def _drift_fleet(
+    specs: list[Path], state: Path | None, workspace: str | None, output: DriftFormat, parallelism: int, no_batch: bool
+) -> None:
+    """Several tenants at once: one summary; exit 1 if any could not be read, else 2 if any drifted."""
+    from reconciler import workflow
+
+    if state is not None or workspace is not None:
+        _fail(ReconcilerError("--state and --workspace name one tenant's state", "give one spec with them, or neither"))
+    REPORTER.bars = False  # tenants refresh at once; their bars would interleave
+    with _errors():
+        fleet = workflow.drift_fleet(specs, _connector(DEFAULT_PARALLELISM, no_batch), parallelism)
+    data = fleet.to_json()
+    if output is DriftFormat.json:
+        _print_json(data)
+    elif output is DriftFormat.markdown:
+        from reconciler.render.markdown import fleet_markdown
+        from reconciler.resources import KINDS
+
+        _print_raw(fleet_markdown(data, KINDS))
+    else:
+        from reconciler.render.human import fleet_lines
+
+        _print(fleet_lines(data))
+    if fleet.failed:
+        raise typer.Exit(ExitCode.ERROR)
+    if fleet.drifted:
         raise typer.Exit(ExitCode.CHANGES)
 
 
@@ -391,6 +460,21 @@ def export(
         text = workflow.export(spec, connect)
         out_file.write_text(text, encoding="utf-8")
     out.print(f"Wrote {out_file}. Check it with: reconciler plan {out_file}")
+
+
+@app.command()
+def schema(
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write it to this file instead of stdout.")] = None,
+) -> None:
+    """The spec's JSON Schema (for editors: `# yaml-language-server: $schema=./schema.json`)."""
+    from reconciler.spec.schema import schema_text
+
+    text = schema_text()
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        out.print(f"Wrote {out_file}.")
 
 
 @app.command()

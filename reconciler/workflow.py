@@ -11,9 +11,11 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from reconciler.engine import DriftReport, Plan, apply_plan, check_current, detect_drift, make_plan
 from reconciler.engine.apply import Progress
+from reconciler.engine.drift import FleetReport, TenantDrift
 from reconciler.engine.verify import VerifyReport
 from reconciler.engine.verify import verify as run_verify
 from reconciler.errors import PlanError, ReconcilerError, StateError
@@ -101,6 +103,32 @@ def verify(spec_path: Path, connect: Connect, inside: str | None, outside: str |
     loaded = load_spec(spec_path)
     with connect(loaded) as ctx:
         return run_verify(ctx, inside, outside)
+
+
+def drift_fleet(spec_paths: list[Path], connect: Connect, parallelism: int) -> FleetReport:
+    """Drift of several tenants (one spec each, each with its own state), `parallelism` at a time.
+
+    A tenant that cannot be read is reported as an error with why; the others are still reported.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="drift") as pool:
+        return FleetReport(tenants=list(pool.map(lambda path: _tenant_drift(path, connect), spec_paths)))
+
+
+def _tenant_drift(spec_path: Path, connect: Connect) -> TenantDrift:
+    from reconciler.redact import redact
+
+    try:
+        report = drift(spec_path, StateChoice(), connect)
+    except ReconcilerError as exc:
+        return TenantDrift(spec=str(spec_path), status="error", error=redact(str(exc)))
+    except Exception as exc:  # one tenant's surprise must not hide the others' answers
+        return TenantDrift(
+            spec=str(spec_path), status="error", error=redact(f"internal error: {type(exc).__name__}: {exc}")
+        )
+    status: Literal["in_sync", "drifted"] = "drifted" if report.drifted else "in_sync"
+    return TenantDrift(spec=str(spec_path), tenant=report.tenant, status=status, report=report)
 
 
 def drift(spec_path: Path, choice: StateChoice, connect: Connect) -> DriftReport:

@@ -80,3 +80,34 @@ def _attribute(item: Item, name: str) -> AttributeDrift:
     return AttributeDrift(
         name=name, expected=item.desired.attributes[name], actual=actual, recorded=recorded, changed_outside=outside
     )
+
+
+class TenantDrift(BaseModel):
+    """One tenant of a fleet drift run: in sync, drifted (with its report), or unreadable (with why)."""
+
+    spec: str
+    tenant: str | None = None
+    status: Literal["in_sync", "drifted", "error"]
+    report: DriftReport | None = None
+    error: str | None = None
+
+
+class FleetReport(BaseModel):
+    """`drift SPEC SPEC ...`: one answer for many tenants."""
+
+    format_version: str = DRIFT_FORMAT_VERSION
+    tenants: list[TenantDrift]
+
+    @property
+    def drifted(self) -> list[TenantDrift]:
+        return [t for t in self.tenants if t.status == "drifted"]
+
+    @property
+    def failed(self) -> list[TenantDrift]:
+        return [t for t in self.tenants if t.status == "error"]
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["drifted"] = [t.spec for t in self.drifted]
+        data["failed"] = [t.spec for t in self.failed]
+        return data

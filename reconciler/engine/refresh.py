@@ -50,9 +50,13 @@ def _kind(desired: Desired | None, record: ResourceRecord | None) -> str:
 def _read_by_kind(ctx: Context, pairs: list[tuple[Desired | None, ResourceRecord | None]]) -> list[Observed | None]:
     """Each kind reads all its instances in one call (bulk where the kind can), answers kept in order."""
     observed: list[Observed | None] = [None] * len(pairs)
+    done = 0
     for name, kind in KINDS.items():
         positions = [i for i, (d, r) in enumerate(pairs) if _kind(d, r) == name]
         if positions:
             for position, result in zip(positions, kind.read_many(ctx, [pairs[i] for i in positions]), strict=True):
                 observed[position] = result
+            done += len(positions)
+            if ctx.on_read is not None:
+                ctx.on_read(done, len(pairs), name)
     return observed

@@ -143,6 +143,35 @@ def drift_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+FLEET_STATUS = {"in_sync": "[green]in sync[/]", "drifted": "[bold red]DRIFTED[/]", "error": "[bold red]ERROR[/]"}
+
+
+def fleet_lines(fleet: dict[str, Any]) -> list[str]:
+    """Several tenants: one line each, then the drift report of each drifted one."""
+    tenants = fleet["tenants"]
+    counts = {s: sum(1 for t in tenants if t["status"] == s) for s in FLEET_STATUS}
+    lines = [
+        f"[bold]Drift across {len(tenants)} tenants:[/] {counts['drifted']} drifted, "
+        f"{counts['error']} could not be read, {counts['in_sync']} in sync.",
+        "",
+    ]
+    for tenant in tenants:
+        lines.append(f"  {escape(tenant['spec'])}: {FLEET_STATUS[tenant['status']]} {escape(_fleet_detail(tenant))}")
+    for tenant in (t for t in tenants if t["status"] == "drifted"):
+        lines += ["", f"[bold]== {escape(tenant['spec'])} (tenant {escape(tenant['tenant'])}) ==[/]"]
+        lines += drift_lines(tenant["report"])
+    return lines
+
+
+def _fleet_detail(tenant: dict[str, Any]) -> str:
+    if tenant["status"] == "error":
+        return "- " + " ".join(str(tenant["error"]).split())
+    report = tenant["report"]
+    if tenant["status"] == "drifted":
+        return f"({len(report['entries'])} of {report['checked']} objects differ; tenant {tenant['tenant']})"
+    return f"({report['checked']} objects checked; tenant {tenant['tenant']})"
+
+
 def verify_lines(report: dict[str, Any]) -> list[str]:
     lines = []
     for check in report["checks"]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.errors import SpecError
+from reconciler.render import powershell as ps
 from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
 from reconciler.spec.presets import access_policies
@@ -99,3 +100,30 @@ class ApplicationAccessPolicyKind(ResourceKind):
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         return {k: v.lower() if isinstance(v, str) else v for k, v in attributes.items()}
+
+    # -- PowerShell (render/powershell.py) ---------------------------------------------------
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """New-ApplicationAccessPolicy -AccessRight RestrictAccess, Remove-ApplicationAccessPolicy."""
+        # https://learn.microsoft.com/powershell/module/exchangepowershell/new-applicationaccesspolicy
+        same = [ps.comment(f"{change['address']}: every attribute is create-only; nothing to change in place")]
+        return ps.by_action(change, create=self._ps_new, update=lambda _: same, delete=self._ps_remove)
+
+    def _ps_new(self, change: dict[str, Any]) -> list[str]:
+        attrs = {"app_id": ps.name_of(change), "access_right": "RestrictAccess", **ps.after(change)}
+        missing = ps.lacking(change, attrs, "scope_group")
+        if missing:
+            return missing
+        return [
+            f"New-ApplicationAccessPolicy -AppId {ps.quote(attrs['app_id'])} "
+            f"-PolicyScopeGroupId {ps.quote(attrs['scope_group'])} -AccessRight {ps.word(attrs['access_right'])} "
+            f"-Description {ps.quote(DESCRIPTION)}"
+        ]
+
+    def _ps_remove(self, change: dict[str, Any]) -> list[str]:
+        if change.get("id"):
+            return [f"Remove-ApplicationAccessPolicy -Identity {ps.quote(change['id'])} -Confirm:$false"]
+        app_id = ps.before(change).get("app_id") or ps.name_of(change)
+        return [
+            f"(Get-ApplicationAccessPolicy).Where({{ $_.AppId -eq {ps.quote(app_id)} }}) | "
+            "Remove-ApplicationAccessPolicy -Confirm:$false"
+        ]

@@ -80,6 +80,7 @@ class Context:
     cache: dict[str, Any] = field(default_factory=dict)  # lookups shared by the kinds during one run
     parallelism: int = 8  # batches in flight at once; each mailbox sees one request at a time
     batch: bool = True  # read and write in bulk ($batch); False: one request per object
+    on_read: Callable[[int, int, str], None] | None = None  # refresh progress: (objects read, of total, kind)
 
     def cached(self, key: str, load: Callable[[], T]) -> T:
         """`load()` once per run under `key`; later calls get the same answer."""
@@ -162,3 +163,12 @@ class ResourceKind(ABC):
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         """Attributes in the form used for comparison (case, order, empty vs null)."""
         return attributes
+
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """One planned change (its JSON: action, before, after, changed, id) as PowerShell, for review or hand-apply.
+
+        Kinds override it with their Exchange Online / Microsoft Graph cmdlets (render/powershell.py writes the
+        script); it works from the change alone and never reads the tenant. Default: the change's `manual`
+        Exchange Management Shell commands, else a comment that there is no PowerShell equivalent.
+        """
+        return list(change.get("manual") or []) or [f"# {change['address']}: no PowerShell equivalent"]

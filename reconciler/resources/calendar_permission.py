@@ -19,6 +19,7 @@ from typing import Any
 
 from reconciler.clients.graph import BatchRequest, BatchResult
 from reconciler.errors import ReconcilerError, SpecError
+from reconciler.render import powershell as ps
 from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind, Write
 from reconciler.spec.models import Target
@@ -242,6 +243,43 @@ class CalendarPermissionKind(ResourceKind):
             f"Set-MailboxFolderPermission -Identity '{a['mailbox']}:\\Calendar' -User '{a['grantee']}' "
             f"-AccessRights {a['access_rights']} -SharingPermissionFlags {','.join(flags)}"
         ]
+
+    # -- PowerShell (render/powershell.py) ---------------------------------------------------
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """Add-/Set-/Remove-MailboxFolderPermission on '<mailbox>:\\Calendar' [-SharingPermissionFlags ...]."""
+        # https://learn.microsoft.com/powershell/module/exchangepowershell/add-mailboxfolderpermission
+        return ps.by_action(change, create=self._ps_add, update=self._ps_set, delete=self._ps_remove)
+
+    def _ps_add(self, change: dict[str, Any]) -> list[str]:
+        return self._ps_write(change, "Add-MailboxFolderPermission", {})
+
+    def _ps_set(self, change: dict[str, Any]) -> list[str]:
+        return self._ps_write(change, "Set-MailboxFolderPermission", ps.before(change))
+
+    def _ps_write(self, change: dict[str, Any], cmdlet: str, was: dict[str, Any]) -> list[str]:
+        attrs = ps.after(change)
+        flags = sorted(attrs.get("sharing_permission_flags") or [], key=lambda f: (f != "Delegate", f))
+        # SharingPermissionFlags are valid only with Editor: a change of the flags alone is on an Editor entry
+        rights = attrs.get("access_rights") or ("Editor" if flags or was.get("sharing_permission_flags") else None)
+        if rights is None:
+            return ps.lacking(change, attrs, "access_rights")
+        line = f"{cmdlet} {self._ps_entry(change, attrs)} -AccessRights {ps.word(rights)}"
+        if change.get("manual"):  # Exchange Server: the plan's own command sets the flags after this
+            note = "the flags as reconciler's plan gives them (Microsoft documents them for Exchange Online only)"
+            return [line, ps.comment(note), *change["manual"]]
+        if flags:
+            return [f"{line} -SharingPermissionFlags {ps.words(flags)}"]
+        dropped = rights == "Editor" and was.get("sharing_permission_flags")
+        return [f"{line} -SharingPermissionFlags None" if dropped else line]
+
+    def _ps_remove(self, change: dict[str, Any]) -> list[str]:
+        return [f"Remove-MailboxFolderPermission {self._ps_entry(change, ps.before(change))} -Confirm:$false"]
+
+    def _ps_entry(self, change: dict[str, Any], attrs: dict[str, Any]) -> str:
+        """`-Identity 'mailbox:\\Calendar' -User 'grantee'`, from the attributes or else the address."""
+        mailbox, _, grantee = ps.name_of(change).partition("/")
+        folder = f"{attrs.get('mailbox') or mailbox}:\\Calendar"
+        return f"-Identity {ps.quote(folder)} -User {ps.quote(attrs.get('grantee') or grantee)}"
 
 
 def _graph_write(write: Write) -> BatchRequest | None:

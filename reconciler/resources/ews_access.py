@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.render import powershell as ps
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
 from reconciler.spec.models import Target
 from reconciler.state.model import ResourceRecord
@@ -70,6 +71,25 @@ class EwsAccessKind(ResourceKind):
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         ids = attributes.get("allowed_app_ids") or []
         return {**attributes, "allowed_app_ids": sorted(str(a).lower() for a in ids)}
+
+    # -- PowerShell (render/powershell.py) ---------------------------------------------------
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs, keeping the apps already on the list."""
+        # https://learn.microsoft.com/powershell/module/exchangepowershell/set-organizationconfig
+        keep = [ps.comment(f"{change['address']}: the allow list is kept; reconciler never removes the app")]
+        return ps.by_action(change, create=self._ps_allow, update=self._ps_allow, delete=lambda _: keep)
+
+    def _ps_allow(self, change: dict[str, Any]) -> list[str]:
+        ids = [str(i) for i in ps.after(change).get("allowed_app_ids") or []]
+        if not ids:
+            return ["Set-OrganizationConfig -EwsEnabled $true"]
+        others = " -and ".join(f"$_ -ne {ps.quote(i)}" for i in ids)
+        listed = "(Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy).EwsAllowedAppIDs"
+        return [
+            f"$EwsAllowedAppIDs = @({listed} -split '\\s*,\\s*').Where({{ $_ -and {others} }})",
+            "Set-OrganizationConfig -EwsEnabled $true "
+            f"-EwsAllowedAppIDs ((@($EwsAllowedAppIDs) + {ps.strings(ids)}) -join ',')",
+        ]
 
 
 def _config(ctx: Context) -> dict[str, Any]:

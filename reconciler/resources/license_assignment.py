@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from reconciler.errors import SpecError
+from reconciler.render import powershell as ps
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
 from reconciler.spec.models import Target
 from reconciler.state.model import ResourceRecord
@@ -85,6 +86,28 @@ class LicenseAssignmentKind(ResourceKind):
         skus = attributes.get("skus")
         user = attributes.get("user")
         return {**attributes, "skus": sorted(skus or []), "user": user.lower() if isinstance(user, str) else user}
+
+    # -- PowerShell (render/powershell.py) ---------------------------------------------------
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """Set-MgUserLicense -AddLicenses / -RemoveLicenses, the SKU ids looked up by part number."""
+        # https://learn.microsoft.com/powershell/module/microsoft.graph.users.actions/set-mguserlicense
+        keep = [ps.comment(f"{change['address']}: licenses are kept; reconciler never strips them")]
+        return ps.by_action(change, create=self._ps_assign, update=self._ps_assign, delete=lambda _: keep)
+
+    def _ps_assign(self, change: dict[str, Any]) -> list[str]:
+        was, will = ps.before(change), ps.after(change)
+        add = sorted(set(will.get("skus") or []) - set(was.get("skus") or []))
+        remove = sorted(set(was.get("skus") or []) - set(will.get("skus") or []))
+        user = will.get("user") or was.get("user")
+        if not add and not remove:
+            return [ps.comment(f"{user or change['address']}: no license to add or remove")]
+        adds = ", ".join(f"@{{SkuId = $Skus.Where({{ $_.SkuPartNumber -eq {ps.quote(s)} }}).SkuId}}" for s in add)
+        removes = f"$Skus.Where({{ $_.SkuPartNumber -in {ps.strings(remove)} }}).SkuId" if remove else ""
+        target = ps.quote(user) if user else ps.SERVICE_ACCOUNT
+        return [
+            "$Skus = Get-MgSubscribedSku -All",
+            f"Set-MgUserLicense -UserId {target} -AddLicenses @({adds}) -RemoveLicenses @({removes})",
+        ]
 
 
 def _assigned(ctx: Context, upn: str) -> list[str] | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from reconciler.render import powershell as ps
 from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
 from reconciler.resources.impersonation import confirmed
@@ -115,3 +116,35 @@ class ManagementScopeKind(ResourceKind):
             f"{verb}-ManagementScope {identity} '{desired.attributes['name']}' "
             "-RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
         ]
+
+    # -- PowerShell (render/powershell.py) ---------------------------------------------------
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """New-/Set-ManagementScope -RecipientRestrictionFilter, Remove-ManagementScope (Exchange Server: `manual`)."""
+        # https://learn.microsoft.com/powershell/module/exchangepowershell/new-managementscope
+        if not change.get("automated", True):
+            return super().powershell(change)
+        return ps.by_action(change, create=self._ps_new, update=self._ps_set, delete=self._ps_remove)
+
+    def _ps_new(self, change: dict[str, Any]) -> list[str]:
+        return self._ps_write(change, "New-ManagementScope -Name")
+
+    def _ps_set(self, change: dict[str, Any]) -> list[str]:
+        return self._ps_write(change, "Set-ManagementScope -Identity")
+
+    def _ps_write(self, change: dict[str, Any], command: str) -> list[str]:
+        attrs = ps.after(change)
+        name = ps.quote(attrs.get("name") or ps.name_of(change))
+        text = attrs.get("recipient_filter")
+        if not isinstance(text, str):
+            return ps.lacking(change, {}, "recipient_filter")
+        group = text.split("'", 1)[1].rstrip("'") if "'" in text else ""
+        if group and "=" not in group:  # the group's address, not its DN (Exchange Server): look the DN up
+            return [
+                f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName",
+                f"{command} {name} -RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
+            ]
+        return [f"{command} {name} -RecipientRestrictionFilter {ps.quote(text)}"]
+
+    def _ps_remove(self, change: dict[str, Any]) -> list[str]:
+        name = ps.before(change).get("name") or ps.name_of(change)
+        return [f"Remove-ManagementScope -Identity {ps.quote(name)} -Confirm:$false"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.errors import ClientError
+from reconciler.render import powershell as ps
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
 from reconciler.resources.impersonation import confirmed
 from reconciler.spec.models import Target
@@ -148,6 +149,53 @@ class RoleAssignmentKind(ResourceKind):
             f"New-ManagementRoleAssignment -Name '{desired.name}' -Role {attrs['role']} "
             f"-User '{attrs['assignee']}'{scope}"
         ]
+
+    # -- PowerShell (render/powershell.py) ---------------------------------------------------
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """New-ManagementRoleAssignment -App (New-ServicePrincipal first when needed) or -User, Set-, Remove-."""
+        # https://learn.microsoft.com/powershell/module/exchangepowershell/new-managementroleassignment
+        # https://learn.microsoft.com/exchange/permissions-exo/application-rbac (New-ServicePrincipal, -App)
+        if not change.get("automated", True):
+            return super().powershell(change)
+        return ps.by_action(change, create=self._ps_new, update=self._ps_set, delete=self._ps_remove)
+
+    def _ps_new(self, change: dict[str, Any]) -> list[str]:
+        attrs = ps.after(change)
+        missing = ps.lacking(change, attrs, "role", "assignee")
+        if missing:
+            return missing
+        head = f"New-ManagementRoleAssignment -Name {ps.quote(ps.name_of(change))} -Role {ps.quote(attrs['role'])}"
+        scope = attrs.get("scope")
+        if attrs.get("assignee_type") == "app":
+            tail = f" -CustomResourceScope {ps.quote(scope)}" if scope else ""
+            return [*self._ps_service_principal(attrs["assignee"]), f"{head} -App $ServicePrincipal.ObjectId{tail}"]
+        tail = f" -CustomRecipientWriteScope {ps.quote(scope)}" if scope else ""
+        return [f"{head} -User {ps.quote(attrs['assignee'])}{tail}"]
+
+    def _ps_service_principal(self, app_id: str) -> list[str]:
+        """`$ServicePrincipal`: the app's Exchange service principal, registered (New-ServicePrincipal) if missing."""
+        entra_filter = "appId eq '" + app_id + "'"
+        return [
+            f"$ServicePrincipal = (Get-ServicePrincipal).Where({{ $_.AppId -eq {ps.quote(app_id)} }}, 'First')",
+            "if (-not $ServicePrincipal) { "
+            f"$EntraApp = Get-MgServicePrincipal -Filter {ps.quote(entra_filter)}; "
+            "$ServicePrincipal = New-ServicePrincipal -AppId $EntraApp.AppId -ObjectId $EntraApp.Id "
+            "-DisplayName $EntraApp.DisplayName }",
+        ]
+
+    def _ps_set(self, change: dict[str, Any]) -> list[str]:
+        attrs = {**ps.before(change), **ps.after(change)}
+        user = attrs.get("assignee_type") == "user"
+        parameter = "CustomRecipientWriteScope" if user else "CustomResourceScope"
+        scope = ps.quote(attrs["scope"]) if attrs.get("scope") else "$null"
+        return [f"Set-ManagementRoleAssignment -Identity {self._ps_identity(change)} -{parameter} {scope}"]
+
+    def _ps_remove(self, change: dict[str, Any]) -> list[str]:
+        return [f"Remove-ManagementRoleAssignment -Identity {self._ps_identity(change)} -Confirm:$false"]
+
+    def _ps_identity(self, change: dict[str, Any]) -> str:
+        """The assignment as the tenant names it (the plan's id), else the spec's name."""
+        return ps.quote(change.get("id") or ps.name_of(change))
 
 
 def _by_role(ctx: Context, role: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.errors import SpecError
+from reconciler.render import powershell as ps
 from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
 from reconciler.spec.models import Target
@@ -139,3 +140,37 @@ class RoomListKind(ResourceKind):
             f"Add-DistributionGroupMember -Identity '{name}' -Member '{room}'" for room in desired.attributes["rooms"]
         ]
         return commands
+
+    # -- PowerShell (render/powershell.py) ---------------------------------------------------
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """New-DistributionGroup -RoomList, Set-DistributionGroup -RoomList, Add-/Remove-DistributionGroupMember."""
+        # https://learn.microsoft.com/powershell/module/exchangepowershell/new-distributiongroup
+        # https://learn.microsoft.com/powershell/module/exchangepowershell/add-distributiongroupmember
+        if not change.get("automated", True):
+            return super().powershell(change)
+        return ps.by_action(change, create=self._ps_new, update=self._ps_set, delete=self._ps_remove)
+
+    def _ps_new(self, change: dict[str, Any]) -> list[str]:
+        attrs = ps.after(change)
+        name = attrs.get("name") or ps.name_of(change)
+        return [f"New-DistributionGroup -Name {ps.quote(name)} -RoomList", *self._ps_members("Add", name, attrs)]
+
+    def _ps_set(self, change: dict[str, Any]) -> list[str]:
+        was, will = ps.before(change), ps.after(change)
+        name = will.get("name") or ps.name_of(change)
+        flag = "room_list" in (change.get("changed") or [])
+        lines = [f"Set-DistributionGroup -Identity {ps.quote(name)} -RoomList"] if flag else []
+        old, new = list(was.get("rooms") or []), list(will.get("rooms") or [])
+        lines += self._ps_members("Add", name, {"rooms": [r for r in new if r not in old]})
+        lines += self._ps_members("Remove", name, {"rooms": [r for r in old if r not in new]})
+        return lines or [ps.comment(f"{change['address']}: no member to add or remove")]
+
+    def _ps_members(self, verb: str, name: str, attrs: dict[str, Any]) -> list[str]:
+        confirm = " -Confirm:$false" if verb == "Remove" else ""
+        return [
+            f"{verb}-DistributionGroupMember -Identity {ps.quote(name)} -Member {ps.quote(room)}{confirm}"
+            for room in attrs.get("rooms") or []
+        ]
+
+    def _ps_remove(self, change: dict[str, Any]) -> list[str]:
+        return [f"Remove-DistributionGroup -Identity {ps.quote(ps.name_of(change))} -Confirm:$false"]

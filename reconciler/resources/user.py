@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.errors import SpecError
+from reconciler.render import powershell as ps
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
 from reconciler.spec.models import Target
 from reconciler.state.model import ResourceRecord
@@ -117,3 +118,48 @@ class UserKind(ResourceKind):
         if isinstance(upn, str):
             return {**attributes, "user_principal_name": upn.lower()}
         return attributes
+
+    # -- PowerShell (render/powershell.py) ---------------------------------------------------
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """New-MgUser (the password from the script's SecureString parameter), Update-MgUser, Remove-MgUser."""
+        # https://learn.microsoft.com/powershell/module/microsoft.graph.users/new-mguser (also update-/remove-mguser)
+        return ps.by_action(change, create=self._ps_create, update=self._ps_update, delete=self._ps_delete)
+
+    def _ps_create(self, change: dict[str, Any]) -> list[str]:
+        attrs = ps.after(change)
+        missing = ps.lacking(change, attrs, "user_principal_name", "display_name", "mail_nickname")
+        if missing:
+            return missing
+        return [" ".join(["New-MgUser", *self._ps_properties(attrs, list(JSON_FIELDS)), self._ps_password(attrs)])]
+
+    def _ps_update(self, change: dict[str, Any]) -> list[str]:
+        properties = self._ps_properties(ps.after(change), list(change.get("changed") or []))
+        if not properties:
+            return [ps.comment(f"{change['address']}: no property to set")]
+        return [" ".join(["Update-MgUser", "-UserId", self._ps_identity(change), *properties])]
+
+    def _ps_delete(self, change: dict[str, Any]) -> list[str]:
+        return [f"Remove-MgUser -UserId {self._ps_identity(change)} -Confirm:$false"]
+
+    def _ps_properties(self, attrs: dict[str, Any], names: list[str]) -> list[str]:
+        """`-DisplayName 'x'` per attribute (a boolean is a switch: `-AccountEnabled:$false`)."""
+        result = []
+        for name in [n for n in names if n in JSON_FIELDS and attrs.get(n) is not None]:
+            parameter = JSON_FIELDS[name][0].upper() + JSON_FIELDS[name][1:]
+            value = attrs[name]
+            result.append(ps.switch(parameter, value) if isinstance(value, bool) else f"-{parameter} {ps.quote(value)}")
+        return result
+
+    def _ps_password(self, attrs: dict[str, Any]) -> str:
+        """The password comes from the script's SecureString parameter, never from the plan."""
+        force = ps.boolean(attrs.get("force_change_password_next_sign_in"))
+        return (
+            f"-PasswordProfile @{{ Password = [System.Net.NetworkCredential]::new('', {ps.PASSWORD}).Password; "
+            f"ForceChangePasswordNextSignIn = {force} }}"
+        )
+
+    def _ps_identity(self, change: dict[str, Any]) -> str:
+        """The object id, else the user principal name, else the script's -ServiceAccountUpn parameter."""
+        was, will = ps.before(change), ps.after(change)
+        value = change.get("id") or was.get("user_principal_name") or will.get("user_principal_name")
+        return ps.quote(value) if value else ps.SERVICE_ACCOUNT

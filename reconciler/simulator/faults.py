@@ -3,7 +3,7 @@
 A rule is a JSON object; the first armed rule that matches a request fires::
 
     {"method": "GET" | "*",            # default "*"
-     "path": "<regex searched in the request path>",   # default: every path
+     "path": "<regex searched in the path>",   # default: every path; Graph paths also without /v1.0
      "rate": 0.2, "seed": 7,           # fire on that share of matching requests, reproducibly; default: always
      "times": 3,                       # fire that many times, then disarm; default: no limit
      # and one effect:
@@ -33,6 +33,7 @@ Layer = Literal["status", "transport"]
 KNOWN_KEYS = {"method", "path", "rate", "seed", "times", "status", "retry_after", "code", "message"}
 KNOWN_KEYS |= {"drop", "after", "delay_ms", "fired"}  # fired: how often the rule has fired (kept by the simulator)
 
+GRAPH_ROOT = "/v1.0"
 _RANDOM: dict[tuple[int, int], random.Random] = {}
 
 
@@ -63,13 +64,18 @@ def take_fault(store: TenantStore, method: str, path: str, layer: Layer = "statu
             continue
         if str(rule.get("method", "*")).upper() not in ("*", method.upper()):
             continue
-        if not re.search(str(rule.get("path", "")), path) or not _fires(store, rule):
+        if not any(re.search(str(rule.get("path", "")), p) for p in _forms(path)) or not _fires(store, rule):
             continue
         if isinstance(times, int):
             rule["times"] = times - 1
         rule["fired"] = int(rule.get("fired", 0)) + 1
         return rule
     return None
+
+
+def _forms(path: str) -> tuple[str, ...]:
+    """A Graph path matches both as sent (/v1.0/users) and relative to the version root (/users), as in $batch."""
+    return (path, path[len(GRAPH_ROOT) :]) if path.startswith(GRAPH_ROOT + "/") else (path,)
 
 
 def retry_after(rule: JsonObject) -> str:

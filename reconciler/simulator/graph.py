@@ -139,7 +139,7 @@ def route(req: GraphRequest) -> GraphResult:
 
 def execute(req: GraphRequest, *, top_level: bool) -> tuple[GraphResult, bool]:
     """Run one Graph call. Returns the result and whether the tenant changed."""
-    fault = take_fault(req.store, req.method, req.path)
+    fault = take_fault(req.store, req.method, PREFIX + req.path)  # rules match /v1.0/x and /x
     if fault is not None:
         return error_result(fault_error(fault), req.request_id, req.client_request_id), True
     try:

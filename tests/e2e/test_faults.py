@@ -79,8 +79,8 @@ def test_a_read_that_keeps_failing_stops_after_bounded_retries_naming_the_operat
     tenant = _tenant(tmp_path)
     tenant.set_tenant(lambda t: t.update(faults=[{"method": "GET", "path": "^/subscribedSkus", "status": 503}]))
     result = tenant.cli("plan", tenant.spec_file("example"))
-    assert result.exit_code == 1
-    assert "GET /subscribedSkus" in result.output and "serviceNotAvailable" in result.output
+    assert result.exit_code == 1, result.output
+    assert "GET /subscribedSkus" in result.output and "serviceNotAvailable" in result.output, result.output
     assert "Traceback" not in result.output
     assert not (tenant.root / "state" / "example.json").exists()
 

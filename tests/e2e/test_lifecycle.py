@@ -20,7 +20,7 @@ def test_removed_from_spec_and_created_by_reconciler_is_destroyed(ws: Workspace)
     plan = json.loads(ws.cli("plan", str(ws.spec), "--json").stdout)
     actions = {c["address"]: c["action"] for c in plan["changes"]}
     assert actions == {"user.service_account": "delete", "license_assignment.service_account": "forget"}
-    assert plan["summary"] == {"add": 0, "change": 0, "destroy": 1, "forget": 1, "manual": 0, "widen": 0}
+    assert plan["summary"] == {"add": 0, "change": 0, "destroy": 1, "forget": 1, "manual": 0, "widen": 0, "adopt": 0}
     # licenses go before the user is destroyed: removals run in reverse dependency order
     assert plan["changes"][0]["address"] == "license_assignment.service_account"
 
@@ -70,7 +70,7 @@ def test_plan_json_contract(ws: Workspace) -> None:
     assert set(user) >= {"address", "kind", "action", "before", "after"}
     assert user["action"] == "create" and user["before"] is None
     assert user["after"]["password"] == "(sensitive)"
-    assert plan["summary"] == {"add": 2, "change": 0, "destroy": 0, "forget": 0, "manual": 0, "widen": 0}
+    assert plan["summary"] == {"add": 2, "change": 0, "destroy": 0, "forget": 0, "manual": 0, "widen": 0, "adopt": 0}
 
 
 def test_prevent_destroy_is_remembered_until_lifted(ws: Workspace) -> None:
