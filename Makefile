@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint test demo bench clean
+.PHONY: install lint test demo bench clean azurite
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests bench
 	$(BIN)/mypy
 
-test: lint
+azurite:  # the Azure Storage emulator for the azure_blob backend's tests (Node.js + npm; pinned by a lock file)
+	bash scripts/azurite.sh install
+
+test: lint azurite
 	$(BIN)/pytest -q -n 2
 
 demo: $(STAMP)
@@ -29,4 +32,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .azurite .pytest_cache .mypy_cache .ruff_cache

@@ -84,6 +84,17 @@ class DriftFormat(StrEnum):
     markdown = "markdown"
 
 
+class Switch(StrEnum):
+    true = "true"
+    false = "false"
+
+
+LockOpt = Annotated[
+    Switch,
+    typer.Option(
+        "--lock", help="Hold the state lock while reading (as apply always does); --lock=false for read-only CI."
+    ),
+]
 PlanFormatOpt = Annotated[
     PlanFormat,
     typer.Option(
@@ -252,6 +263,7 @@ def plan(
     out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan for `apply PLANFILE`.")] = None,
     as_json: JsonOpt = False,
     output: PlanFormatOpt = PlanFormat.human,
+    lock: LockOpt = Switch.true,
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
     ] = False,
@@ -270,6 +282,7 @@ def plan(
             StateChoice(state, workspace),
             _connector(parallelism, no_batch),
             tuple(target or ()),
+            lock=lock is Switch.true,
         )
         if out_file is not None:
             out_file.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -354,6 +367,7 @@ def drift(
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
     output: DriftFormatOpt = DriftFormat.human,
+    lock: LockOpt = Switch.true,
     parallelism: Annotated[
         int,
         typer.Option(
@@ -365,13 +379,15 @@ def drift(
     """Refresh only and report drift: exit 0 none, 2 drift, 1 error (a failed read is an error, never drift)."""
     output = DriftFormat.json if as_json else output
     if len(specs) > 1:
-        _drift_fleet(specs, state, workspace, output, parallelism, no_batch)
+        _drift_fleet(specs, state, workspace, output, parallelism, no_batch, lock is Switch.true)
         return
     from reconciler import workflow
     from reconciler.state.select import StateChoice
 
     with _errors(), REPORTER.live():
-        report = workflow.drift(specs[0], StateChoice(state, workspace), _connector(parallelism, no_batch))
+        report = workflow.drift(
+            specs[0], StateChoice(state, workspace), _connector(parallelism, no_batch), lock=lock is Switch.true
+        )
     _print_drift(report.to_json(), str(specs[0]), output)
     if report.drifted:
         raise typer.Exit(ExitCode.CHANGES)
@@ -392,7 +408,13 @@ def _print_drift(report: dict[str, Any], spec: str, output: DriftFormat) -> None
 
 
 def _drift_fleet(
-    specs: list[Path], state: Path | None, workspace: str | None, output: DriftFormat, parallelism: int, no_batch: bool
+    specs: list[Path],
+    state: Path | None,
+    workspace: str | None,
+    output: DriftFormat,
+    parallelism: int,
+    no_batch: bool,
+    lock: bool,
 ) -> None:
     """Several tenants at once: one summary; exit 1 if any could not be read, else 2 if any drifted."""
     from reconciler import workflow
@@ -401,7 +423,7 @@ def _drift_fleet(
         _fail(ReconcilerError("--state and --workspace name one tenant's state", "give one spec with them, or neither"))
     REPORTER.bars = False  # tenants refresh at once; their bars would interleave
     with _errors():
-        fleet = workflow.drift_fleet(specs, _connector(DEFAULT_PARALLELISM, no_batch), parallelism)
+        fleet = workflow.drift_fleet(specs, _connector(DEFAULT_PARALLELISM, no_batch), parallelism, lock)
     data = fleet.to_json()
     if output is DriftFormat.json:
         _print_json(data)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -44,12 +44,20 @@ def read_checked_state(backend: StateBackend, loaded: LoadedSpec) -> State:
     return state
 
 
-def plan(spec_path: Path, choice: StateChoice, connect: Connect, targets: tuple[str, ...] = ()) -> Plan:
+def plan(
+    spec_path: Path, choice: StateChoice, connect: Connect, targets: tuple[str, ...] = (), lock: bool = True
+) -> Plan:
     loaded = load_spec(spec_path)
-    backend = open_backend(spec_path, choice)
-    state = read_checked_state(backend, loaded)
-    with connect(loaded) as ctx:
-        return make_plan(ctx, state, backend, targets)
+    backend = open_backend(spec_path, choice, loaded)
+    with _locked(backend, "plan", lock):
+        state = read_checked_state(backend, loaded)
+        with connect(loaded) as ctx:
+            return make_plan(ctx, state, backend, targets)
+
+
+def _locked(backend: StateBackend, operation: str, lock: bool) -> AbstractContextManager[object]:
+    """The state lock for a read-only command, unless the user said --lock=false."""
+    return backend.lock(operation) if lock else nullcontext()
 
 
 def load_plan(path: Path) -> Plan:
@@ -86,7 +94,7 @@ def apply(
 ) -> ApplyResult:
     """Plan (or take the saved plan), confirm, apply, holding the state lock throughout."""
     loaded = load_spec(spec_path)
-    backend = open_backend(spec_path, choice)
+    backend = open_backend(spec_path, choice, loaded)
     with backend.lock("apply"):
         state = read_checked_state(backend, loaded)
         if saved is not None:
@@ -105,7 +113,7 @@ def verify(spec_path: Path, connect: Connect, inside: str | None, outside: str |
         return run_verify(ctx, inside, outside)
 
 
-def drift_fleet(spec_paths: list[Path], connect: Connect, parallelism: int) -> FleetReport:
+def drift_fleet(spec_paths: list[Path], connect: Connect, parallelism: int, lock: bool = True) -> FleetReport:
     """Drift of several tenants (one spec each, each with its own state), `parallelism` at a time.
 
     A tenant that cannot be read is reported as an error with why; the others are still reported.
@@ -113,14 +121,14 @@ def drift_fleet(spec_paths: list[Path], connect: Connect, parallelism: int) -> F
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="drift") as pool:
-        return FleetReport(tenants=list(pool.map(lambda path: _tenant_drift(path, connect), spec_paths)))
+        return FleetReport(tenants=list(pool.map(lambda path: _tenant_drift(path, connect, lock), spec_paths)))
 
 
-def _tenant_drift(spec_path: Path, connect: Connect) -> TenantDrift:
+def _tenant_drift(spec_path: Path, connect: Connect, lock: bool) -> TenantDrift:
     from reconciler.redact import redact
 
     try:
-        report = drift(spec_path, StateChoice(), connect)
+        report = drift(spec_path, StateChoice(), connect, lock)
     except ReconcilerError as exc:
         return TenantDrift(spec=str(spec_path), status="error", error=redact(str(exc)))
     except Exception as exc:  # one tenant's surprise must not hide the others' answers
@@ -131,11 +139,13 @@ def _tenant_drift(spec_path: Path, connect: Connect) -> TenantDrift:
     return TenantDrift(spec=str(spec_path), tenant=report.tenant, status=status, report=report)
 
 
-def drift(spec_path: Path, choice: StateChoice, connect: Connect) -> DriftReport:
+def drift(spec_path: Path, choice: StateChoice, connect: Connect, lock: bool = True) -> DriftReport:
     loaded = load_spec(spec_path)
-    state = read_checked_state(open_backend(spec_path, choice), loaded)
-    with connect(loaded) as ctx:
-        return detect_drift(ctx, state)
+    backend = open_backend(spec_path, choice, loaded)
+    with _locked(backend, "drift", lock):
+        state = read_checked_state(backend, loaded)
+        with connect(loaded) as ctx:
+            return detect_drift(ctx, state)
 
 
 def export(spec_path: Path, connect: Connect) -> str:
@@ -152,7 +162,7 @@ def import_object(spec_path: Path, choice: StateChoice, address: str, object_id:
     from reconciler.engine.adopt import adopt
 
     loaded = load_spec(spec_path)
-    backend = open_backend(spec_path, choice)
+    backend = open_backend(spec_path, choice, loaded)
     with backend.lock("import"):
         state = read_checked_state(backend, loaded)
         with connect(loaded) as ctx:

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from reconciler.cli import app
 from reconciler.simulator import init_tenant
 
+pytest_plugins = ["tests.azurite"]
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "Sim-Secret-Pa55word-7731"
 APP_SECRET = "app-secret-value-123"  # the integration's client secret in tests (test_exchange)

@@ -285,6 +285,33 @@ class Lifecycle(Strict):
         return any(fnmatch.fnmatchcase(address, pattern) for pattern in self.prevent_destroy)
 
 
+class Backend(Strict):
+    """Where the state lives (Terraform's backends): `local` (state/<workspace>.json, the default) or
+    `azure_blob` (a blob; its lease is the lock; ETag-conditional writes; a snapshot of every version)."""
+
+    type: Literal["local", "azure_blob"] = "local"
+    container: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    key: str | None = Field(default=None, min_length=1, max_length=1024)  # blob name, e.g. contoso.json
+    account_url: str | None = Field(default=None, pattern=r"^https://[^/\s]+/?$")  # signed in with azure-identity
+    connection_string: EnvRef | None = None  # ${env:AZURE_STORAGE_CONNECTION_STRING}; never stored or shown
+    lease_seconds: int = Field(default=60, ge=15, le=60)  # a killed run frees the lock after this long
+
+    @model_validator(mode="after")
+    def _complete(self) -> Backend:
+        if self.type == "local":
+            if self.container or self.key or self.account_url or self.connection_string:
+                raise ValueError("container, key, account_url and connection_string are for type: azure_blob")
+            return self
+        if not self.container or not self.key:
+            raise ValueError("type azure_blob needs container and key (the blob name, e.g. contoso.json)")
+        if (self.account_url is None) == (self.connection_string is None):
+            raise ValueError(
+                "type azure_blob needs exactly one of account_url (https://ACCOUNT.blob.core.windows.net, "
+                "signed in with azure-identity) or connection_string (${env:AZURE_STORAGE_CONNECTION_STRING})"
+            )
+        return self
+
+
 class Spec(Strict):
     version: int = Field(ge=1, le=1, description="spec format version; this reconciler reads version 1")
     tenant: Tenant
@@ -297,3 +324,4 @@ class Spec(Strict):
     role_assignments: list[RoleAssignment] = Field(default_factory=list)
     exchange_server: ExchangeServer | None = None
     lifecycle: Lifecycle = Lifecycle()
+    backend: Backend = Backend()

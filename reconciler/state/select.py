@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.errors import StateError
 from reconciler.state.backend import StateBackend
 from reconciler.state.local import LocalBackend
+
+if TYPE_CHECKING:
+    from reconciler.spec.loader import LoadedSpec
 
 STATE_DIR = Path("state")
 
@@ -59,6 +63,30 @@ def _looks_like_state(path: Path) -> bool:
     return '"serial"' in head and '"version"' in head
 
 
-def open_backend(spec_path: Path | None, choice: StateChoice) -> StateBackend:
+def open_backend(spec_path: Path | None, choice: StateChoice, loaded: LoadedSpec | None = None) -> StateBackend:
     """The backend for a spec (None: no spec given) and the command line's state options."""
-    return LocalBackend(state_path_for(spec_path, choice.state, choice.workspace))
+    if loaded is None and spec_path is not None:
+        from reconciler.spec.loader import load_spec
+
+        loaded = load_spec(spec_path)
+    config = loaded.spec.backend if loaded is not None else None
+    if config is None or config.type == "local":
+        return LocalBackend(state_path_for(spec_path, choice.state, choice.workspace))
+    assert loaded is not None and config.container and config.key
+    if choice.state is not None:
+        raise StateError(
+            f"--state is for a local state file, but {loaded.path} keeps its state in azure_blob",
+            "drop --state (use --workspace NAME for another state in the same container)",
+        )
+    from reconciler.state.azure_blob import AzureBlobBackend
+
+    secret = config.connection_string
+    return AzureBlobBackend(
+        container=config.container,
+        key=config.key,
+        workspace=choice.workspace,
+        account_url=config.account_url,
+        connection_string=loaded.resolve_env(secret, "backend", "connection_string") if secret else None,
+        lease_seconds=config.lease_seconds,
+        local_dir=STATE_DIR,
+    )
