@@ -167,8 +167,8 @@ def _apply_one(ctx: Context, change: Change, wanted: dict[str, Desired], state: 
         return
     desired = _wanted(change, wanted)
     created = record.created_by_reconciler if record else False
-    if change.action is Action.REPLACE and record is not None:
-        kind.delete(ctx, record)
+    if change.action is Action.REPLACE:  # the object found (recorded or adopted) goes first
+        kind.delete(ctx, record or ResourceRecord(address=change.address, kind=change.kind, id=change.id))
     if change.action in (Action.CREATE, Action.REPLACE):
         observed, created = kind.create(ctx, desired), True
     elif change.action is Action.UPDATE:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.clients.exchange_admin import ExchangeError
 from reconciler.errors import ClientError
 from reconciler.render import powershell as ps
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
@@ -62,11 +63,29 @@ class RoleAssignmentKind(ResourceKind):
             return None
         rows = [r for r in _by_role(ctx, desired.attributes["role"]) if _assignee(r) & identities]
         if not rows:
-            return None
+            return self._same_name(ctx, desired, record)
         rows.sort(key=lambda r: _scope(r) != desired.attributes["scope"])  # an equal one first, whatever its name
         row = rows[0]
         attributes = {**desired.attributes, "role": row.get("Role"), "scope": _scope(row)}
         return Observed(str(row.get("Name") or row.get("Identity")), attributes)
+
+    def _same_name(self, ctx: Context, desired: Desired, record: ResourceRecord | None) -> Observed | None:
+        """The assignment of this name with another role or assignee (e.g. the spec went from restricted to
+        free_busy): the plan replaces it, instead of creating a second one that Exchange would refuse."""
+        name = record.id if record is not None and record.id else desired.name
+        row = ctx.clients.exchange.get("Get-ManagementRoleAssignment", {"Identity": name}, what=name)
+        if row is None:
+            return None
+        assignee = sorted(_assignee(row))
+        attributes = {
+            **desired.attributes,
+            "role": row.get("Role"),
+            "assignee": desired.attributes["assignee"]
+            if _assignee(row) & self._assignee_identities(ctx, desired)
+            else (assignee[0] if assignee else None),
+            "scope": _scope(row),
+        }
+        return Observed(str(row.get("Name") or name), attributes)
 
     def _assignee_identities(self, ctx: Context, desired: Desired) -> set[str]:
         if desired.attributes["assignee_type"] == "user":
@@ -206,9 +225,19 @@ def _by_role(ctx: Context, role: str) -> list[dict[str, Any]]:
 
 
 def _service_principal(ctx: Context, app_id: str) -> dict[str, Any] | None:
-    return ctx.cached(
-        f"sp:{app_id}", lambda: ctx.clients.exchange.get("Get-ServicePrincipal", {"Identity": app_id}, what=app_id)
-    )
+    """The app's service principal in Exchange, matched on AppId: Get-ServicePrincipal's page warns that an
+    -Identity value that does not exist can return every service principal instead of none."""
+
+    def load() -> dict[str, Any] | None:
+        try:
+            rows = ctx.clients.exchange.run("Get-ServicePrincipal", {"Identity": app_id}, what=app_id)
+        except ExchangeError as exc:
+            if exc.not_found:
+                return None
+            raise
+        return next((r for r in rows if str(r.get("AppId", "")).lower() == app_id.lower()), None)
+
+    return ctx.cached(f"sp:{app_id}", load)
 
 
 def _assignee(row: dict[str, Any]) -> set[str]:

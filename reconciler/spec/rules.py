@@ -136,6 +136,17 @@ def _organization_wide_is_explicit(spec: Spec, locate: Callable[..., object]) ->
                 "level",
             )
         )
+    elif access is not None and access.scope_group is None and spec.integration is not None:
+        problems.append(
+            _error(
+                locate,
+                f"access level '{access.level.value}' without scope_group gives the integration's app every mailbox "
+                "in the organization (Application Calendars.Read reads every event, not only free/busy)",
+                "name the mailboxes' group in access.scope_group, or confirm with access.allow_organization_wide: true",
+                "access",
+                "level",
+            )
+        )
     problems += [
         _error(
             locate,

@@ -204,3 +204,21 @@ def test_target_limits_plan_and_apply_to_a_resource_and_its_dependencies(tenant:
 
     unknown = tenant.cli("plan", spec, "--target", "room_list.Nowhere")
     assert unknown.exit_code == 1 and "--target room_list.Nowhere matches no resource" in unknown.stderr
+
+
+def test_changing_the_access_level_replaces_the_role_assignment(tenant: Tenant) -> None:
+    """restricted -> free_busy under the same assignment name: the ReadWrite assignment is replaced by a Read one,
+    not joined by a second that Exchange would refuse (ADObjectAlreadyExistsException)."""
+    spec = tenant.spec_file("example")
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    text = Path(spec).read_text(encoding="utf-8")
+    Path(spec).write_text(text.replace("level: restricted", "level: free_busy"), encoding="utf-8")
+
+    plan = json.loads(tenant.cli("plan", spec, "--json").stdout)
+    change = next(c for c in plan["changes"] if c["kind"] == "role_assignment")
+    assert change["action"] == "replace" and change["changed"] == ["role"], change
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    rows = tenant.exchange("Get-ManagementRoleAssignment", {"Identity": "CronofyImpersonationAssignment"})
+    assert [r["Role"] for r in rows] == ["Application Calendars.Read"]
+    assert "No changes." in tenant.cli("plan", spec).stdout

@@ -89,3 +89,18 @@ def test_access_policy_needs_a_security_group(tenant: Tenant) -> None:
     result = tenant.cli("plan", spec)
     assert result.exit_code == 1
     assert "needs a mail-enabled security group" in result.stderr
+
+
+def test_free_busy_without_a_scope_group_is_organization_wide(tenant: Tenant) -> None:
+    """Application Calendars.Read on every mailbox reads every event, not only free/busy: it must be confirmed."""
+    spec = tenant.spec_file("free_busy")
+    text = Path(spec).read_text()
+    lines = [line for line in text.splitlines() if "scope_group:" not in line]
+    Path(spec).write_text("\n".join(lines) + "\n")
+    result = tenant.cli("validate", spec)
+    assert result.exit_code == 1
+    assert "access level 'free_busy' without scope_group gives the integration's app every mailbox" in result.stderr
+    assert "allow_organization_wide: true" in result.stderr
+    confirmed = text.replace("access:\n", "access:\n  allow_organization_wide: true\n")
+    Path(spec).write_text("\n".join(line for line in confirmed.splitlines() if "scope_group:" not in line) + "\n")
+    assert tenant.cli("validate", spec).exit_code == 0, tenant.cli("validate", spec).output
