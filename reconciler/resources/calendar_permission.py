@@ -234,15 +234,18 @@ class CalendarPermissionKind(ResourceKind):
             return f"lets {after.get('grantee')} see private items on {after.get('mailbox')}'s calendar"
         return None
 
-    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
-        flags = desired.write_only.get("sharing_permission_flags")
-        if ctx.spec.spec.target is not Target.EXCHANGE_SERVER or not flags:
-            return []
-        a = desired.attributes
-        return [
-            f"Set-MailboxFolderPermission -Identity '{a['mailbox']}:\\Calendar' -User '{a['grantee']}' "
-            f"-AccessRights {a['access_rights']} -SharingPermissionFlags {','.join(flags)}"
-        ]
+    def warnings(self, ctx: Context) -> list[str]:
+        spec = ctx.spec.spec
+        if (
+            spec.target is Target.EXCHANGE_SERVER
+            and spec.access is not None
+            and spec.access.level.value == "restricted"
+        ):
+            return [
+                "Exchange Server has no SharingPermissionFlags (Delegate, CanViewPrivateItems are Exchange Online "
+                "only): the service account gets Editor; to let it see private items, make it a delegate in Outlook"
+            ]
+        return []
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:

@@ -130,6 +130,8 @@ def permissions(loaded: LoadedSpec) -> list[PermissionWant]:
     if access is None or access.level is AccessLevel.FULL or spec.service_account is None:
         return wants
     rights, flags = EDITOR_DELEGATE if access.level is AccessLevel.RESTRICTED else AVAILABILITY_ONLY
+    if spec.target is Target.EXCHANGE_SERVER:
+        flags = ()  # SharingPermissionFlags exist only in Exchange Online (see rules: flags on Exchange Server)
     grantee = spec.service_account.user_principal_name
     for source in _mailbox_sets(loaded):
         wants.append(PermissionWant(source, grantee, rights, flags, ("access", "mailboxes")))

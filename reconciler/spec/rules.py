@@ -25,6 +25,7 @@ def check(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
         _server_needs_ews,
         _permissions_need_grantee,
         _organization_wide_is_explicit,
+        _no_sharing_flags_on_server,
     ):
         problems += rule(spec, locate)
     return problems
@@ -117,6 +118,24 @@ def _permissions_need_grantee(spec: Spec, locate: Callable[..., object]) -> list
             "access",
             "level",
         )
+    ]
+
+
+def _no_sharing_flags_on_server(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    """-SharingPermissionFlags "is available only in the cloud-based service" (Add-/Set-MailboxFolderPermission)."""
+    if spec.target is not Target.EXCHANGE_SERVER:
+        return []
+    return [
+        _error(
+            locate,
+            "sharing_permission_flags (Delegate, CanViewPrivateItems) exist only in Exchange Online",
+            "on Exchange Server grant Editor without flags; make the account a delegate in Outlook if it must be one",
+            "calendar_permissions",
+            i,
+            "sharing_permission_flags",
+        )
+        for i, p in enumerate(spec.calendar_permissions)
+        if p.sharing_permission_flags
     ]
 
 

@@ -104,3 +104,15 @@ def test_free_busy_without_a_scope_group_is_organization_wide(tenant: Tenant) ->
     confirmed = text.replace("access:\n", "access:\n  allow_organization_wide: true\n")
     Path(spec).write_text("\n".join(line for line in confirmed.splitlines() if "scope_group:" not in line) + "\n")
     assert tenant.cli("validate", spec).exit_code == 0, tenant.cli("validate", spec).output
+
+
+def test_sharing_flags_on_exchange_server(tenant: Tenant) -> None:
+    spec = _edit(
+        tenant.spec_file("exchange-server"),
+        "room_lists:",
+        "calendar_permissions:\n  - mailbox: alice@contoso.com\n    grantee: cronofy-svc@contoso.com\n"
+        "    access_rights: Editor\n    sharing_permission_flags: [Delegate]\nroom_lists:",
+    )
+    result = tenant.cli("validate", spec)
+    assert result.exit_code == 1
+    assert "sharing_permission_flags (Delegate, CanViewPrivateItems) exist only in Exchange Online" in result.stderr
