@@ -112,8 +112,8 @@ class ManagementScopeKind(ResourceKind):
         verb = "New" if action == "create" else "Set"
         identity = "-Name" if verb == "New" else "-Identity"
         return [
-            f"$DistGroupDN = (Get-DistributionGroup -Identity '{group}').DistinguishedName",
-            f"{verb}-ManagementScope {identity} '{desired.attributes['name']}' "
+            f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName",
+            f"{verb}-ManagementScope {identity} {ps.quote(desired.attributes['name'])} "
             "-RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
         ]
 

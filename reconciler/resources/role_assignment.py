@@ -163,10 +163,10 @@ class RoleAssignmentKind(ResourceKind):
         if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
             return []
         attrs = desired.attributes
-        scope = f" -CustomRecipientWriteScope '{attrs['scope']}'" if attrs["scope"] else ""
+        scope = f" -CustomRecipientWriteScope {ps.quote(attrs['scope'])}" if attrs["scope"] else ""
         return [
-            f"New-ManagementRoleAssignment -Name '{desired.name}' -Role {attrs['role']} "
-            f"-User '{attrs['assignee']}'{scope}"
+            f"New-ManagementRoleAssignment -Name {ps.quote(desired.name)} -Role {ps.word(attrs['role'])} "
+            f"-User {ps.quote(attrs['assignee'])}{scope}"
         ]
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------

@@ -132,12 +132,13 @@ class RoomListKind(ResourceKind):
             return []
         name = desired.attributes["name"]
         commands = (
-            [f"New-DistributionGroup -Name '{name}' -RoomList"]
+            [f"New-DistributionGroup -Name {ps.quote(name)} -RoomList"]
             if action == "create"
-            else [f"Set-DistributionGroup -Identity '{name}' -RoomList"]
+            else [f"Set-DistributionGroup -Identity {ps.quote(name)} -RoomList"]
         )
         commands += [
-            f"Add-DistributionGroupMember -Identity '{name}' -Member '{room}'" for room in desired.attributes["rooms"]
+            f"Add-DistributionGroupMember -Identity {ps.quote(name)} -Member {ps.quote(room)}"
+            for room in desired.attributes["rooms"]
         ]
         return commands
 
