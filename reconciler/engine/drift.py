@@ -16,7 +16,7 @@ from reconciler.engine.refresh import Item, refresh
 from reconciler.resources.base import Context
 from reconciler.state.model import State
 
-DRIFT_FORMAT_VERSION = "1.0"
+DRIFT_FORMAT_VERSION = "1.1"  # 1.1: entries carry id and expected (additive)
 
 
 class AttributeDrift(BaseModel):
@@ -33,6 +33,8 @@ class DriftEntry(BaseModel):
     status: Literal["missing", "changed"]
     message: str
     attributes: list[AttributeDrift] = []
+    id: str | None = None  # the object's id in the tenant (None when missing)
+    expected: dict[str, Any] = {}  # every attribute the spec sets (no secrets), so a fix can name the object
 
 
 class DriftReport(BaseModel):
@@ -60,7 +62,13 @@ def _entry(item: Item) -> DriftEntry | None:
             if item.record
             else "does not exist in the tenant (never applied?)"
         )
-        return DriftEntry(address=item.address, kind=item.kind.kind, status="missing", message=why)
+        return DriftEntry(
+            address=item.address,
+            kind=item.kind.kind,
+            status="missing",
+            message=why,
+            expected=dict(item.desired.attributes),
+        )
     names = changed_attributes(item.kind, item.desired.attributes, item.observed.attributes)
     if not names:
         return None
@@ -68,7 +76,13 @@ def _entry(item: Item) -> DriftEntry | None:
     outside = any(a.changed_outside for a in attributes)
     message = "changed outside reconciler" if outside else "does not match the spec (spec changed since apply?)"
     return DriftEntry(
-        address=item.address, kind=item.kind.kind, status="changed", message=message, attributes=attributes
+        address=item.address,
+        kind=item.kind.kind,
+        status="changed",
+        message=message,
+        attributes=attributes,
+        id=item.observed.id,
+        expected=dict(item.desired.attributes),
     )
 
 

@@ -174,6 +174,7 @@ def _no_identity(name: str) -> dict[str, Any]:
 def fix_change(entry: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> dict[str, Any]:
     """A plan change that undoes a drift entry: missing -> create, changed -> update of the drifted attributes."""
     identity = IDENTITY.get(entry["kind"], _no_identity)(str(entry["address"]).split(".", 1)[1])
+    identity.update(entry.get("expected") or {})  # every attribute the spec sets (drift reports since 1.1)
     expected = {**identity, **{a["name"]: a["expected"] for a in entry["attributes"]}}
     actual = {**identity, **{a["name"]: a["actual"] for a in entry["attributes"]}}
     missing = entry["status"] == "missing"
@@ -187,7 +188,7 @@ def fix_change(entry: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> d
         "changed": [a["name"] for a in entry["attributes"]],
         "sensitive": [],
         "reason": None,
-        "id": None,
+        "id": entry.get("id"),
         "manual": [],
         "widens": kind.widens(None if missing else actual, expected) if kind else None,
         "automated": True,
