@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PLAN_FORMAT_VERSION = "1.0"
+PLAN_FORMAT_VERSION = "1.1"  # 1.1 (additive): target, changes[].import_id, summary.adopt
 SENSITIVE = "(sensitive)"
 
 
@@ -81,6 +81,7 @@ class Plan(BaseModel):
 
     format_version: str = PLAN_FORMAT_VERSION
     tenant: str
+    target: str | None = None  # exchange_online | exchange_server (None in plans saved before 1.1)
     spec: SpecRef
     state: StateRef
     changes: list[Change]

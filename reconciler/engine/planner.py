@@ -24,6 +24,7 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
     _guard_destroy(ctx, items, ordered)
     return Plan(
         tenant=ctx.spec.spec.tenant.name,
+        target=ctx.spec.spec.target.value,
         spec=SpecRef(path=str(ctx.spec.path), sha256=ctx.spec.sha256),
         state=StateRef(path=backend.location, lineage=state.lineage if backend.exists() else None, serial=state.serial),
         changes=ordered,

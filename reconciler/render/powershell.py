@@ -196,8 +196,10 @@ def summary_text(summary: Mapping[str, int]) -> str:
     return text
 
 
-def is_exchange_server(changes: Sequence[Mapping[str, Any]]) -> bool:
-    """Only Exchange Server plans carry `manual` commands (the plan JSON does not name its target)."""
+def is_exchange_server(changes: Sequence[Mapping[str, Any]], target: str | None = None) -> bool:
+    """The plan's target (plan format 1.1); older plans: only Exchange Server plans carry `manual` commands."""
+    if target is not None:
+        return target == "exchange_server"
     return any(c.get("manual") for c in changes if c["action"] != "no-op")
 
 
@@ -205,7 +207,7 @@ def plan_script(plan: dict[str, Any], kinds: Mapping[str, ResourceKind]) -> str:
     """The whole plan as one PowerShell script: header, param block, then each change in plan order."""
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
     body = script_body(changes, kinds)
-    return "\n".join([*_header(plan, body, is_exchange_server(changes)), "", *body]) + "\n"
+    return "\n".join([*_header(plan, body, is_exchange_server(changes, plan.get("target"))), "", *body]) + "\n"
 
 
 def _header(plan: Mapping[str, Any], body: Sequence[str], exchange_server: bool) -> list[str]:

@@ -64,7 +64,7 @@ def test_state_list_and_show(ws: Workspace) -> None:
 
 def test_plan_json_contract(ws: Workspace) -> None:
     plan = json.loads(ws.cli("plan", str(ws.spec), "--json").stdout)
-    assert plan["format_version"] == "1.0"
+    assert plan["format_version"] == "1.1"
     assert set(plan) >= {"format_version", "tenant", "spec", "state", "changes", "summary"}
     user = plan["changes"][0]
     assert set(user) >= {"address", "kind", "action", "before", "after"}
