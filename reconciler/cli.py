@@ -479,9 +479,20 @@ def export(
     with _errors():
         if out_file.exists() and not force:
             raise ReconcilerError(f"{out_file} exists", "choose another --out, or add --force to overwrite it")
-        text = workflow.export(spec, connect)
+        text = workflow.export(spec, connect, out_file)
         out_file.write_text(text, encoding="utf-8")
     out.print(f"Wrote {out_file}. Check it with: reconciler plan {out_file}")
+
+
+@app.command()
+def permissions(spec: SpecArg, as_json: JsonOpt = False) -> None:
+    """The Graph application permissions and Exchange roles reconciler's own app needs for SPEC, least first."""
+    from reconciler import workflow
+    from reconciler.render.human import permission_lines
+
+    with _errors():
+        report = workflow.permissions(spec)
+    _print_json(report) if as_json else _print(permission_lines(report.to_json()))
 
 
 @app.command()

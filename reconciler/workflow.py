@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from reconciler.engine import DriftReport, Plan, apply_plan, check_current, detect_drift, make_plan
 from reconciler.engine.apply import Progress
@@ -24,6 +24,9 @@ from reconciler.spec.loader import LoadedSpec, load_spec
 from reconciler.state.backend import StateBackend
 from reconciler.state.model import State
 from reconciler.state.select import StateChoice, open_backend
+
+if TYPE_CHECKING:
+    from reconciler.engine.permissions import PermissionReport
 
 Connect = Callable[[LoadedSpec], AbstractContextManager[Context]]
 Confirm = Callable[[Plan], bool]
@@ -148,13 +151,25 @@ def drift(spec_path: Path, choice: StateChoice, connect: Connect, lock: bool = T
             return detect_drift(ctx, state)
 
 
-def export(spec_path: Path, connect: Connect) -> str:
+def export(spec_path: Path, connect: Connect, out_path: Path) -> str:
     """A spec (YAML text) describing what the tenant named by `spec_path` has now; see engine/export.py."""
     from reconciler.engine.export import export_spec
 
     loaded = load_spec(spec_path)
+    _same_folder_for_relative_paths(loaded, out_path)
     with connect(loaded) as ctx:
         return export_spec(ctx)
+
+
+def _same_folder_for_relative_paths(loaded: LoadedSpec, out_path: Path) -> None:
+    """The export copies the tenant section as written: its relative paths only hold next to the source spec."""
+    tenant = loaded.spec.tenant
+    relative = bool(tenant.simulator and "://" not in tenant.simulator and not Path(tenant.simulator).is_absolute())
+    if relative and out_path.resolve().parent != loaded.path.resolve().parent:
+        raise ReconcilerError(
+            f"--out {out_path} is in another folder than {loaded.path}, whose tenant section has relative paths",
+            f"write it next to the spec (e.g. --out {loaded.path.parent / out_path.name}), where those paths hold",
+        )
 
 
 def import_object(spec_path: Path, choice: StateChoice, address: str, object_id: str, connect: Connect) -> State:
@@ -168,3 +183,10 @@ def import_object(spec_path: Path, choice: StateChoice, address: str, object_id:
         with connect(loaded) as ctx:
             adopt(ctx, state, address, object_id)
         return backend.write(state)
+
+
+def permissions(spec_path: Path) -> PermissionReport:
+    """What reconciler's own app needs for this spec (read-only vs apply); the tenant is not contacted."""
+    from reconciler.engine.permissions import required_permissions
+
+    return required_permissions(load_spec(spec_path))

@@ -249,7 +249,7 @@ def test_exchange_server_exports_what_ews_shows(server: Tenant) -> None:
 
 
 def test_export_refuses_to_overwrite_without_force(tenant: Tenant) -> None:
-    out = tenant.root / "exported.yaml"
+    out = tenant.root / "specs" / "exported.yaml"
     out.write_text("keep me\n", encoding="utf-8")
     refused = tenant.cli("export", str(_minimal_spec(tenant)), "--out", str(out))
     assert refused.exit_code == 1
@@ -260,9 +260,17 @@ def test_export_refuses_to_overwrite_without_force(tenant: Tenant) -> None:
 
 def test_a_tenant_that_cannot_be_read_is_an_error_and_writes_nothing(tenant: Tenant) -> None:
     tenant.set_tenant(lambda t: t.update(faults=[{"method": "GET", "path": "^/users", "status": 500}]))
-    out = tenant.root / "exported.yaml"
+    out = tenant.root / "specs" / "exported.yaml"
     result = tenant.cli("export", str(_minimal_spec(tenant)), "--out", str(out))
     assert result.exit_code == 1
     assert "GET /users/" in result.stderr and "failed" in result.stderr, result.stderr
     assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_export_into_another_folder_than_relative_tenant_paths_is_refused(tenant: Tenant) -> None:
+    """The tenant section is copied as written: `simulator: ../state/...` only holds next to the source spec."""
+    out = tenant.root / "exported.yaml"
+    refused = tenant.cli("export", str(_minimal_spec(tenant)), "--out", str(out))
+    assert refused.exit_code == 1 and "relative paths" in refused.stderr and "--out" in refused.stderr
     assert not out.exists()
