@@ -146,17 +146,26 @@ SPECS: dict[str, tuple[str, str, str]] = {
         "(room_lists.0.name)",
     ),
     "CSV missing": (
-        HEAD + SVC + APP + "access:\n  level: free_busy\n  mailboxes: {csv: nowhere.csv}\n",
+        HEAD
+        + SVC
+        + APP
+        + "access:\n  level: free_busy\n  scope_group: cronofy-scope@contoso.com\n  mailboxes: {csv: nowhere.csv}\n",
         "cannot read mailbox CSV",
         "(access.mailboxes.csv)",
     ),
     "CSV without alias column": (
-        HEAD + SVC + APP + "access:\n  level: free_busy\n  mailboxes: {csv: noalias.csv}\n",
+        HEAD
+        + SVC
+        + APP
+        + "access:\n  level: free_busy\n  scope_group: cronofy-scope@contoso.com\n  mailboxes: {csv: noalias.csv}\n",
         "no 'alias' column",
         "noalias.csv:1:1",
     ),
     "CSV with an empty alias": (
-        HEAD + SVC + APP + "access:\n  level: free_busy\n  mailboxes: {csv: emptyalias.csv}\n",
+        HEAD
+        + SVC
+        + APP
+        + "access:\n  level: free_busy\n  scope_group: cronofy-scope@contoso.com\n  mailboxes: {csv: emptyalias.csv}\n",
         "empty alias",
         "emptyalias.csv:3",
     ),

@@ -1,0 +1,243 @@
+"""The CLI's shared parts: the Typer apps, consoles, option types, error handling and the tenant connection.
+
+Heavy modules (the engine, msgraph-sdk, azure-identity, exchangelib) are imported inside the
+commands that need them, so `reconciler --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from reconciler.errors import ReconcilerError, SpecError
+from reconciler.exitcodes import ExitCode
+from reconciler.render.progress import Reporter, refresh_reporter
+
+if TYPE_CHECKING:
+    from reconciler.clients.session import Clients
+    from reconciler.resources.base import Context
+    from reconciler.spec.loader import LoadedSpec
+
+app = typer.Typer(
+    name="reconciler",
+    help="Declare the Microsoft 365 / Exchange configuration a calendar integration needs; plan, apply, detect drift.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+state_app = typer.Typer(help="Inspect the state file.", no_args_is_help=True)
+sim_app = typer.Typer(
+    help="The loopback simulated tenant (for demos and tests; never a real tenant).", no_args_is_help=True
+)
+app.add_typer(state_app, name="state")
+app.add_typer(sim_app, name="sim")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+REPORTER = Reporter(out, err)
+
+
+@app.callback()
+def _options(
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text, no colour (also: NO_COLOR=1).")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress, no per-change lines.")
+    ] = False,
+) -> None:
+    """Declare the Microsoft 365 / Exchange configuration a calendar integration needs; plan, apply, detect drift."""
+    out.no_color = err.no_color = no_color or out.no_color
+    REPORTER.quiet = quiet
+    REPORTER.bars = out.is_terminal and not quiet
+
+
+SpecArg = Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)]
+StateOpt = Annotated[Path | None, typer.Option("--state", help="State file (default: state/<workspace>.json).")]
+WorkspaceOpt = Annotated[
+    str | None, typer.Option("--workspace", help="Workspace name (default: the spec file's name).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+class PlanFormat(StrEnum):
+    human = "human"
+    json = "json"
+    powershell = "powershell"
+    markdown = "markdown"
+
+
+class DriftFormat(StrEnum):
+    human = "human"
+    json = "json"
+    markdown = "markdown"
+
+
+class Switch(StrEnum):
+    true = "true"
+    false = "false"
+
+
+LockOpt = Annotated[
+    Switch,
+    typer.Option(
+        "--lock", help="Hold the state lock while reading (as apply always does); --lock=false for read-only CI."
+    ),
+]
+PlanFormatOpt = Annotated[
+    PlanFormat,
+    typer.Option(
+        "--format", help="human, json (= --json), powershell (the commands, for review or by hand), markdown."
+    ),
+]
+DriftFormatOpt = Annotated[
+    DriftFormat, typer.Option("--format", help="human, json (= --json), markdown (for a CI job summary or PR comment).")
+]
+# Batches in flight at once. Each batch holds 20 different mailboxes, so a mailbox sees one request at a
+# time, well within Outlook's limit of 4 concurrent requests per mailbox.
+DEFAULT_PARALLELISM = 8
+ParallelismOpt = Annotated[
+    int, typer.Option("--parallelism", help="Batches in flight at once (each mailbox sees at most one).")
+]
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--target", help="Only this address (pattern, e.g. 'room_list.*') and its dependencies; repeatable."),
+]
+NoBatchOpt = Annotated[
+    bool, typer.Option("--no-batch", hidden=True, help="One request per object (benchmark baseline, troubleshooting).")
+]
+
+
+def print_lines(lines: list[str], console: Console = out) -> None:
+    from reconciler.redact import redact
+
+    for line in lines:
+        console.print(redact(line))
+
+
+def print_raw(text: str) -> None:
+    """Text exactly as rendered (PowerShell, Markdown): no rich markup, secrets still redacted."""
+    from reconciler.redact import redact
+
+    sys.stdout.write(redact(text) if text.endswith("\n") else redact(text) + "\n")
+
+
+def print_json(data: Any) -> None:
+    """JSON to stdout; pydantic models are serialised by pydantic-core (fast for 10,000-change plans)."""
+    from pydantic import BaseModel
+
+    from reconciler.redact import redact
+
+    text = data.model_dump_json(indent=2) if isinstance(data, BaseModel) else json.dumps(data, indent=2)
+    sys.stdout.write(redact(text) + "\n")
+
+
+def fail(error: ReconcilerError) -> NoReturn:
+    from rich.markup import escape
+
+    from reconciler.redact import redact
+
+    problems = error.problems if isinstance(error, SpecError) else [error]
+    for problem in problems:
+        where = f"{problem.location}: " if problem.location else ""
+        err.print(f"[bold red]Error:[/] {escape(redact(where + problem.summary))}")
+        if problem.detail:
+            err.print(f"  {escape(redact(problem.detail))}")
+    raise typer.Exit(ExitCode.ERROR)
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Every failure becomes a clear message and exit 1, never a traceback."""
+    try:
+        yield
+    except ReconcilerError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        err.print("[bold red]Interrupted.[/] State records every action that finished.")
+        raise typer.Exit(ExitCode.ERROR) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if os.environ.get("RECONCILER_DEBUG"):
+            raise
+        from reconciler.redact import redact
+
+        err.print(f"[bold red]Error:[/] internal error: {type(exc).__name__}: {redact(str(exc))}")
+        err.print("  set RECONCILER_DEBUG=1 to see where; please report it")
+        raise typer.Exit(ExitCode.ERROR) from None
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How hard to drive the tenant: requests in flight, and whether to batch reads and writes."""
+
+    parallelism: int = DEFAULT_PARALLELISM
+    batch: bool = True
+
+
+@contextmanager
+def connect(loaded: LoadedSpec, tuning: Tuning = Tuning()) -> Iterator[Context]:
+    """Connect to the spec's tenant: the simulated one (started here, in-process) when the spec names it."""
+    from reconciler.clients.session import connect as connect_clients
+
+    simulator = loaded.spec.tenant.simulator
+    if simulator is None:
+        with _context(connect_clients(loaded), loaded, tuning) as ctx:
+            yield ctx
+        return
+    if "://" in simulator:  # one already served by `reconciler sim serve`
+        with _context(connect_clients(loaded, simulator.rstrip("/")), loaded, tuning) as ctx:
+            yield ctx
+        return
+    from reconciler.simulator import Simulator
+
+    with (
+        Simulator(_simulated_tenant_file(loaded, simulator)) as sim,
+        _context(connect_clients(loaded, sim.base_url), loaded, tuning) as ctx,
+    ):
+        yield ctx
+
+
+def connector(parallelism: int, no_batch: bool) -> Callable[[LoadedSpec], AbstractContextManager[Context]]:
+    if parallelism < 1:
+        fail(ReconcilerError("--parallelism must be 1 or more"))
+    return functools.partial(connect, tuning=Tuning(parallelism, not no_batch))
+
+
+@contextmanager
+def _context(clients: Clients, loaded: LoadedSpec, tuning: Tuning) -> Iterator[Context]:
+    from reconciler.resources.base import Context
+
+    ctx = Context(clients, loaded, parallelism=tuning.parallelism, batch=tuning.batch)
+    ctx.on_read = refresh_reporter(REPORTER)
+    try:
+        yield ctx
+    finally:
+        for extra in ctx.cache.values():
+            if hasattr(extra, "close") and callable(extra.close):
+                extra.close()
+        clients.close()
+
+
+def _simulated_tenant_file(loaded: LoadedSpec, name: str) -> Path:
+    path = loaded.relative(name)
+    if not path.exists():
+        raise SpecError(
+            f"simulated tenant file {path} does not exist",
+            f"create it with `reconciler sim init {path}`",
+            loaded.locate("tenant", "simulator"),
+        )
+    return path
+
+
+# -- commands --------------------------------------------------------------------------------
