@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole story on the embedded simulated tenant: plan, apply, plan again (no changes), a change
-# made behind reconciler's back, drift (exit 2), apply to restore, drift clean.
+# made behind reconciler's back, drift (exit 2, also as Markdown), export, apply to restore, drift clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=.venv/bin/reconciler
@@ -23,6 +23,9 @@ $R verify "$SPEC" || echo "(verify failed, as expected before apply)"
 
 step "Plan: service account without license, scope, app role assignment, room list, calendar permissions" "reconciler plan $SPEC"
 $R plan "$SPEC"
+
+step "The same plan as PowerShell, for a change board (first lines)" "reconciler plan $SPEC --format powershell"
+$R plan "$SPEC" --format powershell | sed -n '1,12p;/New-ManagementScope/p;/New-DistributionGroup/p'
 
 step "Apply" "reconciler apply $SPEC --auto-approve"
 $R apply "$SPEC" --auto-approve
@@ -47,6 +50,14 @@ code=$?
 set -e
 echo "drift exit code: $code"
 [ "$code" -eq 2 ] || { echo "expected drift (exit 2)"; exit 1; }
+
+step "The drift as Markdown, for a CI job summary" "reconciler drift $SPEC --format markdown"
+$R drift "$SPEC" --format markdown || true
+
+step "The tenant as a spec (export), which plans to no changes" "reconciler export $SPEC --out specs/exported.yaml --force"
+$R export "$SPEC" --out specs/exported.yaml --force
+$R plan specs/exported.yaml --workspace example --lock=false | tail -3 || true
+rm -f specs/exported.yaml
 
 step "Restore the spec: the license removed again, the permission set back in place" "reconciler apply $SPEC --auto-approve"
 $R apply "$SPEC" --auto-approve
