@@ -43,8 +43,28 @@ def azure_credential(
     if auth.method is AuthMethod.WORKLOAD_IDENTITY:
         return identity.WorkloadIdentityCredential(tenant_id=tenant, client_id=auth.client_id, authority=authority)
     if auth.method is AuthMethod.DEFAULT:
-        return identity.DefaultAzureCredential(authority=authority)
+        # The default chain signs in wherever its sources point (e.g. `az login`'s current tenant): every token
+        # is asked for in the spec's tenant, so a CLI signed in elsewhere can never read the wrong directory.
+        chain = identity.DefaultAzureCredential(authority=authority, additionally_allowed_tenants=[tenant])
+        return TenantPinnedCredential(chain, tenant)
     raise SpecError(f"unsupported auth method {auth.method}")
+
+
+class TenantPinnedCredential:
+    """A TokenCredential that asks every token of `inner` in one tenant (azure-identity's `tenant_id`)."""
+
+    def __init__(self, inner: TokenCredential, tenant: str) -> None:
+        self._inner = inner
+        self.tenant = tenant
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        kwargs["tenant_id"] = self.tenant
+        return self._inner.get_token(*scopes, **kwargs)
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if callable(close):
+            close()
 
 
 class LoopbackCredential:

@@ -74,7 +74,10 @@ def _entry(item: Item) -> DriftEntry | None:
         return None
     attributes = [_attribute(item, name) for name in names]
     outside = any(a.changed_outside for a in attributes)
-    message = "changed outside reconciler" if outside else "does not match the spec (spec changed since apply?)"
+    if item.record is None:  # nothing applied was recorded here: who changed what cannot be told
+        message = "does not match the spec (not in this state, so whether by hand or by a spec edit is unknown)"
+    else:
+        message = "changed outside reconciler" if outside else "does not match the spec (spec changed since apply?)"
     return DriftEntry(
         address=item.address,
         kind=item.kind.kind,
