@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -181,13 +183,27 @@ def drift(
     from reconciler import workflow
     from reconciler.state.select import StateChoice
 
-    with errors(), REPORTER.live():
+    with errors(), REPORTER.live(), _error_report(str(specs[0]), output):
         report = workflow.drift(
             specs[0], StateChoice(state, workspace), connector(parallelism, no_batch), lock=lock is Switch.true
         )
     _print_drift(report.to_json(), str(specs[0]), output)
     if report.drifted:
         raise typer.Exit(ExitCode.CHANGES)
+
+
+@contextmanager
+def _error_report(spec: str, output: DriftFormat) -> Iterator[None]:
+    """With --format markdown, a drift check that fails still leaves a report on stdout (for a job summary)."""
+    try:
+        yield
+    except ReconcilerError as exc:
+        if output is DriftFormat.markdown:
+            from reconciler.redact import redact
+            from reconciler.render.markdown import error_markdown
+
+            print_raw(redact(error_markdown(spec, exc.summary, exc.detail)))
+        raise
 
 
 def _print_drift(report: dict[str, Any], spec: str, output: DriftFormat) -> None:

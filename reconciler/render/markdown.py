@@ -195,6 +195,19 @@ def fix_change(entry: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> d
     }
 
 
+def error_markdown(spec_path: str, summary: str, detail: str) -> str:
+    """A drift check that could not finish: said as plainly as a drift report (exit 1; never drift)."""
+    lines = [
+        f"## reconciler drift: {code(spec_path)} could not be checked",
+        "",
+        f"**Error:** {plain(summary)}",
+    ]
+    if detail:
+        lines += ["", *fenced(detail, "text")]
+    lines += ["", "Nothing was reported as drift: a tenant that cannot be read is an error, never drift."]
+    return "\n".join(lines) + "\n"
+
+
 # -- several tenants --------------------------------------------------------------------
 FLEET_STATUS = {"in_sync": "in sync", "drifted": "**drifted**", "error": "**could not be read**"}
 

@@ -92,6 +92,10 @@ def test_failed_read_is_an_error_never_drift(ws: Workspace) -> None:
         assert result.exit_code == 1, (command, result.output)
         assert "failed" in result.stderr and "Graph said" in result.stderr
         assert "will be created" not in result.stdout and "Drift detected" not in result.stdout
+    markdown = ws.cli("drift", str(ws.spec), "--format", "markdown")  # a CI job summary still gets a report
+    assert markdown.exit_code == 1
+    assert "could not be checked" in markdown.stdout and "Graph said" in markdown.stdout
+    assert "never drift" in markdown.stdout and "drifted" not in markdown.stdout
     assert ws.state.read_text(encoding="utf-8") == state_before
 
 
@@ -130,7 +134,7 @@ def test_forbidden_call_names_the_missing_permission(ws: Workspace) -> None:
     result = ws.cli("plan", str(ws.spec))
     assert result.exit_code == 1
     assert "GET /subscribedSkus" in result.stderr
-    assert "needs the Microsoft Graph application permission Organization.Read.All" in result.stderr
+    assert "needs the Microsoft Graph application permission LicenseAssignment.Read.All" in result.stderr
 
 
 def test_password_from_a_file(ws: Workspace) -> None:
