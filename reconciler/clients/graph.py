@@ -411,21 +411,35 @@ def _client_error(what: str, exc: Exception) -> ClientError:
     return ClientError(f"{what} failed", detail, status=status)
 
 
-# (path fragment, permission to read, permission to write): the least-privileged Graph application permission
+# (path fragment, permission to read, permission to write): the least-privileged Graph application permission.
+# From each call's "Permissions" section on learn.microsoft.com/graph/api/...: user-get (User.Read.All),
+# user-post-users / user-update / user-delete (User.ReadWrite.All), subscribedsku-list (LicenseAssignment.Read.All;
+# Organization.Read.All is a higher one), user-assignlicense (LicenseAssignment.ReadWrite.All), serviceprincipal-get
+# (Application.Read.All), calendar-list-calendarpermissions (Calendars.ReadBasic; its application app role is
+# Calendars.ReadBasic.All) and, to write calendarPermissions, Calendars.ReadWrite
+# (https://learn.microsoft.com/en-us/exchange/sharing/manage-calendar-delegate-access). `reconciler permissions`
+# names its Graph permissions from this table too.
 PERMISSIONS = (
     ("/assignLicense", "LicenseAssignment.ReadWrite.All", "LicenseAssignment.ReadWrite.All"),
-    ("/calendar", "Calendars.Read", "Calendars.ReadWrite"),
+    ("/calendar", "Calendars.ReadBasic.All", "Calendars.ReadWrite"),
     ("/servicePrincipals", "Application.Read.All", "Application.Read.All"),
-    ("/subscribedSkus", "Organization.Read.All", "Organization.Read.All"),
+    ("/subscribedSkus", "LicenseAssignment.Read.All", "LicenseAssignment.Read.All"),
     ("/users", "User.Read.All", "User.ReadWrite.All"),
 )
 
 
-def missing_permission(what: str) -> str:
-    """Which application permission reconciler's app lacks for a call, e.g. "GET /users/x" -> User.Read.All."""
+def required_permission(what: str) -> str | None:
+    """The least-privileged application permission for a call, e.g. "GET /users/x" -> User.Read.All; None if unknown."""
     method = what.split(" ", 1)[0]
     for fragment, read, write in PERMISSIONS:
         if fragment in what:
-            needed = read if method == "GET" else write
-            return f"reconciler's app needs the Microsoft Graph application permission {needed} (admin consent)"
+            return read if method == "GET" else write
+    return None
+
+
+def missing_permission(what: str) -> str:
+    """Which application permission reconciler's app lacks for a call, e.g. "GET /users/x" -> User.Read.All."""
+    needed = required_permission(what)
+    if needed is not None:
+        return f"reconciler's app needs the Microsoft Graph application permission {needed} (admin consent)"
     return "reconciler's app lacks a Microsoft Graph application permission for this call (see README: Real tenants)"

@@ -191,3 +191,62 @@ def state_lines(state: dict[str, Any]) -> list[str]:
         for name, v in sorted(record["attributes"].items()):
             lines.append(f"    {name} = {value(v)}")
     return lines
+
+
+PERMISSION_GROUPS = {
+    "Microsoft Graph application permission": "Microsoft Graph application permissions (admin consent)",
+    "Office 365 Exchange Online application permission": "Office 365 Exchange Online application permission",
+    "Exchange Online role": "Exchange Online roles (assigned to the app's Exchange service principal)",
+    "Exchange Server role": "Exchange Server roles",
+    "Microsoft Entra role": "Microsoft Entra roles",
+}
+
+
+def permission_lines(report: dict[str, Any]) -> list[str]:
+    """`reconciler permissions`: what reconciler's own identity needs, read-only first, then what apply adds, then
+    the commands that grant them and the caveats."""
+    if report["target"] == "exchange_server":
+        target, who = "Exchange Server", f"EWS account: {report.get('ews_account') or 'exchange_server.username'}"
+    else:
+        target, who = "Exchange Online", f"reconciler's app: {report.get('app_id') or 'the identity of tenant.auth'}"
+    lines = [
+        f"[bold]Permissions for {escape(report['spec'])}[/] ({target}, tenant {escape(report['tenant'])}; "
+        f"{escape(who)})",
+        "",
+    ]
+    lines += _permission_section(
+        "Read-only", "enough for plan, drift, import, export and verify; least privileged first", report["read"]
+    )
+    lines += _permission_section("Apply additionally needs", "with everything read-only above", report["apply"])
+    for title, commands in (
+        ("Grant the read-only set", report["grant_read"]),
+        ("Grant what apply adds", report["grant_apply"]),
+    ):
+        if commands:
+            lines += [f"[bold]{title}:[/]", *(f"  {escape(c)}" for c in commands), ""]
+    if report["notes"]:
+        lines += ["[bold]Notes:[/]", *(f"  - {escape(n)}" for n in report["notes"])]
+    return lines
+
+
+def _permission_section(title: str, subtitle: str, entries: list[dict[str, Any]]) -> list[str]:
+    lines = [f"[bold]{title}[/] ({subtitle}):"]
+    if not entries:
+        return [*lines, "  nothing", ""]
+    group = None
+    for entry in entries:
+        if (entry["api"], entry["holder"]) != group:
+            group = (entry["api"], entry["holder"])
+            lines.append(
+                f"  {escape(PERMISSION_GROUPS.get(entry['api'], entry['api']))}, for {escape(entry['holder'])}:"
+            )
+        name = f"[green]{escape(entry['name'])}[/]"
+        if entry.get("replaces"):
+            name += f" (replaces {escape(entry['replaces'])})"
+        if "plan" not in entry["commands"] and "apply" not in entry["commands"]:
+            name += f" (only for {', '.join(entry['commands'])})"
+        lines.append(f"    {name}")
+        lines.append(f"        {escape(entry['why'])}")
+        lines += [f"        [yellow]note:[/] {escape(note)}" for note in entry.get("notes", [])]
+        lines.append(f"        {escape(entry['doc'])}")
+    return [*lines, ""]

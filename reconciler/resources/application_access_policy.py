@@ -14,11 +14,30 @@ from typing import Any
 from reconciler.errors import SpecError
 from reconciler.render import powershell as ps
 from reconciler.resources import exchange_lookup as lookup
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
+from reconciler.resources.base import (
+    APPLY,
+    EXCHANGE_ONLINE_ROLE,
+    ORGANIZATION_CONFIGURATION,
+    READ,
+    VIEW_ONLY_CONFIGURATION,
+    Context,
+    Desired,
+    Observed,
+    Permission,
+    ResourceKind,
+    record_name,
+)
+from reconciler.spec.models import Spec
 from reconciler.spec.presets import access_policies
 from reconciler.state.model import ResourceRecord
 
 DESCRIPTION = "Managed by reconciler: calendar integration restricted to its scope group"
+# Exchange roles: Microsoft365DSC's EXOApplicationAccessPolicy (read View-Only Configuration, update Organization
+# Configuration)
+ROLES_DOC = (
+    "https://www.powershellgallery.com/packages/Microsoft365DSC/1.26.128.1/Content/"
+    "DSCResources%5CMSFT_EXOApplicationAccessPolicy%5Csettings.json"
+)
 
 
 class ApplicationAccessPolicyKind(ResourceKind):
@@ -50,6 +69,29 @@ class ApplicationAccessPolicyKind(ResourceKind):
                 )
             )
         return result
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        if not access_policies(spec):
+            return []
+        return [
+            lookup.read_permission(self.kind, ("Get-DistributionGroup (the scope group)", "Get-Recipient")),
+            Permission(
+                EXCHANGE_ONLINE_ROLE,
+                VIEW_ONLY_CONFIGURATION,
+                READ,
+                ("Get-ApplicationAccessPolicy",),
+                ROLES_DOC,
+                self.kind,
+            ),
+            Permission(
+                EXCHANGE_ONLINE_ROLE,
+                ORGANIZATION_CONFIGURATION,
+                APPLY,
+                ("New-ApplicationAccessPolicy", "Remove-ApplicationAccessPolicy"),
+                ROLES_DOC,
+                self.kind,
+            ),
+        ]
 
     def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
         app_id = desired.name if desired else record_name(record) if record else ""

@@ -11,6 +11,7 @@ A kind module defines a `ResourceKind` subclass and registers it in `resources/_
     create_only       attributes whose change means replace (-/+)
     write_only        attributes sent on create but never readable back (not compared, e.g. password)
     sensitive         attributes whose values are never shown or recorded
+    permissions(spec) what reconciler's own identity needs to read and write this kind for a spec (Permission)
 
 Attributes are plain JSON values (str, bool, list, dict) named as in the spec, so diffs, plans
 and state are plain data.
@@ -23,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
+from reconciler.clients.graph import required_permission
 from reconciler.clients.session import Clients
 from reconciler.errors import Location, ReconcilerError
 from reconciler.spec.loader import LoadedSpec
-from reconciler.spec.models import Target
+from reconciler.spec.models import Spec, Target
 from reconciler.state.model import ResourceRecord
 
 T = TypeVar("T")
@@ -69,6 +71,79 @@ class Write:
     desired: Desired
     remote_id: str | None = None
     changed: tuple[str, ...] = ()
+
+
+# -- what reconciler's own identity needs (engine/permissions.py, `reconciler permissions SPEC`) ------------
+GRAPH_PERMISSION = "Microsoft Graph application permission"
+EXCHANGE_APP_PERMISSION = "Office 365 Exchange Online application permission"
+EXCHANGE_ONLINE_ROLE = "Exchange Online role"
+EXCHANGE_SERVER_ROLE = "Exchange Server role"
+ENTRA_ROLE = "Microsoft Entra role"
+READ, APPLY = "read", "apply"  # READ: plan, drift, export, verify; APPLY: what apply needs in addition
+RECONCILER_APP = "reconciler's app (tenant.auth)"
+EWS_ACCOUNT = "the EWS account (exchange_server.username)"
+SHELL_ADMIN = "the admin who runs the printed Exchange Management Shell commands"
+READ_COMMANDS = ("plan", "drift", "import", "apply")
+APPLY_COMMANDS = ("apply",)
+# Exchange role names (the same on Exchange Online and Exchange Server)
+VIEW_ONLY_RECIPIENTS = "View-Only Recipients"
+VIEW_ONLY_CONFIGURATION = "View-Only Configuration"
+MAIL_RECIPIENTS = "Mail Recipients"
+DISTRIBUTION_GROUPS = "Distribution Groups"
+ORGANIZATION_CONFIGURATION = "Organization Configuration"
+ROLE_MANAGEMENT = "Role Management"
+APPLICATION_IMPERSONATION = "ApplicationImpersonation"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One permission or role that reconciler's own identity needs for a kind (see ResourceKind.permissions).
+
+    api         GRAPH_PERMISSION, EXCHANGE_APP_PERMISSION, EXCHANGE_ONLINE_ROLE, EXCHANGE_SERVER_ROLE, ENTRA_ROLE
+    name        as Entra or Exchange names it: "User.Read.All", "View-Only Recipients"
+    needed_for  READ (plan, drift, export, verify) or APPLY (what apply needs in addition)
+    calls       what it is for: Graph calls ("GET /users/{upn}"), cmdlets ("New-ManagementScope") or EWS operations
+    doc         where Microsoft (for Exchange roles also Microsoft365DSC's per-resource settings.json) says so
+    owner       the kind, or the command (export, verify), that needs it
+    holder      who must hold it: RECONCILER_APP, EWS_ACCOUNT (Exchange Server) or SHELL_ADMIN
+    replaces    the read permission it makes unnecessary once granted (User.ReadWrite.All replaces User.Read.All)
+    note        a caveat said next to it
+    commands    the reconciler commands that need it (default: READ_COMMANDS, or APPLY_COMMANDS)
+    """
+
+    api: str
+    name: str
+    needed_for: str
+    calls: tuple[str, ...]
+    doc: str
+    owner: str = ""
+    holder: str = RECONCILER_APP
+    replaces: str | None = None
+    note: str | None = None
+    commands: tuple[str, ...] = ()
+
+    @property
+    def used_by(self) -> tuple[str, ...]:
+        return self.commands or (READ_COMMANDS if self.needed_for == READ else APPLY_COMMANDS)
+
+
+def graph_permission(
+    owner: str,
+    needed_for: str,
+    calls: tuple[str, ...],
+    doc: str,
+    *,
+    replaces: str | None = None,
+    note: str | None = None,
+    commands: tuple[str, ...] = (),
+) -> Permission:
+    """The Graph application permission for `calls`, named by clients/graph.py's PERMISSIONS table (as the 403
+    message names it), so `reconciler permissions` and a refused call always say the same name."""
+    names = {required_permission(call) for call in calls}
+    if len(names) != 1 or None in names:
+        raise ValueError(f"{owner}: {calls} need {sorted(map(str, names))}, not one Graph permission of PERMISSIONS")
+    name = str(names.pop())
+    return Permission(GRAPH_PERMISSION, name, needed_for, calls, doc, owner, RECONCILER_APP, replaces, note, commands)
 
 
 @dataclass
@@ -156,6 +231,11 @@ class ResourceKind(ABC):
     def check_create(self, ctx: Context, desired: Desired) -> None:
         """Raise a SpecError at plan time when `create` could not succeed (e.g. a secret is unset)."""
         return None
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        """What reconciler's own identity needs to read (READ: plan, drift) and change (APPLY) this kind for `spec`,
+        from the spec alone (the tenant is not read); [] when the spec asks nothing of this kind."""
+        return []
 
     def delete(self, ctx: Context, record: ResourceRecord) -> None:
         raise NotImplementedError(f"{self.kind} cannot be deleted")

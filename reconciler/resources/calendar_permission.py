@@ -17,13 +17,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.clients.graph import BatchRequest, BatchResult
+from reconciler.clients.graph import BatchRequest, BatchResult, required_permission
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.render import powershell as ps
 from reconciler.resources import exchange_lookup as lookup
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind, Write
-from reconciler.spec.models import Target
-from reconciler.spec.presets import MailboxSet, PermissionWant, permissions
+from reconciler.resources.base import (
+    APPLICATION_IMPERSONATION,
+    APPLY,
+    EWS_ACCOUNT,
+    EXCHANGE_ONLINE_ROLE,
+    EXCHANGE_SERVER_ROLE,
+    MAIL_RECIPIENTS,
+    READ,
+    READ_COMMANDS,
+    Context,
+    Desired,
+    Observed,
+    Permission,
+    ResourceKind,
+    Write,
+    graph_permission,
+)
+from reconciler.spec.models import AccessLevel, Spec, Target
+from reconciler.spec.presets import AVAILABILITY_ONLY, EDITOR_DELEGATE, MailboxSet, PermissionWant, permissions
 from reconciler.state.model import ResourceRecord
 
 DELEGATE_PRIVATE: tuple[str, tuple[str, ...]] = ("Editor", ("CanViewPrivateItems", "Delegate"))
@@ -63,6 +79,23 @@ def graph_role(rights: str, flags: list[str]) -> str | None:
     return GRAPH_WRITES.get((rights, tuple(sorted(flags))))
 
 
+# Where reconciler's identity needs what (permissions())
+GRAPH_LIST_DOC = "https://learn.microsoft.com/en-us/graph/api/calendar-list-calendarpermissions"
+GRAPH_WRITE_DOC = "https://learn.microsoft.com/en-us/exchange/sharing/manage-calendar-delegate-access"
+# Microsoft365DSC's EXOMailboxFolderPermission: read View-Only Recipients, update Mail Recipients
+FOLDER_ROLES_DOC = (
+    "https://www.powershellgallery.com/packages/Microsoft365DSC/1.26.218.1/Content/"
+    "DSCResources%5CMSFT_EXOMailboxFolderPermission%5Csettings.json"
+)
+IMPERSONATION_DOC = (
+    "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-configure-impersonation"
+)
+IMPERSONATION_NOTE = (
+    "ApplicationImpersonation opens every mailbox in its scope fully: assign it with -CustomRecipientWriteScope "
+    "limited to the mailboxes reconciler manages"
+)
+
+
 class CalendarPermissionKind(ResourceKind):
     kind = "calendar_permission"
     create_only = frozenset({"mailbox", "grantee"})
@@ -84,6 +117,72 @@ class CalendarPermissionKind(ResourceKind):
                     )
                 found[item.address] = item
         return list(found.values())
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        routes = [graph_role(p.access_rights, list(p.sharing_permission_flags)) for p in spec.calendar_permissions]
+        sources: set[str] = {"addresses"} if spec.calendar_permissions else set()
+        access = spec.access
+        if access is not None and access.level is not AccessLevel.FULL and spec.service_account is not None:
+            rights, flags = EDITOR_DELEGATE if access.level is AccessLevel.RESTRICTED else AVAILABILITY_ONLY
+            routes.append(graph_role(rights, list(flags)))
+            given = access.mailboxes
+            sources |= {"addresses"} if given.addresses or given.csv else set()
+            sources |= {"group"} if given.group or given.room_list or given.empty else set()
+        if not routes:
+            return []
+        if spec.target is Target.EXCHANGE_SERVER:
+            calls = (
+                "GetFolder of each mailbox's Calendar (PermissionSet) by impersonation",
+                "UpdateFolder of it (apply)",
+            )
+            return [
+                Permission(
+                    EXCHANGE_SERVER_ROLE,
+                    APPLICATION_IMPERSONATION,
+                    READ,
+                    calls,
+                    IMPERSONATION_DOC,
+                    self.kind,
+                    EWS_ACCOUNT,
+                    note=IMPERSONATION_NOTE,
+                    commands=(*READ_COMMANDS, "export"),
+                )
+            ]
+        lookups: tuple[str, ...] = (
+            ("Get-Recipient", "Get-Mailbox (over 20 addresses)") if "addresses" in sources else ()
+        )
+        lookups += ("Get-DistributionGroup", "Get-DistributionGroupMember") if "group" in sources else ()
+        result = [lookup.read_permission(self.kind, lookups)] if lookups else []
+        if any(routes):  # Editor + Delegate + CanViewPrivateItems, AvailabilityOnly: Graph calendarPermissions
+            result += [
+                graph_permission(
+                    self.kind, READ, ("GET /users/{mailbox}/calendar/calendarPermissions ($batch)",), GRAPH_LIST_DOC
+                ),
+                graph_permission(
+                    self.kind,
+                    APPLY,
+                    (
+                        "POST /users/{mailbox}/calendar/calendarPermissions ($batch)",
+                        "PATCH /users/{mailbox}/calendar/calendarPermissions/{id} ($batch)",
+                        "DELETE /users/{mailbox}/calendar/calendarPermissions/{id}",
+                    ),
+                    GRAPH_WRITE_DOC,
+                    replaces=required_permission("GET /users/{mailbox}/calendar/calendarPermissions"),
+                ),
+            ]
+        if not all(routes):  # other rights: the admin API's MailboxFolderPermission endpoint
+            result += [
+                lookup.read_permission(self.kind, ("Get-MailboxFolderPermission",), FOLDER_ROLES_DOC),
+                Permission(
+                    EXCHANGE_ONLINE_ROLE,
+                    MAIL_RECIPIENTS,
+                    APPLY,
+                    ("Add-MailboxFolderPermission", "Set-MailboxFolderPermission", "Remove-MailboxFolderPermission"),
+                    FOLDER_ROLES_DOC,
+                    self.kind,
+                ),
+            ]
+        return result
 
     def _desired(self, want: PermissionWant, mailbox: str, location: Any, server: bool) -> Desired:
         """On Exchange Server the flags cannot be read over EWS: they are write-only there (see `manual`)."""

@@ -14,13 +14,30 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.render import powershell as ps
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind
-from reconciler.spec.models import Target
+from reconciler.resources.base import (
+    APPLY,
+    EXCHANGE_ONLINE_ROLE,
+    ORGANIZATION_CONFIGURATION,
+    READ,
+    VIEW_ONLY_CONFIGURATION,
+    Context,
+    Desired,
+    Observed,
+    Permission,
+    ResourceKind,
+)
+from reconciler.spec.models import Spec, Target
 from reconciler.state.model import ResourceRecord
 
 SHUTDOWN = (
     "EWS in Exchange Online is permanently disabled on 1 April 2027: move the integration to Microsoft Graph "
     "(Cronofy's Graph connection) before then"
+)
+# Exchange roles: Microsoft365DSC's EXOOrganizationConfig (read View-Only Configuration, update Organization
+# Configuration)
+ROLES_DOC = (
+    "https://www.powershellgallery.com/packages/Microsoft365DSC/1.26.121.1/Content/"
+    "DSCResources%5CMSFT_EXOOrganizationConfig%5Csettings.json"
 )
 
 
@@ -40,6 +57,28 @@ class EwsAccessKind(ResourceKind):
                 attributes={"ews_enabled": True, "allowed_app_ids": [app_id]},
                 location=ctx.spec.locate("integration", "uses_ews"),
             )
+        ]
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        if spec.target is not Target.EXCHANGE_ONLINE or spec.integration is None or not spec.integration.uses_ews:
+            return []
+        return [
+            Permission(
+                EXCHANGE_ONLINE_ROLE,
+                VIEW_ONLY_CONFIGURATION,
+                READ,
+                ("Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy",),
+                ROLES_DOC,
+                self.kind,
+            ),
+            Permission(
+                EXCHANGE_ONLINE_ROLE,
+                ORGANIZATION_CONFIGURATION,
+                APPLY,
+                ("Set-OrganizationConfig -EwsEnabled -EwsAllowedAppIDs",),
+                ROLES_DOC,
+                self.kind,
+            ),
         ]
 
     def warnings(self, ctx: Context) -> list[str]:

@@ -8,11 +8,23 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.errors import Location, SpecError
-from reconciler.resources.base import Context
+from reconciler.resources.base import EXCHANGE_ONLINE_ROLE, READ, VIEW_ONLY_RECIPIENTS, Context, Permission
 
 ROOM_TYPES = {"RoomMailbox", "EquipmentMailbox"}
 INDEX_ABOVE = 20  # more names than this are resolved from one listing of every mailbox
 GROUP_TYPES = {"MailUniversalDistributionGroup", "MailUniversalSecurityGroup", "RoomList"}
+# The Exchange roles of the recipient cmdlets: Microsoft365DSC's EXODistributionGroup (read View-Only Recipients,
+# update Distribution Groups; Recipient Management is the role group with both)
+RECIPIENTS_DOC = (
+    "https://www.powershellgallery.com/packages/Microsoft365DSC/1.26.128.1/Content/"
+    "DSCResources%5CMSFT_EXODistributionGroup%5Csettings.json"
+)
+
+
+def read_permission(owner: str, cmdlets: tuple[str, ...], doc: str = RECIPIENTS_DOC) -> Permission:
+    """View-Only Recipients: the Exchange Online role for the lookups here (Get-Recipient, Get-DistributionGroup,
+    Get-DistributionGroupMember, Get-Mailbox) and other recipient reads (Get-MailboxFolderPermission)."""
+    return Permission(EXCHANGE_ONLINE_ROLE, VIEW_ONLY_RECIPIENTS, READ, cmdlets, doc, owner)
 
 
 def recipient(ctx: Context, identity: str) -> dict[str, Any] | None:

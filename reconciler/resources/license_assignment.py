@@ -14,10 +14,20 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from reconciler.clients.graph import required_permission
 from reconciler.errors import SpecError
 from reconciler.render import powershell as ps
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind
-from reconciler.spec.models import Target
+from reconciler.resources.base import (
+    APPLY,
+    READ,
+    Context,
+    Desired,
+    Observed,
+    Permission,
+    ResourceKind,
+    graph_permission,
+)
+from reconciler.spec.models import Spec, Target
 from reconciler.state.model import ResourceRecord
 
 
@@ -38,6 +48,33 @@ class LicenseAssignmentKind(ResourceKind):
                 depends_on=("user.service_account",),
                 location=spec.locate("service_account", "licenses"),
             )
+        ]
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        if spec.service_account is None or spec.target is Target.EXCHANGE_SERVER:
+            return []
+        skus = "GET /subscribedSkus"
+        return [
+            graph_permission(
+                self.kind,
+                READ,
+                ("GET /users/{upn}?$select=assignedLicenses",),
+                "https://learn.microsoft.com/en-us/graph/api/user-get",
+            ),
+            graph_permission(
+                self.kind,
+                READ,
+                (skus,),
+                "https://learn.microsoft.com/en-us/graph/api/subscribedsku-list",
+                note="Microsoft now names it least privileged; Organization.Read.All (the former one) works too",
+            ),
+            graph_permission(
+                self.kind,
+                APPLY,
+                ("POST /users/{upn}/assignLicense",),
+                "https://learn.microsoft.com/en-us/graph/api/user-assignlicense",
+                replaces=required_permission(skus),
+            ),
         ]
 
     def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:

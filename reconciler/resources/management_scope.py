@@ -16,9 +16,23 @@ from typing import Any
 
 from reconciler.render import powershell as ps
 from reconciler.resources import exchange_lookup as lookup
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind
+from reconciler.resources.base import (
+    APPLY,
+    EXCHANGE_ONLINE_ROLE,
+    EXCHANGE_SERVER_ROLE,
+    READ,
+    ROLE_MANAGEMENT,
+    SHELL_ADMIN,
+    VIEW_ONLY_CONFIGURATION,
+    VIEW_ONLY_RECIPIENTS,
+    Context,
+    Desired,
+    Observed,
+    Permission,
+    ResourceKind,
+)
 from reconciler.resources.impersonation import confirmed
-from reconciler.spec.models import Target
+from reconciler.spec.models import Spec, Target
 from reconciler.spec.presets import scopes
 from reconciler.state.model import ResourceRecord
 
@@ -40,6 +54,14 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+# Exchange roles per cmdlet (Microsoft365DSC's EXOManagementScope: read View-Only Configuration, update Role Management)
+ROLES_DOC = (
+    "https://www.powershellgallery.com/packages/Microsoft365DSC/1.26.211.1/Content/"
+    "DSCResources%5CMSFT_EXOManagementScope%5Csettings.json"
+)
+SERVER_DOC = "https://learn.microsoft.com/en-us/exchange/understanding-management-role-scopes-exchange-2013-help"
+
+
 class ManagementScopeKind(ResourceKind):
     kind = "management_scope"
     manual_on_exchange_server = True
@@ -58,6 +80,45 @@ class ManagementScopeKind(ResourceKind):
                 )
             )
         return result
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        if not scopes(spec):
+            return []
+        if spec.target is Target.EXCHANGE_SERVER:  # scopes are confirmed over EWS (impersonation.py), made by hand
+            return [
+                Permission(
+                    EXCHANGE_SERVER_ROLE,
+                    VIEW_ONLY_RECIPIENTS,
+                    APPLY,
+                    ("Get-DistributionGroup (the scope group's DN)",),
+                    SERVER_DOC,
+                    self.kind,
+                    SHELL_ADMIN,
+                ),
+                Permission(
+                    EXCHANGE_SERVER_ROLE,
+                    ROLE_MANAGEMENT,
+                    APPLY,
+                    ("New-ManagementScope", "Set-ManagementScope"),
+                    SERVER_DOC,
+                    self.kind,
+                    SHELL_ADMIN,
+                ),
+            ]
+        return [
+            lookup.read_permission(self.kind, ("Get-DistributionGroup (the scope group's DN)",)),
+            Permission(
+                EXCHANGE_ONLINE_ROLE, VIEW_ONLY_CONFIGURATION, READ, ("Get-ManagementScope",), ROLES_DOC, self.kind
+            ),
+            Permission(
+                EXCHANGE_ONLINE_ROLE,
+                ROLE_MANAGEMENT,
+                APPLY,
+                ("New-ManagementScope", "Set-ManagementScope", "Remove-ManagementScope"),
+                ROLES_DOC,
+                self.kind,
+            ),
+        ]
 
     def _group_dn(self, ctx: Context, group: str, location: Any) -> str:
         if ctx.spec.spec.target is Target.EXCHANGE_SERVER:

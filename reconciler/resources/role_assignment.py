@@ -18,11 +18,44 @@ from typing import Any
 from reconciler.clients.exchange_admin import ExchangeError
 from reconciler.errors import ClientError
 from reconciler.render import powershell as ps
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
+from reconciler.resources.base import (
+    APPLY,
+    EXCHANGE_ONLINE_ROLE,
+    EXCHANGE_SERVER_ROLE,
+    READ,
+    ROLE_MANAGEMENT,
+    SHELL_ADMIN,
+    VIEW_ONLY_CONFIGURATION,
+    Context,
+    Desired,
+    Observed,
+    Permission,
+    ResourceKind,
+    graph_permission,
+    record_name,
+)
 from reconciler.resources.impersonation import confirmed
-from reconciler.spec.models import Target
+from reconciler.spec.models import Spec, Target
 from reconciler.spec.presets import role_assignments
 from reconciler.state.model import ResourceRecord
+
+# Exchange roles per cmdlet: Microsoft365DSC's EXOManagementRoleAssignment (Role Management, View-Only Configuration)
+# and EXOServicePrincipal (New-ServicePrincipal: Role Management)
+ROLES_DOC = (
+    "https://www.powershellgallery.com/packages/Microsoft365DSC/1.25.1001.1/Content/"
+    "DSCResources%5CMSFT_EXOManagementRoleAssignment%5Csettings.json"
+)
+SERVICE_PRINCIPAL_DOC = (
+    "https://www.powershellgallery.com/packages/Microsoft365DSC/1.26.527.1/Content/"
+    "DSCResources%5CMSFT_EXOServicePrincipal%5Csettings.json"
+)
+SERVICE_PRINCIPAL_NOTE = (
+    "Microsoft365DSC's EXOServicePrincipal listed View-Only Configuration for reading service principals until "
+    "1.26.128.1 and Role Management since 1.26.408.1; if Get-ServicePrincipal is refused, plan needs Role Management"
+)
+SERVER_DOC = (
+    "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-configure-impersonation"
+)
 
 
 class RoleAssignmentKind(ResourceKind):
@@ -47,6 +80,59 @@ class RoleAssignmentKind(ResourceKind):
             )
             for w in wants
         ]
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        wants = role_assignments(spec)
+        if not wants:
+            return []
+        if spec.target is Target.EXCHANGE_SERVER:  # confirmed over EWS (impersonation.py); made by hand
+            calls = ("New-ManagementRoleAssignment -Role ApplicationImpersonation -CustomRecipientWriteScope",)
+            return [Permission(EXCHANGE_SERVER_ROLE, ROLE_MANAGEMENT, APPLY, calls, SERVER_DOC, self.kind, SHELL_ADMIN)]
+        result = [
+            Permission(
+                EXCHANGE_ONLINE_ROLE,
+                VIEW_ONLY_CONFIGURATION,
+                READ,
+                ("Get-ManagementRoleAssignment",),
+                ROLES_DOC,
+                self.kind,
+            ),
+            Permission(
+                EXCHANGE_ONLINE_ROLE,
+                ROLE_MANAGEMENT,
+                APPLY,
+                ("New-ManagementRoleAssignment", "Set-ManagementRoleAssignment", "Remove-ManagementRoleAssignment"),
+                ROLES_DOC,
+                self.kind,
+            ),
+        ]
+        if any(w.app_id for w in wants):  # RBAC for Applications: the app's Exchange service principal
+            result += [
+                Permission(
+                    EXCHANGE_ONLINE_ROLE,
+                    VIEW_ONLY_CONFIGURATION,
+                    READ,
+                    ("Get-ServicePrincipal",),
+                    SERVICE_PRINCIPAL_DOC,
+                    self.kind,
+                    note=SERVICE_PRINCIPAL_NOTE,
+                ),
+                Permission(
+                    EXCHANGE_ONLINE_ROLE,
+                    ROLE_MANAGEMENT,
+                    APPLY,
+                    ("New-ServicePrincipal",),
+                    SERVICE_PRINCIPAL_DOC,
+                    self.kind,
+                ),
+                graph_permission(
+                    self.kind,
+                    APPLY,
+                    ("GET /servicePrincipals(appId='{appId}') (the app's object id, for New-ServicePrincipal)",),
+                    "https://learn.microsoft.com/en-us/graph/api/serviceprincipal-get",
+                ),
+            ]
+        return result
 
     # -- read ------------------------------------------------------------------------------
     def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:

@@ -16,9 +16,23 @@ from typing import Any
 from reconciler.errors import SpecError
 from reconciler.render import powershell as ps
 from reconciler.resources import exchange_lookup as lookup
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind, record_name
-from reconciler.spec.models import Target
+from reconciler.resources.base import (
+    APPLY,
+    DISTRIBUTION_GROUPS,
+    EXCHANGE_ONLINE_ROLE,
+    EXCHANGE_SERVER_ROLE,
+    SHELL_ADMIN,
+    Context,
+    Desired,
+    Observed,
+    Permission,
+    ResourceKind,
+    record_name,
+)
+from reconciler.spec.models import Spec, Target
 from reconciler.state.model import ResourceRecord
+
+SERVER_DOC = "https://learn.microsoft.com/en-us/exchange/recipients/room-mailboxes#create-a-room-list"
 
 
 class RoomListKind(ResourceKind):
@@ -39,6 +53,28 @@ class RoomListKind(ResourceKind):
                 )
             )
         return result
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        if not spec.room_lists:
+            return []
+        writes = ("New-DistributionGroup -RoomList", "Set-DistributionGroup -RoomList", "Add-DistributionGroupMember")
+        if spec.target is Target.EXCHANGE_SERVER:  # read over EWS (GetRoomLists, GetRooms: no admin role); made by hand
+            return [
+                Permission(EXCHANGE_SERVER_ROLE, DISTRIBUTION_GROUPS, APPLY, writes, SERVER_DOC, self.kind, SHELL_ADMIN)
+            ]
+        return [
+            lookup.read_permission(
+                self.kind, ("Get-Recipient (each room)", "Get-DistributionGroup", "Get-DistributionGroupMember")
+            ),
+            Permission(
+                EXCHANGE_ONLINE_ROLE,
+                DISTRIBUTION_GROUPS,
+                APPLY,
+                (*writes, "Remove-DistributionGroupMember (exclusive)", "Remove-DistributionGroup"),
+                lookup.RECIPIENTS_DOC,
+                self.kind,
+            ),
+        ]
 
     def _room(self, ctx: Context, identity: str, field: tuple[str | int, ...]) -> str:
         location = ctx.spec.locate(*field)

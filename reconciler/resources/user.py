@@ -11,10 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.clients.graph import required_permission
 from reconciler.errors import SpecError
 from reconciler.render import powershell as ps
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind
-from reconciler.spec.models import Target
+from reconciler.resources.base import (
+    APPLY,
+    READ,
+    Context,
+    Desired,
+    Observed,
+    Permission,
+    ResourceKind,
+    graph_permission,
+)
+from reconciler.spec.models import Spec, Target
 from reconciler.state.model import ResourceRecord
 
 # spec field -> Graph user property (JSON)
@@ -70,6 +80,21 @@ class UserKind(ResourceKind):
                 write_only=write_only,
                 location=spec.locate("service_account"),
             )
+        ]
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        if spec.service_account is None or spec.target is Target.EXCHANGE_SERVER:
+            return []
+        read = ("GET /users/{upn}",)
+        return [
+            graph_permission(self.kind, READ, read, "https://learn.microsoft.com/en-us/graph/api/user-get"),
+            graph_permission(
+                self.kind,
+                APPLY,
+                ("POST /users", "PATCH /users/{id}", "DELETE /users/{id} (only what reconciler created)"),
+                "https://learn.microsoft.com/en-us/graph/api/user-post-users",
+                replaces=required_permission(read[0]),
+            ),
         ]
 
     def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
