@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from reconciler.simulator import Simulator, init_tenant
 from tests.conftest import REPO, Tenant
@@ -110,3 +113,10 @@ def test_runtime_fault_rules_are_served_and_never_saved(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "calendarPermissions" in result.output and "Calendars.Read" in result.output
     assert "faults" not in json.loads(tenant.tenant.read_text(encoding="utf-8")) or not tenant.tenant_data()["faults"]
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_left(tmp_path: Path) -> Iterator[None]:
+    """Every file these tests leave (states, backups, plans, tenants) is free of secrets, as for `tenant`."""
+    yield
+    Tenant(tmp_path, tmp_path, "").assert_no_secret_on_disk()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from reconciler.simulator import init_tenant
 from tests.conftest import REPO, Tenant
@@ -76,3 +79,10 @@ def test_an_unreadable_tenant_is_an_error_and_the_others_are_still_reported(tmp_
     assert "1 drifted, 1 could not be read, 1 in sync" in result.stdout
     assert "tailspin.yaml: ERROR" in result.stdout and "failed" in result.stdout
     assert "fabrikam.yaml: DRIFTED" in result.stdout and "contoso.yaml: in sync" in result.stdout
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_left(tmp_path: Path) -> Iterator[None]:
+    """Every file these tests leave (states, backups, plans, tenants) is free of secrets, as for `tenant`."""
+    yield
+    Tenant(tmp_path, tmp_path, "").assert_no_secret_on_disk()
