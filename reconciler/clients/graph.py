@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote as _quote
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from msgraph.graph_service_client import GraphServiceClient
 
 T = TypeVar("T")
+Answered = Callable[[int], None]  # told how many more requests of a $batch run have their answer (progress)
 
 
 def quote(segment: str) -> str:
@@ -237,28 +238,35 @@ class GraphClient:
         return items
 
     # -- JSON batching ----------------------------------------------------------------------
-    def batch_get(self, paths: list[str], parallelism: int = DEFAULT_PARALLELISM) -> dict[str, BatchResult]:
+    def batch_get(
+        self, paths: list[str], parallelism: int = DEFAULT_PARALLELISM, answered: Answered | None = None
+    ) -> dict[str, BatchResult]:
         """GET many relative paths through `$batch`; the answer for each path."""
         unique = list(dict.fromkeys(paths))
-        answers = self.batch([BatchRequest("GET", path) for path in unique], parallelism)
+        answers = self.batch([BatchRequest("GET", path) for path in unique], parallelism, answered)
         return dict(zip(unique, answers, strict=True))
 
-    def batch(self, requests: list[BatchRequest], parallelism: int = DEFAULT_PARALLELISM) -> list[BatchResult]:
+    def batch(
+        self, requests: list[BatchRequest], parallelism: int = DEFAULT_PARALLELISM, answered: Answered | None = None
+    ) -> list[BatchResult]:
         """Send many requests through `$batch`, 20 per batch, `parallelism` batches in flight; answers in order.
 
         Each inner response has its own status: a throttled item (429/503/504) is retried alone after its
         Retry-After; a 404 is an answer (the object is absent); any other error fails only its own item.
         https://learn.microsoft.com/en-us/graph/json-batching
         """
-        return self._run("POST /$batch", self._batch_all(requests, parallelism))
+        return self._run("POST /$batch", self._batch_all(requests, parallelism, answered))
 
-    async def _batch_all(self, requests: list[BatchRequest], parallelism: int) -> list[BatchResult]:
+    async def _batch_all(
+        self, requests: list[BatchRequest], parallelism: int, answered: Answered | None = None
+    ) -> list[BatchResult]:
         results: dict[int, BatchResult] = {}
         pending = list(range(len(requests)))
         limit = asyncio.Semaphore(max(1, parallelism))
         for attempt in range(BATCH_RETRIES + 1):
             chunks = [pending[i : i + BATCH_SIZE] for i in range(0, len(pending), BATCH_SIZE)]
-            answers = await asyncio.gather(*(self._batch_one(requests, chunk, limit) for chunk in chunks))
+            report = answered if attempt == 0 else None  # each request is counted once, when first answered
+            answers = await asyncio.gather(*(self._batch_one(requests, chunk, limit, report) for chunk in chunks))
             pending, wait = [], 0.0
             for answer in answers:
                 for index, result in answer.items():
@@ -273,12 +281,18 @@ class GraphClient:
         return [results[i] for i in range(len(requests))]
 
     async def _batch_one(
-        self, requests: list[BatchRequest], indexes: list[int], limit: asyncio.Semaphore
+        self,
+        requests: list[BatchRequest],
+        indexes: list[int],
+        limit: asyncio.Semaphore,
+        answered: Answered | None = None,
     ) -> dict[int, BatchResult]:
         body = {"requests": [requests[i].wire(str(i)) for i in indexes]}
         idempotent = all(requests[i].method in IDEMPOTENT for i in indexes)
         async with limit:
             answer = await self._send("POST", "/$batch", body, idempotent)
+        if answered is not None:
+            answered(len(indexes))
         return {int(r["id"]): BatchResult.from_wire(r) for r in answer.get("responses", [])}
 
     # -- users ----------------------------------------------------------------------------

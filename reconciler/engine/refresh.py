@@ -54,6 +54,7 @@ def _read_by_kind(ctx: Context, pairs: list[tuple[Desired | None, ResourceRecord
     for name, kind in KINDS.items():
         positions = [i for i, (d, r) in enumerate(pairs) if _kind(d, r) == name]
         if positions:
+            ctx.reading = (done, len(pairs), name)
             for position, result in zip(positions, kind.read_many(ctx, [pairs[i] for i in positions]), strict=True):
                 observed[position] = result
             done += len(positions)

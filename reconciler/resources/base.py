@@ -156,6 +156,14 @@ class Context:
     parallelism: int = 8  # batches in flight at once; each mailbox sees one request at a time
     batch: bool = True  # read and write in bulk ($batch); False: one request per object
     on_read: Callable[[int, int, str], None] | None = None  # refresh progress: (objects read, of total, kind)
+    reading: tuple[int, int, str] = (0, 0, "")  # set by refresh: (read before this kind, total, this kind)
+
+    def read_some(self, count: int) -> None:
+        """A kind reading in bulk says `count` more of its objects have been read (for the progress bar)."""
+        done, total, kind = self.reading
+        self.reading = (done + count, total, kind)
+        if self.on_read is not None:
+            self.on_read(done + count, total, kind)
 
     def cached(self, key: str, load: Callable[[], T]) -> T:
         """`load()` once per run under `key`; later calls get the same answer."""

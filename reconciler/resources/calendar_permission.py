@@ -231,7 +231,7 @@ class CalendarPermissionKind(ResourceKind):
             online and bool(graph_role(a["access_rights"], a.get("sharing_permission_flags") or [])) for a in attrs
         ]
         paths = {a["mailbox"]: _permissions_path(a["mailbox"]) for a, b in zip(attrs, batched, strict=True) if b}
-        answers = ctx.clients.graph.batch_get(list(paths.values()), ctx.parallelism) if paths else {}
+        answers = ctx.clients.graph.batch_get(list(paths.values()), ctx.parallelism, ctx.read_some) if paths else {}
         result: list[Observed | None] = []
         for (desired, record), a, b in zip(items, attrs, batched, strict=True):
             if b:
