@@ -41,8 +41,11 @@ class RoomListKind(ResourceKind):
 
     def desired(self, ctx: Context) -> list[Desired]:
         result = []
+        index = self._index(ctx)
         for i, room_list in enumerate(ctx.spec.spec.room_lists):
-            rooms = [self._room(ctx, room, ("room_lists", i, "rooms", j)) for j, room in enumerate(room_list.rooms)]
+            rooms = [
+                self._room(ctx, room, ("room_lists", i, "rooms", j), index) for j, room in enumerate(room_list.rooms)
+            ]
             result.append(
                 Desired(
                     kind=self.kind,
@@ -76,11 +79,22 @@ class RoomListKind(ResourceKind):
             ),
         ]
 
-    def _room(self, ctx: Context, identity: str, field: tuple[str | int, ...]) -> str:
+    @staticmethod
+    def _index(ctx: Context) -> dict[str, dict[str, Any]] | None:
+        """Many rooms are resolved from one listing of every mailbox (rooms are mailboxes), not one call each."""
+        count = sum(len(room_list.rooms) for room_list in ctx.spec.spec.room_lists)
+        if ctx.spec.spec.target is Target.EXCHANGE_SERVER or count <= lookup.INDEX_ABOVE:
+            return None
+        return lookup.mailbox_index(ctx)
+
+    def _room(
+        self, ctx: Context, identity: str, field: tuple[str | int, ...], index: dict[str, dict[str, Any]] | None
+    ) -> str:
         location = ctx.spec.locate(*field)
         if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
             return identity.lower()
-        found = lookup.recipient(ctx, identity)
+        found = index.get(identity.lower()) if index is not None else None
+        found = found or lookup.recipient(ctx, identity)  # not a mailbox (e.g. a group): say what it is
         if found is None:
             raise SpecError(
                 f"room '{identity}' does not exist in the tenant", "check the room's name or address", location

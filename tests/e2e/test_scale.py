@@ -108,3 +108,14 @@ def test_unknown_alias_in_a_large_csv_is_a_spec_error(big: Served) -> None:
     assert result.exit_code == 1
     assert "mailbox 'no-such-room' does not exist in the tenant" in result.stderr
     assert "(access.mailboxes)" in result.stderr
+
+
+def test_a_large_room_list_is_resolved_from_one_mailbox_listing(big: Served) -> None:
+    """100 rooms by alias: one Get-Mailbox listing, not 100 Get-Recipient calls."""
+    rooms = [f"room{i:03d}" for i in range(1, 101)]
+    text = SPEC.format(tenant_id=big.tenant_id, url=big.sim.base_url)
+    big.write_spec(text=text + "room_lists:\n  - name: All Rooms\n    rooms: [" + ", ".join(rooms) + "]\n")
+    requests, stdout = big.count("plan", str(big.spec), "--json")
+    room_list = next(c for c in json.loads(stdout)["changes"] if c["kind"] == "room_list")
+    assert len(room_list["after"]["rooms"]) == 100
+    assert requests <= math.ceil(mailboxes(json.loads(stdout)) / 20) + FIXED + 2, requests
