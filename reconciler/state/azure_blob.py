@@ -18,11 +18,8 @@ Nothing this module says ever contains the account key, the connection string or
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -48,7 +45,8 @@ from pydantic import ValidationError
 from reconciler import redact
 from reconciler.errors import ReconcilerError, StateError, StateLockError
 from reconciler.state.backend import LockInfo, StateBackend, StateConflictError, render_state, same_content
-from reconciler.state.model import FORMAT_VERSION, State
+from reconciler.state.model import State
+from reconciler.state.store import parse_state, write_private
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -197,30 +195,11 @@ class AzureBlobBackend(StateBackend):
         return _Seen(etag=etag, state=self._parse(data))
 
     def _parse(self, data: bytes) -> State:
-        try:
-            parsed = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise StateError(
-                f"cannot read state blob {self.location}: {exc}",
-                f"restore an earlier version from one of its snapshots ({self._list_snapshots_command()}) "
-                "or delete the blob to start a new state",
-            ) from None
-        version = parsed.get("version") if isinstance(parsed, dict) else None
-        if version != FORMAT_VERSION:
-            raise StateError(
-                f"state blob {self.location} has format version {version!r}; "
-                f"this reconciler reads version {FORMAT_VERSION}",
-                "use the reconciler release that wrote it",
-            )
-        try:
-            return State.model_validate(parsed)
-        except ValidationError as exc:
-            raise StateError(
-                f"state blob {self.location} is not valid: {exc.errors()[0]['msg']}",
-                f"restore an earlier version from one of its snapshots ({self._list_snapshots_command()})",
-            ) from None
-
-    # -- writing -----------------------------------------------------------------------------------
+        restore = (
+            f"restore an earlier version from one of its snapshots ({self._list_snapshots_command()}) "
+            "or delete the blob to start a new state"
+        )
+        return parse_state(data, f"state blob {self.location}", restore)
 
     def write(self, state: State, exact: bool = False) -> State:
         intended = state
@@ -285,7 +264,7 @@ class AzureBlobBackend(StateBackend):
         """Keep the state a failed write meant to store in local_dir; the error saying where."""
         path = self.errored_path()
         try:
-            _write_private(path, render_state(state))
+            write_private(path, render_state(state))
             kept = (
                 f"the state was kept in {path}; push it with `reconciler state push {path}` "
                 "once the storage account is reachable"
@@ -610,19 +589,3 @@ def _code(exc: HttpResponseError) -> str:
     if isinstance(code, Enum):
         code = code.value
     return str(code or "")
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.fchmod(fd, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -9,15 +9,12 @@ migrate --from PATH                 copy a local state into a newly configured b
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-from pydantic import ValidationError
 
 from reconciler.errors import StateError
 from reconciler.state.backend import StateBackend
-from reconciler.state.model import FORMAT_VERSION, ResourceRecord, State
-from reconciler.state.store import read_state
+from reconciler.state.model import ResourceRecord, State
+from reconciler.state.store import parse_state, read_state
 
 
 def show(backend: StateBackend, address: str) -> ResourceRecord:
@@ -43,19 +40,12 @@ def remove(backend: StateBackend, addresses: list[str]) -> State:
 
 def load_state_file(path: Path) -> State:
     """A state file given on the command line (push), checked like any state."""
+    fix = "give a file written by `reconciler state pull`"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as exc:
-        raise StateError(
-            f"cannot read state file {path}: {exc}", "give a file written by `reconciler state pull`"
-        ) from None
-    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
-        version = data.get("version") if isinstance(data, dict) else None
-        raise StateError(f"{path} has state format version {version!r}; this reconciler reads {FORMAT_VERSION}")
-    try:
-        return State.model_validate(data)
-    except ValidationError as exc:
-        raise StateError(f"{path} is not a valid state: {exc.errors()[0]['msg']}") from None
+        raise StateError(f"cannot read state file {path}: {exc}", fix) from None
+    return parse_state(text, f"state file {path}", fix)
 
 
 def push(backend: StateBackend, pushed: State, source: str, force: bool) -> State:

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from reconciler.errors import StateLockError
-from reconciler.state.backend import LockInfo, StateBackend, StateConflictError
+from reconciler.state.backend import LockInfo, StateBackend
 from reconciler.state.lock import info_path, read_lock_info, state_lock
 from reconciler.state.model import State
 from reconciler.state.store import read_state, write_state
@@ -33,14 +33,7 @@ class LocalBackend(StateBackend):
         return state
 
     def write(self, state: State, exact: bool = False) -> State:
-        if self._serial is not None and self.path.exists():
-            stored = read_state(self.path)
-            if stored.serial != self._serial:
-                raise StateConflictError(
-                    f"state {self.path} changed while this run held it (serial {self._serial} -> {stored.serial})",
-                    "another process wrote it without the lock; run plan again to see the tenant as it is now",
-                )
-        written = write_state(self.path, state, exact)
+        written = write_state(self.path, state, exact, expect_serial=self._serial)
         self._serial = written.serial
         return written
 
