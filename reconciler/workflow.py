@@ -163,9 +163,7 @@ def export(spec_path: Path, connect: Connect, out_path: Path) -> str:
 
 def _same_folder_for_relative_paths(loaded: LoadedSpec, out_path: Path) -> None:
     """The export copies the tenant section as written: its relative paths only hold next to the source spec."""
-    tenant = loaded.spec.tenant
-    relative = bool(tenant.simulator and "://" not in tenant.simulator and not Path(tenant.simulator).is_absolute())
-    if relative and out_path.resolve().parent != loaded.path.resolve().parent:
+    if loaded.spec.tenant.simulator_file_is_relative and out_path.resolve().parent != loaded.path.resolve().parent:
         raise ReconcilerError(
             f"--out {out_path} is in another folder than {loaded.path}, whose tenant section has relative paths",
             f"write it next to the spec (e.g. --out {loaded.path.parent / out_path.name}), where those paths hold",

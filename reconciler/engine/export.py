@@ -653,8 +653,7 @@ class _Exporter:
         return self.spec.target is Target.EXCHANGE_SERVER
 
     def _relative_paths(self) -> bool:
-        simulator = self.spec.tenant.simulator
-        if simulator and "://" not in simulator and not Path(simulator).is_absolute():
+        if self.spec.tenant.simulator_file_is_relative:
             return True
         return "${file:" in _section_text(self.ctx.spec.document, self.ctx.spec.path, "tenant")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -112,6 +113,11 @@ class Tenant(Strict):
     @property
     def name(self) -> str:
         return self.id or self.domain or ""
+
+    @property
+    def simulator_file_is_relative(self) -> bool:
+        """A simulated tenant file named relative to the spec's folder (not a URL, not an absolute path)."""
+        return bool(self.simulator and "://" not in self.simulator and not Path(self.simulator).is_absolute())
 
 
 class ServiceAccount(Strict):
