@@ -34,7 +34,6 @@ KNOWN_KEYS = {"method", "path", "rate", "seed", "times", "status", "retry_after"
 KNOWN_KEYS |= {"drop", "after", "delay_ms", "fired"}  # fired: how often the rule has fired (kept by the simulator)
 
 GRAPH_ROOT = "/v1.0"
-_RANDOM: dict[tuple[int, int], random.Random] = {}
 
 
 class FaultFileError(ValueError):
@@ -49,8 +48,7 @@ def _fires(store: TenantStore, rule: JsonObject) -> bool:
     """A rule with ``rate`` (0..1) fires on that share of matching requests, reproducibly (``seed``)."""
     if "rate" not in rule:
         return True
-    key = (id(store), id(rule))
-    rng = _RANDOM.setdefault(key, random.Random(int(rule.get("seed", 0))))
+    rng = store.fault_random.setdefault(id(rule), random.Random(int(rule.get("seed", 0))))
     return rng.random() < float(rule["rate"])
 
 

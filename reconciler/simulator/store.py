@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import tempfile
 import threading
 from pathlib import Path
@@ -71,6 +72,7 @@ class TenantStore:
         for key, default in (("users", []), ("subscribedSkus", []), ("faults", []), ("settings", {})):
             self.data.setdefault(key, default)
         self.runtime_faults: list[JsonObject] = []  # from `sim serve --faults`; never saved
+        self.fault_random: dict[int, random.Random] = {}  # per rule (by id) with a rate: its seeded generator
         self._by_id: dict[str, JsonObject] = {}
         self._by_upn: dict[str, JsonObject] = {}
         for user in self.users:
