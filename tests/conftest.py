@@ -191,15 +191,29 @@ class Tenant(Workspace):
         return json.loads(result.stdout.split("\n", 1)[1]).get("value", [])
 
 
+def make_tenant(root: Path, file: str = "simulated-tenant.json", **seed: Any) -> Tenant:
+    """The repository's specs copied into `root`, next to a fresh simulated tenant at state/`file`
+    (the specs' `simulator:` paths unchanged); `seed` goes to init_tenant (flavor, ad_password, ...)."""
+    shutil.copytree(REPO / "specs", root / "specs")
+    path = root / "state" / file
+    path.parent.mkdir(parents=True)
+    data = init_tenant(path, **seed)
+    return Tenant(root, path, data["tenant"]["id"])
+
+
 @pytest.fixture
 def tenant(tmp_path: Path) -> Iterator[Tenant]:
-    shutil.copytree(REPO / "specs", tmp_path / "specs")
-    path = tmp_path / "state" / "simulated-tenant.json"
-    path.parent.mkdir()
-    data = init_tenant(path)
-    tenant = Tenant(tmp_path, path, data["tenant"]["id"])
+    tenant = make_tenant(tmp_path)
     yield tenant
     tenant.assert_no_secret_on_disk()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Tenant]:
+    """An on-premises Exchange Server tenant for specs/exchange-server.yaml (AD password: PASSWORD)."""
+    tenant = make_tenant(tmp_path, "simulated-exchange-server.json", flavor="exchange_server", ad_password=PASSWORD)
+    yield tenant
+    tenant.assert_no_secret_on_disk()  # the simulated AD keeps only a hash of the password
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -4,28 +4,11 @@ are confirmed by the next plan over EWS."""
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from reconciler.simulator import init_tenant
-from tests.conftest import PASSWORD, REPO, Result, Tenant
+from tests.conftest import PASSWORD, Result, Tenant
 
 SVC = "cronofy-svc@contoso.com"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Tenant]:
-    shutil.copytree(REPO / "specs", tmp_path / "specs")
-    path = tmp_path / "state" / "simulated-exchange-server.json"
-    path.parent.mkdir()
-    data = init_tenant(path, flavor="exchange_server", ad_password=PASSWORD)
-    tenant = Tenant(tmp_path, path, data["tenant"]["id"])
-    yield tenant
-    tenant.assert_no_secret_on_disk()  # the simulated AD keeps only a hash of the password
 
 
 def _cli(server: Tenant, *args: str) -> Result:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 
 from bench.__main__ import SPEC as BENCH_SPEC
 from reconciler.simulator import Simulator, init_tenant
-from tests.conftest import E3, PASSWORD, REPO, SVC, Result, Tenant, Workspace
+from tests.conftest import E3, PASSWORD, SVC, Result, Tenant, Workspace
 
 APP = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
 FREE_BUSY_APP = "9437e0a7-15ef-46bd-9106-da9b1477234d"
@@ -187,17 +185,6 @@ def test_export_reads_calendar_permissions_in_batches(tmp_path: Path) -> None:
         assert "level: free_busy" in text and "mailboxes:" not in text  # every member of the group
         plan = ws.cli("plan", str(out), "--detailed-exitcode")
         assert plan.exit_code == 0 and "No changes." in plan.stdout, plan.output
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Tenant]:
-    shutil.copytree(REPO / "specs", tmp_path / "specs")
-    path = tmp_path / "state" / "simulated-exchange-server.json"
-    path.parent.mkdir()
-    data = init_tenant(path, flavor="exchange_server", ad_password=PASSWORD)
-    tenant = Tenant(tmp_path, path, data["tenant"]["id"])
-    yield tenant
-    tenant.assert_no_secret_on_disk()
 
 
 def _server_cli(server: Tenant, *args: str) -> Result:

@@ -5,22 +5,13 @@ Server) backs off through exchangelib's retry policy; `sim serve` injects faults
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from reconciler.simulator import Simulator, init_tenant
-from tests.conftest import REPO, Tenant
-
-
-def _tenant(root: Path) -> Tenant:
-    shutil.copytree(REPO / "specs", root / "specs")
-    path = root / "state" / "simulated-tenant.json"
-    path.parent.mkdir(parents=True)
-    data = init_tenant(path)
-    return Tenant(root, path, data["tenant"]["id"])
+from reconciler.simulator import Simulator
+from tests.conftest import Tenant, make_tenant
 
 
 def _recorded(tenant: Tenant) -> list[tuple[str, object]]:
@@ -29,7 +20,7 @@ def _recorded(tenant: Tenant) -> list[tuple[str, object]]:
 
 
 def test_apply_through_20_percent_transient_faults(tmp_path: Path) -> None:
-    calm, stormy = _tenant(tmp_path / "calm"), _tenant(tmp_path / "stormy")
+    calm, stormy = make_tenant(tmp_path / "calm"), make_tenant(tmp_path / "stormy")
     faults = [
         {"method": "*", "path": ".*", "status": 503, "rate": 0.1, "seed": 7, "retry_after": 1},
         # 0.1 + 0.9 * 0.112 = 0.2 of all requests (the first rule takes its share first)
@@ -50,7 +41,7 @@ def test_dropped_connections_and_slow_answers_converge_without_duplicates(tmp_pa
     """Reads and idempotent writes are resent after a dropped connection; a create whose connection dropped fails
     only that action (it may have happened), and the next apply adopts it by its natural key instead of
     creating it twice."""
-    calm, stormy = _tenant(tmp_path / "calm"), _tenant(tmp_path / "stormy")
+    calm, stormy = make_tenant(tmp_path / "calm"), make_tenant(tmp_path / "stormy")
     faults = [
         {"drop": True, "rate": 0.15, "seed": 3},
         {"drop": True, "after": True, "method": "POST", "rate": 0.1, "seed": 5},
@@ -79,7 +70,7 @@ def test_dropped_connections_and_slow_answers_converge_without_duplicates(tmp_pa
 
 
 def test_a_read_that_keeps_failing_stops_after_bounded_retries_naming_the_operation(tmp_path: Path) -> None:
-    tenant = _tenant(tmp_path)
+    tenant = make_tenant(tmp_path)
     tenant.set_tenant(lambda t: t.update(faults=[{"method": "GET", "path": "^/subscribedSkus", "status": 503}]))
     result = tenant.cli("plan", tenant.spec_file("example"))
     assert result.exit_code == 1, result.output
@@ -89,7 +80,7 @@ def test_a_read_that_keeps_failing_stops_after_bounded_retries_naming_the_operat
 
 
 def test_sim_serve_rejects_a_bad_fault_file(tmp_path: Path) -> None:
-    tenant = _tenant(tmp_path)
+    tenant = make_tenant(tmp_path)
     bad = tmp_path / "faults.json"
     bad.write_text(json.dumps([{"status": 503, "drop": True}]), encoding="utf-8")
     result = tenant.cli("sim", "serve", str(tenant.tenant), "--faults", str(bad))
@@ -101,7 +92,7 @@ def test_runtime_fault_rules_are_served_and_never_saved(tmp_path: Path) -> None:
     """What `sim serve --faults FILE --deny PATH` builds: a permanent 403 on one path and 429s elsewhere."""
     from reconciler.simulator.faults import load_rules, rules_from_flags
 
-    tenant = _tenant(tmp_path)
+    tenant = make_tenant(tmp_path)
     file = tmp_path / "faults.json"
     file.write_text(json.dumps({"faults": [{"path": "^/v1.0/subscribedSkus", "status": 429, "times": 1}]}))
     rules = load_rules(file) + rules_from_flags(deny=["/calendarPermissions"], slow=0.5, slow_ms=50, seed=4)

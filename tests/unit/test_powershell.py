@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from reconciler.render.powershell import plan_script, quote, words
 from reconciler.resources import KINDS
-from reconciler.simulator import init_tenant
 from tests.conftest import PASSWORD, REPO, SVC, Tenant
 
 TABLE: dict[str, dict[str, Any]] = json.loads((REPO / "tests/data/powershell_cmdlets.json").read_text("utf-8"))
@@ -220,15 +215,6 @@ def edit(path: str, old: str, new: str) -> None:
     text = Path(path).read_text("utf-8")
     assert old in text, old
     Path(path).write_text(text.replace(old, new), "utf-8")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Tenant]:
-    shutil.copytree(REPO / "specs", tmp_path / "specs")
-    path = tmp_path / "state" / "simulated-exchange-server.json"
-    path.parent.mkdir()
-    data = init_tenant(path, flavor="exchange_server", ad_password=PASSWORD)
-    yield Tenant(tmp_path, path, data["tenant"]["id"])
 
 
 # -- tests --------------------------------------------------------------------------------------
