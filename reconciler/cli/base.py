@@ -22,7 +22,7 @@ from rich.console import Console
 
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.exitcodes import ExitCode
-from reconciler.render.progress import Reporter, refresh_reporter
+from reconciler.render.progress import Reporter
 
 if TYPE_CHECKING:
     from reconciler.clients.session import Clients
@@ -219,7 +219,7 @@ def _context(clients: Clients, loaded: LoadedSpec, tuning: Tuning) -> Iterator[C
     from reconciler.resources.base import Context
 
     ctx = Context(clients, loaded, parallelism=tuning.parallelism, batch=tuning.batch)
-    ctx.on_read = refresh_reporter(REPORTER)
+    ctx.on_read = REPORTER.refreshed
     try:
         yield ctx
     finally:

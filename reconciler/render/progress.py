@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -57,6 +57,10 @@ class Reporter:
             self._tasks[phase] = self._progress.add_task(phase, total=total)
         label = f"{phase} {escape(what)}" if what else phase
         self._progress.update(self._tasks[phase], completed=done, total=total, description=label)
+
+    def refreshed(self, done: int, total: int, kind: str) -> None:
+        """Refresh's progress callback (Context.on_read): `done` of `total` objects read, the latest of `kind`."""
+        self.advance("Refreshing", done, total, kind)
 
     def line(self, text: str, console: Console | None = None) -> None:
         if not self.quiet:
@@ -120,12 +124,3 @@ class ApplyProgress:
         total = self.totals[kind]
         if done == total or done % max(1, total // 10) == 0:
             self.reporter.line(f"{kind}: {done}/{total} done")
-
-
-def refresh_reporter(reporter: Reporter) -> Any:
-    """The callback refresh calls after each kind is read: (done, total, kind)."""
-
-    def report(done: int, total: int, kind: str) -> None:
-        reporter.advance("Refreshing", done, total, kind)
-
-    return report
