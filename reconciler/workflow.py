@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from reconciler.engine import DriftReport, Plan, apply_plan, check_current, detect_drift, make_plan
-from reconciler.engine.apply import Progress
-from reconciler.engine.drift import FleetReport, TenantDrift
+from reconciler.engine.apply import Progress, apply_plan, check_current, check_sealed, check_tenant
+from reconciler.engine.drift import DriftReport, FleetReport, TenantDrift, detect_drift
+from reconciler.engine.plan import Plan
+from reconciler.engine.planner import make_plan
 from reconciler.engine.verify import VerifyReport
 from reconciler.engine.verify import verify as run_verify
 from reconciler.errors import PlanError, ReconcilerError, StateError
@@ -64,12 +65,15 @@ def _locked(backend: StateBackend, operation: str, lock: bool) -> AbstractContex
 
 
 def load_plan(path: Path) -> Plan:
+    """A saved plan, refused when it was edited since it was made (its digest) or is not a plan."""
     try:
-        return Plan.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        plan = Plan.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise PlanError(
             f"{path} is not a saved plan: {exc}", "make one with `reconciler plan SPEC --out FILE`"
         ) from None
+    check_sealed(plan)
+    return plan
 
 
 def is_saved_plan(path: Path) -> bool:
@@ -103,7 +107,10 @@ def apply(
         if saved is not None:
             check_current(saved, loaded.sha256, state, backend)
         with connect(loaded) as ctx:
-            plan = saved or make_plan(ctx, state, backend, targets)
+            plan = make_plan(ctx, state, backend, tuple(saved.targets) if saved else targets)
+            if saved is not None:  # the tenant must still be as the saved plan saw it, or nothing is written
+                check_tenant(saved, plan)
+                plan = saved
             if plan.has_changes and not confirm(plan):
                 raise Cancelled("apply cancelled", "nothing was changed")
             state = apply_plan(ctx, plan, state, backend, progress)
@@ -148,7 +155,7 @@ def drift(spec_path: Path, choice: StateChoice, connect: Connect, lock: bool = T
     with _locked(backend, "drift", lock):
         state = read_checked_state(backend, loaded)
         with connect(loaded) as ctx:
-            return detect_drift(ctx, state)
+            return detect_drift(ctx, state, backend)
 
 
 def export(spec_path: Path, connect: Connect, out_path: Path) -> str:

@@ -217,15 +217,16 @@ def connector(parallelism: int, no_batch: bool) -> Callable[[LoadedSpec], Abstra
 @contextmanager
 def _context(clients: Clients, loaded: LoadedSpec, tuning: Tuning) -> Iterator[Context]:
     from reconciler.resources.base import Context
+    from reconciler.resources.impersonation import service_account_ews
+    from reconciler.resources.lookups import Lookups
 
-    ctx = Context(clients, loaded, parallelism=tuning.parallelism, batch=tuning.batch)
+    lookups = Lookups(clients, lambda: service_account_ews(loaded, clients.ews.url, clients.simulated))
+    ctx = Context(clients, loaded, lookups, parallelism=tuning.parallelism, batch=tuning.batch)
     ctx.on_read = REPORTER.refreshed
     try:
         yield ctx
     finally:
-        for extra in ctx.cache.values():
-            if hasattr(extra, "close") and callable(extra.close):
-                extra.close()
+        lookups.close()
         clients.close()
 
 

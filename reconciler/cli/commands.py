@@ -41,7 +41,7 @@ from reconciler.exitcodes import ExitCode
 from reconciler.render.progress import ApplyProgress
 
 if TYPE_CHECKING:
-    from reconciler.engine import Plan
+    from reconciler.engine.plan import Plan
 
 
 @app.command()
@@ -64,7 +64,8 @@ def plan(
     output: PlanFormatOpt = PlanFormat.human,
     lock: LockOpt = Switch.true,
     detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
+        bool,
+        typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes or finds wider access."),
     ] = False,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     no_batch: NoBatchOpt = False,
@@ -102,7 +103,7 @@ def plan(
         print_lines(plan_lines(result.to_json()))
         if out_file is not None:
             out.print(f"\nSaved the plan to {out_file}. Apply it with: reconciler apply {out_file}")
-    if detailed_exitcode and result.has_changes:
+    if detailed_exitcode and result.differs:
         raise typer.Exit(ExitCode.CHANGES)
 
 
@@ -111,7 +112,9 @@ def apply(
     target: Annotated[Path, typer.Argument(help="A spec file, or a plan saved with `plan --out`.", show_default=False)],
     state: StateOpt = None,
     workspace: WorkspaceOpt = None,
-    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking.")] = False,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Apply without asking (a saved plan never asks: it was reviewed).")
+    ] = False,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     no_batch: NoBatchOpt = False,
     targets: TargetOpt = None,
@@ -121,11 +124,13 @@ def apply(
     from reconciler.render.human import plan_lines
     from reconciler.state.select import StateChoice
 
+    is_plan = workflow.is_saved_plan(target)
+    auto_approve = auto_approve or is_plan  # a saved plan was approved when it was reviewed (as in Terraform)
     if not auto_approve and not sys.stdin.isatty():
         fail(
             ReconcilerError(
                 "apply needs approval, and standard input is not a terminal",
-                "review `reconciler plan` first, then run apply with --auto-approve",
+                "review `reconciler plan --out FILE` first, then `reconciler apply FILE` (or apply with --auto-approve)",
             )
         )
 
@@ -140,7 +145,7 @@ def apply(
         return typer.confirm("\nApply these changes to the tenant?", default=False)
 
     with errors():
-        saved = workflow.load_plan(target) if workflow.is_saved_plan(target) else None
+        saved = workflow.load_plan(target) if is_plan else None
         spec_path = Path(saved.spec.path) if saved else target
         if saved is not None and state is None and "://" not in saved.state.path:
             state = Path(saved.state.path)  # the local state the plan was made against

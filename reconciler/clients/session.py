@@ -8,7 +8,7 @@ The same adapters serve a real and the simulated tenant: only the base URLs and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reconciler.clients.credentials import SIMULATOR_APP_ID, LoopbackCredential, azure_credential
 from reconciler.clients.endpoints import endpoints_for
@@ -81,24 +81,23 @@ def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
     )
 
 
-def integration_graph(ctx: Any) -> GraphClient:
-    """A Graph client signed in as the integration's own app (for `verify`), cached in the run's context."""
-    if "graph:integration" not in ctx.cache:
-        spec = ctx.spec.spec
-        integration, tenant = spec.integration, spec.tenant
-        secret = ctx.spec.resolve_env(integration.client_secret, "integration", "client_secret")
-        base = ctx.clients.base_urls["graph"]
-        credential: TokenCredential
-        if ctx.clients.simulated:
-            credential = LoopbackCredential(tenant.name, integration.app_id, ["Calendars.ReadWrite"])
-        else:
-            from azure.identity import ClientSecretCredential
+def integration_graph(loaded: LoadedSpec, clients: Clients) -> GraphClient:
+    """A Graph client signed in as the integration's own app (for `verify`); the caller closes it."""
+    spec = loaded.spec
+    integration, tenant = spec.integration, spec.tenant
+    if integration is None or integration.client_secret is None:
+        raise ClientError("the spec gives no integration.client_secret: reconciler cannot sign in as the integration")
+    secret = loaded.resolve_env(integration.client_secret, "integration", "client_secret")
+    base = clients.base_urls["graph"]
+    credential: TokenCredential
+    if clients.simulated:
+        credential = LoopbackCredential(tenant.name, integration.app_id, ["Calendars.ReadWrite"])
+    else:
+        from azure.identity import ClientSecretCredential
 
-            login = endpoints_for(tenant.cloud, tenant.endpoints).login.removeprefix("https://")
-            credential = ClientSecretCredential(tenant.name, integration.app_id, secret, authority=login)
-        ctx.cache["graph:integration"] = GraphClient(base, credential, f"{base}/.default")
-    client: GraphClient = ctx.cache["graph:integration"]
-    return client
+        login = endpoints_for(tenant.cloud, tenant.endpoints).login.removeprefix("https://")
+        credential = ClientSecretCredential(tenant.name, integration.app_id, secret, authority=login)
+    return GraphClient(base, credential, f"{base}/.default")
 
 
 def _ews(loaded: LoadedSpec, simulator_url: str | None) -> EwsClient | None:

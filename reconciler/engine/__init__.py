@@ -1,11 +1,5 @@
-"""Refresh, diff, order, plan, apply, drift.
+"""The engine: resolve -> refresh -> diff -> plan -> apply, and drift (the plan's comparison, reported).
 
-Data flows one way: spec -> desired resources -> refresh (observed) -> diff -> plan -> apply -> state.
+Import from the submodules (engine.plan, engine.planner, engine.apply, engine.drift); this package
+imports nothing eagerly, so the plan's plain data (engine.plan) can be used without the rest.
 """
-
-from reconciler.engine.apply import apply_plan, check_current
-from reconciler.engine.drift import DriftReport, detect_drift
-from reconciler.engine.plan import Action, Change, Plan
-from reconciler.engine.planner import make_plan
-
-__all__ = ["Action", "Change", "DriftReport", "Plan", "apply_plan", "check_current", "detect_drift", "make_plan"]

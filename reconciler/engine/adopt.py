@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import difflib
 
-from reconciler.engine.refresh import desired_resources
+from reconciler.engine.resolve import desired_resources, resolve
 from reconciler.errors import PlanError, StateError
 from reconciler.resources import KINDS
-from reconciler.resources.base import Context, Desired, Observed
+from reconciler.resources.base import Context, Desired, Observed, Query
 from reconciler.state.model import ResourceRecord, State
 
 
@@ -26,8 +26,10 @@ def adopt(ctx: Context, state: State, address: str, object_id: str) -> ResourceR
         )
     desired = _desired(ctx, address)
     kind = KINDS[desired.kind]
-    probe = ResourceRecord(address=address, kind=desired.kind, id=object_id)
-    observed = kind.read(ctx, desired, probe)
+    probe = ResourceRecord(address=address, kind=desired.kind, id=object_id, attributes=dict(desired.attributes))
+    seen = kind.backend(ctx.target).read(ctx, Query((desired,), (probe,)))
+    items, _ = kind.match([desired], seen, [probe])
+    observed = items[0].observed if items else None
     if observed is None:
         raise PlanError(
             f"no {desired.kind} {object_id} exists in the tenant for {address}",
@@ -49,7 +51,8 @@ def adopt(ctx: Context, state: State, address: str, object_id: str) -> ResourceR
 
 
 def _desired(ctx: Context, address: str) -> Desired:
-    wanted = {d.address: d for d in desired_resources(ctx)}
+    ctx.resolved = resolve(ctx.spec, ctx.lookups)
+    wanted = {d.address: d for d in desired_resources(ctx.spec, ctx.resolved)}
     if address in wanted:
         return wanted[address]
     close = difflib.get_close_matches(address, list(wanted), n=3, cutoff=0.5)

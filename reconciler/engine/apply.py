@@ -1,32 +1,47 @@
-"""Apply: carry out a plan's changes in order, recording each in state as soon as it is done.
+"""Apply: carry out a plan's changes in order, exactly as planned, recording each in state as soon as it is done.
 
-A saved plan is applied only while it is current: same spec (sha256) and same state
-(lineage and serial) as when it was made.
+Each change's `after` is what is written (`before`, for a removal, is what is removed); the spec is read
+only for write-only secrets. A saved plan is applied only while it is current, checked before the first write:
+its digest (an edited plan is refused), the spec and state it was made from, and the tenant itself (resolve
+and refresh again: every object the plan touches must still be as the plan saw it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from reconciler.engine.plan import Action, Change, Plan
-from reconciler.engine.refresh import desired_resources
+from reconciler.engine.plan import SENSITIVE, Action, Change, Plan
+from reconciler.engine.resolve import differences
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.resources import KINDS
-from reconciler.resources.base import Context, Desired, Observed, Write
+from reconciler.resources.base import Context, Observed
 from reconciler.state.backend import StateBackend
 from reconciler.state.model import ResourceRecord, State
 
 Progress = Callable[[Change, str], None]
+MAKE_AGAIN = "run `reconciler plan --out FILE` again and review the new plan"
+
+
+def check_sealed(plan: Plan) -> None:
+    """Refuse a saved plan whose content does not match its digest (edited by hand, or made before 1.2)."""
+    if plan.digest is None:
+        raise PlanError(
+            "the saved plan has no digest (made by an older reconciler), so it cannot be checked", MAKE_AGAIN
+        )
+    if plan.digest != plan.content_digest():
+        raise PlanError(
+            "the saved plan was changed after it was made (its content no longer matches its digest)",
+            "a plan is applied exactly as it was reviewed, or not at all; " + MAKE_AGAIN,
+        )
 
 
 def check_current(plan: Plan, spec_sha256: str, state: State, backend: StateBackend) -> None:
-    """Raise PlanError when a saved plan no longer matches the spec or the state."""
+    """Raise PlanError when a saved plan was edited or no longer matches the spec or the state."""
+    check_sealed(plan)
     if plan.spec.sha256 != spec_sha256:
-        raise PlanError(
-            f"stale plan: the spec {plan.spec.path} changed since the plan was made",
-            "run `reconciler plan --out FILE` again and review the new plan",
-        )
+        raise PlanError(f"stale plan: the spec {plan.spec.path} changed since the plan was made", MAKE_AGAIN)
     exists = backend.exists()
     made_on = (plan.state.lineage, plan.state.serial)
     now = (state.lineage if exists else None, state.serial if exists else 0)
@@ -34,8 +49,54 @@ def check_current(plan: Plan, spec_sha256: str, state: State, backend: StateBack
         raise PlanError(
             f"stale plan: state {backend.location} changed since the plan was made "
             f"(plan: serial {plan.state.serial}, state now: serial {now[1]})",
-            "another apply ran in between; run `reconciler plan --out FILE` again",
+            "another apply ran in between; " + MAKE_AGAIN,
         )
+
+
+def check_tenant(saved: Plan, fresh: Plan) -> None:
+    """Refuse, before any write, a saved plan whose inputs or touched objects moved in the tenant since."""
+    moved = [f"looked up: {line}" for line in differences(saved.resolved, fresh.resolved)]
+    now = {c.address: c for c in fresh.changes}
+    for change in saved.changes:
+        if change.action is Action.NOOP and not change.import_id:
+            continue
+        current = now.get(change.address)
+        if current is None or not _same(change, current):
+            was = "absent" if change.before is None else "as planned"
+            moved.append(f"{change.address}: {was} when planned, {_describe(current)} now")
+    fresh_wider = {f.address for f in fresh.wider_access}
+    moved += [
+        f"{f.address}: new access wider than the spec"
+        for f in fresh.wider_access
+        if f.address not in {w.address for w in saved.wider_access}
+    ]
+    gone = [w.address for w in saved.wider_access if w.removed and w.address not in fresh_wider]
+    moved += [f"{address}: the wider access the plan removes is gone already" for address in gone]
+    if moved:
+        raise PlanError(
+            f"the tenant changed since this plan was made; nothing was applied ({len(moved)} difference(s))",
+            "\n  ".join([*moved, "run `reconciler plan --out FILE` again, review it, then apply it"]),
+        )
+
+
+def _same(saved: Change, current: Change) -> bool:
+    kind = KINDS[saved.kind]
+    if (saved.before is None) != (current.before is None):
+        return False
+    if saved.before is None or current.before is None:
+        return True
+    names = sorted(set(saved.before) | set(current.before))
+    return kind.normalize({n: saved.before.get(n) for n in names}) == kind.normalize(
+        {n: current.before.get(n) for n in names}
+    )
+
+
+def _describe(current: Change | None) -> str:
+    if current is None:
+        return "no longer part of the plan"
+    if current.before is None:
+        return "absent"
+    return "changed (" + ", ".join(f"{k}={v!r}" for k, v in sorted(current.before.items()) if v is not None)[:300] + ")"
 
 
 BULK_CHUNK = 500  # changes handed to one write_many call; state is written after each chunk
@@ -50,15 +111,13 @@ class _Run:
     """One apply in progress: what failed, and the state as last written."""
 
     ctx: Context
-    desired: dict[str, Desired]
     state: State
     backend: StateBackend
     progress: Progress
     failed: dict[str, str] = field(default_factory=dict)  # address -> why
 
     def blocked_by(self, change: Change) -> str | None:
-        wanted = self.desired.get(change.address)
-        return next((dep for dep in (wanted.depends_on if wanted else ()) if dep in self.failed), None)
+        return next((dep for dep in change.depends_on if dep in self.failed), None)
 
     def fail(self, change: Change, why: str) -> None:
         self.failed[change.address] = why
@@ -69,7 +128,8 @@ def apply_plan(ctx: Context, plan: Plan, state: State, backend: StateBackend, pr
     """Apply every change, writing state after each change (or chunk of bulk changes): an interrupted
     apply loses nothing that was done. A change that fails does not stop the changes independent of it;
     those depending on it are skipped. Any failure ends in ApplyFailed listing each address and why."""
-    run = _Run(ctx, {d.address: d for d in desired_resources(ctx)}, state, backend, progress)
+    ctx.resolved = plan.resolved
+    run = _Run(ctx, state, backend, progress)
     run.state.tenant = plan.tenant
     for group in _groups(plan.changes):
         ready = [c for c in group if not _skipped(run, c)]
@@ -116,7 +176,7 @@ def _apply_single(run: _Run, change: Change) -> None:
         return
     run.progress(change, "start")
     try:
-        _apply_one(run.ctx, change, run.desired, run.state)
+        _apply_one(run.ctx, change, run.state)
     except ReconcilerError as exc:
         run.fail(change, _why(exc))
         return
@@ -127,17 +187,13 @@ def _apply_single(run: _Run, change: Change) -> None:
 
 
 def _apply_bulk(run: _Run, group: list[Change]) -> None:
-    kind = KINDS[group[0].kind]
-    writes = [Write(c.action.value, _wanted(c, run.desired), c.id, tuple(c.changed)) for c in group]
+    backend = KINDS[group[0].kind].backend(run.ctx.target)
     for change in group:
         run.progress(change, "start")
-    results = kind.write_many(run.ctx, writes)
-    for change, write, result in zip(group, writes, results, strict=True):
-        if isinstance(result, ReconcilerError):
-            continue
-        record = run.state.get(change.address)
-        created = change.action is Action.CREATE or bool(record and record.created_by_reconciler)
-        run.state.put(_record(run.ctx, change, result, created, write.desired))
+    results = backend.write_many(run.ctx, group)
+    for change, result in zip(group, results, strict=True):
+        if not isinstance(result, ReconcilerError):
+            run.state.put(_record(run.ctx, change, result, run.state.get(change.address)))
     run.state = run.backend.write(run.state)
     for change, result in zip(group, results, strict=True):
         if isinstance(result, ReconcilerError):
@@ -150,41 +206,41 @@ def _why(error: ReconcilerError) -> str:
     return f"{error.summary}: {error.detail}" if error.detail else error.summary
 
 
-def _wanted(change: Change, desired: dict[str, Desired]) -> Desired:
-    found = desired.get(change.address)
-    if found is None:
-        raise PlanError(f"{change.address} is in the plan but not in the spec", "make the plan again")
-    return found
-
-
-def _apply_one(ctx: Context, change: Change, wanted: dict[str, Desired], state: State) -> None:
-    kind = KINDS[change.kind]
+def _apply_one(ctx: Context, change: Change, state: State) -> None:
+    backend = KINDS[change.kind].backend(ctx.target)
     record = state.get(change.address)
     if change.action in (Action.DELETE, Action.FORGET):
-        if change.action is Action.DELETE and record is not None:
-            kind.delete(ctx, record)
+        if change.action is Action.DELETE:
+            backend.delete(ctx, change)
         state.remove(change.address)
         return
-    desired = _wanted(change, wanted)
-    created = record.created_by_reconciler if record else False
     if change.action is Action.REPLACE:  # the object found (recorded or adopted) goes first
-        kind.delete(ctx, record or ResourceRecord(address=change.address, kind=change.kind, id=change.id))
-    if change.action in (Action.CREATE, Action.REPLACE):
-        observed, created = kind.create(ctx, desired), True
+        backend.delete(ctx, change)
+        observed = backend.create(ctx, change.model_copy(update={"id": None, "before": None}))
+        record = None
+    elif change.action is Action.CREATE:
+        observed = backend.create(ctx, change)
     elif change.action is Action.UPDATE:
-        observed = kind.update(ctx, desired, change.id, change.changed)
-    else:
-        observed = Observed(change.id, dict(desired.attributes))
-    state.put(_record(ctx, change, observed, created, desired))
+        observed = backend.update(ctx, change)
+    else:  # no-op: recorded (adopted when it was not in state yet)
+        observed = Observed(change.address, change.id, dict(change.after or {}))
+    state.put(_record(ctx, change, observed, record))
 
 
-def _record(ctx: Context, change: Change, observed: Observed, created: bool, desired: Desired) -> ResourceRecord:
+def _record(ctx: Context, change: Change, observed: Observed, record: ResourceRecord | None) -> ResourceRecord:
+    kind = KINDS[change.kind]
+    created = change.action in (Action.CREATE, Action.REPLACE) or bool(record and record.created_by_reconciler)
     return ResourceRecord(
         prevent_destroy=ctx.spec.spec.lifecycle.protects(change.address),
         address=change.address,
         kind=change.kind,
         id=observed.id,
         created_by_reconciler=created,
-        depends_on=list(desired.depends_on),
-        attributes=dict(desired.attributes),
+        depends_on=list(change.depends_on),
+        attributes=_recorded(kind.write_only | kind.sensitive, change.after or {}),
     )
+
+
+def _recorded(hidden: frozenset[str], after: dict[str, Any]) -> dict[str, Any]:
+    """The attributes state keeps: the applied ones, never write-only or sensitive values."""
+    return {k: v for k, v in after.items() if k not in hidden and v != SENSITIVE}

@@ -1,54 +1,68 @@
-"""Diff: pure `(desired, observed, record) -> Change`, attribute differences found by deepdiff."""
+"""Diff: pure `(resolved desired, observed, state) -> changes`, each with complete `before` and `after`.
+
+`before` is the object as the tenant shows it; `after` is the whole object as it will be, which is
+exactly what apply writes. Objects of the integration's principals that the spec does not ask for are
+findings (access wider than the spec); the spec that owns that access gets them removed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from deepdiff import DeepDiff
-
-from reconciler.engine.plan import SENSITIVE, Action, Change
-from reconciler.resources.base import Desired, Observed, ResourceKind
+from reconciler.engine.plan import SENSITIVE, Action, Change, Finding
+from reconciler.resources.base import Desired, Item, Observed, ResourceKind
+from reconciler.spec.loader import LoadedSpec
 from reconciler.state.model import ResourceRecord
 
 
 def changed_attributes(kind: ResourceKind, want: dict[str, Any], have: dict[str, Any]) -> list[str]:
-    """Top-level attributes of `want` whose value differs in `have` (only attributes the spec sets)."""
-    want_n = kind.normalize(want)
+    """Top-level attributes of `want` whose normalized value differs in `have`."""
+    want_n = kind.normalize(dict(want))
     have_n = kind.normalize({k: have.get(k) for k in want})
-    if want_n == have_n:
-        return []  # the common case, without deepdiff's cost (thousands of objects per plan)
-    diff = DeepDiff(have_n, want_n, ignore_order=True, view="tree")
-    names = {level.path(output_format="list")[0] for levels in diff.values() for level in levels}
-    return sorted(str(n) for n in names if n in want)
+    return sorted(k for k in want if want_n.get(k) != have_n.get(k))
 
 
-def diff(
-    kind: ResourceKind, desired: Desired | None, observed: Observed | None, record: ResourceRecord | None
-) -> Change:
-    address = desired.address if desired else record.address if record else "?"
-    base: dict[str, Any] = {"address": address, "kind": kind.kind, "id": observed.id if observed else None}
+def diff(item: Item) -> Change:
+    kind, desired, observed, record = item.kind, item.desired, item.observed, item.record
+    base: dict[str, Any] = {"address": item.address, "kind": kind.kind, "id": observed.id if observed else None}
     if desired is None:
         return _removed(kind, observed, record, base)
-    after = _shown(kind, desired)
+    base["depends_on"] = list(desired.depends_on)
     if observed is None:
         reason = "recorded in state but no longer in the tenant; it will be made again" if record else None
-        return Change(**base, action=Action.CREATE, after=after, sensitive=_sensitive(kind), reason=reason)
-    changed = changed_attributes(kind, desired.attributes, observed.attributes)
-    before = {k: observed.attributes.get(k) for k in desired.attributes}
-    if not changed:
-        return Change(**base, action=Action.NOOP, before=before, after=before)
-    action = Action.REPLACE if set(changed) & kind.create_only else Action.UPDATE
-    return Change(**base, action=action, before=before, after=dict(desired.attributes), changed=changed)
+        return Change(
+            **base, action=Action.CREATE, after=_shown(kind, desired), sensitive=_sensitive(kind), reason=reason
+        )
+    comparison = kind.compare(desired, observed)
+    before = dict(observed.attributes)
+    if record is None:
+        base["import_id"] = observed.id or desired.name
+    if not comparison.changed:
+        return Change(**base, action=Action.NOOP, before=before, after={**before, **_write_only(kind, desired)})
+    if set(comparison.changed) & kind.create_only:
+        after = _shown(kind, desired)
+        action = Action.REPLACE
+    else:
+        after = {**comparison.after, **_write_only(kind, desired)}
+        action = Action.UPDATE
+    change = Change(
+        **base, action=action, before=before, after=after, changed=comparison.changed, sensitive=_sensitive(kind)
+    )
+    widens = kind.widens(before, after)
+    return change.model_copy(update={"widens": widens}) if widens else change
 
 
 def _removed(
     kind: ResourceKind, observed: Observed | None, record: ResourceRecord | None, base: dict[str, Any]
 ) -> Change:
     before = observed.attributes if observed else record.attributes if record else None
+    base["depends_on"] = list(record.depends_on) if record else []
     if observed is None:
         return Change(**base, action=Action.FORGET, before=before, reason="no longer in the spec and already gone")
     if record is not None and record.created_by_reconciler and kind.deletable:
-        return Change(**base, action=Action.DELETE, before=before, reason="no longer in the spec")
+        change = Change(**base, action=Action.DELETE, before=before, reason="no longer in the spec")
+        widens = kind.widens(before, None)
+        return change.model_copy(update={"widens": widens}) if widens else change
     why = (
         "no longer in the spec; reconciler did not create it, so it stays in the tenant"
         if not (record and record.created_by_reconciler)
@@ -57,13 +71,45 @@ def _removed(
     return Change(**base, action=Action.FORGET, before=before, reason=why)
 
 
+def wider(kind: ResourceKind, observed: Observed, loaded: LoadedSpec) -> tuple[Finding, Change | None] | None:
+    """An unclaimed object that opens access beyond the spec: the finding, and its removal if the spec owns it."""
+    message = kind.wider(observed, loaded)
+    if message is None:
+        return None
+    owned = kind.owns_wider(loaded)
+    removal = Change(
+        address=observed.address,
+        kind=kind.kind,
+        action=Action.DELETE,
+        id=observed.id,
+        before=dict(observed.attributes),
+        reason="access wider than the spec; the spec owns this access (access.exclusive), so it is removed",
+    )
+    fix = kind.powershell(removal.model_dump(mode="json"))
+    finding = Finding(
+        address=observed.address,
+        kind=kind.kind,
+        id=observed.id,
+        message=message,
+        attributes=dict(observed.attributes),
+        removed=owned,
+        fix=fix,
+    )
+    return finding, (removal if owned else None)
+
+
+def _write_only(kind: ResourceKind, desired: Desired) -> dict[str, Any]:
+    """Write-only values the plan shows (what apply sends); secrets hidden."""
+    return {
+        name: SENSITIVE if name in kind.sensitive else value
+        for name, value in desired.write_only.items()
+        if value is not None
+    }
+
+
 def _shown(kind: ResourceKind, desired: Desired) -> dict[str, Any]:
     """What a plan shows for the desired object: attributes plus write-only values, secrets hidden."""
-    shown = dict(desired.attributes)
-    for name, value in desired.write_only.items():
-        if value is not None:
-            shown[name] = SENSITIVE if name in kind.sensitive else value
-    return shown
+    return {**desired.attributes, **_write_only(kind, desired)}
 
 
 def _sensitive(kind: ResourceKind) -> list[str]:

@@ -1,8 +1,9 @@
-"""Drift: refresh only, then say where the tenant differs from the spec and from what was applied.
+"""Drift: the plan's own comparison, reported: where the tenant differs from the spec and from what was applied.
 
 `missing`: a spec object does not exist in the tenant.
 `changed`: it exists but attributes differ from the spec; `recorded` (the last applied value)
 tells whether it was changed outside reconciler or the spec was edited since.
+`wider`: an object the spec does not ask for gives the integration access beyond the spec (with its fix).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from reconciler.engine.diff import changed_attributes
-from reconciler.engine.refresh import Item, refresh
-from reconciler.resources.base import Context
-from reconciler.state.model import State
+from reconciler.engine.plan import SENSITIVE, Action, Change, Finding
+from reconciler.engine.planner import make_plan
+from reconciler.resources import KINDS
+from reconciler.resources.base import Context, ResourceKind
+from reconciler.state.backend import StateBackend
+from reconciler.state.model import ResourceRecord, State
 
-DRIFT_FORMAT_VERSION = "1.1"  # 1.1: entries carry id and expected (additive)
+DRIFT_FORMAT_VERSION = "1.2"  # 1.1: entries carry id and expected; 1.2: status "wider" with fix (additive)
 
 
 class AttributeDrift(BaseModel):
@@ -30,11 +34,12 @@ class AttributeDrift(BaseModel):
 class DriftEntry(BaseModel):
     address: str
     kind: str
-    status: Literal["missing", "changed"]
+    status: Literal["missing", "changed", "wider"]
     message: str
     attributes: list[AttributeDrift] = []
     id: str | None = None  # the object's id in the tenant (None when missing)
     expected: dict[str, Any] = {}  # every attribute the spec sets (no secrets), so a fix can name the object
+    fix: list[str] = []  # status "wider": the PowerShell that removes the access
 
 
 class DriftReport(BaseModel):
@@ -48,54 +53,65 @@ class DriftReport(BaseModel):
         return self.model_dump(mode="json")
 
 
-def detect_drift(ctx: Context, state: State) -> DriftReport:
-    items = [item for item in refresh(ctx, state) if item.desired is not None]
-    entries = [entry for item in items if (entry := _entry(item)) is not None]
-    return DriftReport(tenant=ctx.spec.spec.tenant.name, drifted=bool(entries), entries=entries, checked=len(items))
+def detect_drift(ctx: Context, state: State, backend: StateBackend) -> DriftReport:
+    """The same comparison as `plan`, reported: every spec object the plan would create or change, and every
+    object that gives the integration access wider than the spec."""
+    plan = make_plan(ctx, state, backend)
+    kept = [c for c in plan.changes if c.action not in (Action.DELETE, Action.FORGET)]
+    entries = [entry for change in kept if (entry := _entry(change, state)) is not None]
+    entries += [_wider(f) for f in plan.wider_access]
+    return DriftReport(tenant=plan.tenant, drifted=bool(entries), entries=entries, checked=len(kept))
 
 
-def _entry(item: Item) -> DriftEntry | None:
-    assert item.desired is not None
-    if item.observed is None:
+def _entry(change: Change, state: State) -> DriftEntry | None:
+    record = state.get(change.address)
+    shown = {k: v for k, v in (change.after or {}).items() if v != SENSITIVE}
+    if change.action is Action.CREATE:
         why = (
             "was created by reconciler and has been deleted outside it"
-            if item.record
+            if record is not None and record.created_by_reconciler
+            else "is recorded in state but no longer exists in the tenant"
+            if record is not None
             else "does not exist in the tenant (never applied?)"
         )
-        return DriftEntry(
-            address=item.address,
-            kind=item.kind.kind,
-            status="missing",
-            message=why,
-            expected=dict(item.desired.attributes),
-        )
-    names = changed_attributes(item.kind, item.desired.attributes, item.observed.attributes)
-    if not names:
+        return DriftEntry(address=change.address, kind=change.kind, status="missing", message=why, expected=shown)
+    if change.action not in (Action.UPDATE, Action.REPLACE):
         return None
-    attributes = [_attribute(item, name) for name in names]
+    kind = KINDS[change.kind]
+    attributes = [_attribute(kind, change, record, name) for name in change.changed]
     outside = any(a.changed_outside for a in attributes)
-    if item.record is None:  # nothing applied was recorded here: who changed what cannot be told
+    if record is None:  # nothing applied was recorded here: who changed what cannot be told
         message = "does not match the spec (not in this state, so whether by hand or by a spec edit is unknown)"
     else:
         message = "changed outside reconciler" if outside else "does not match the spec (spec changed since apply?)"
     return DriftEntry(
-        address=item.address,
-        kind=item.kind.kind,
+        address=change.address,
+        kind=change.kind,
         status="changed",
         message=message,
         attributes=attributes,
-        id=item.observed.id,
-        expected=dict(item.desired.attributes),
+        id=change.id,
+        expected=shown,
     )
 
 
-def _attribute(item: Item, name: str) -> AttributeDrift:
-    assert item.desired is not None and item.observed is not None
-    recorded = item.record.attributes.get(name) if item.record else None
-    actual = item.observed.attributes.get(name)
-    outside = item.record is not None and bool(changed_attributes(item.kind, {name: recorded}, {name: actual}))
-    return AttributeDrift(
-        name=name, expected=item.desired.attributes[name], actual=actual, recorded=recorded, changed_outside=outside
+def _attribute(kind: ResourceKind, change: Change, record: ResourceRecord | None, name: str) -> AttributeDrift:
+    expected = (change.after or {}).get(name)
+    actual = (change.before or {}).get(name)
+    recorded = record.attributes.get(name) if record else None
+    outside = record is not None and bool(changed_attributes(kind, {name: recorded}, {name: actual}))
+    return AttributeDrift(name=name, expected=expected, actual=actual, recorded=recorded, changed_outside=outside)
+
+
+def _wider(finding: Finding) -> DriftEntry:
+    return DriftEntry(
+        address=finding.address,
+        kind=finding.kind,
+        status="wider",
+        message="(!) access wider than the spec: " + finding.message,
+        id=finding.id,
+        expected={},
+        fix=finding.fix,
     )
 
 

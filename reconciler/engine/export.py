@@ -41,21 +41,15 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.resources import KINDS
-from reconciler.resources import exchange_lookup as lookup
-from reconciler.resources.application_access_policy import ApplicationAccessPolicyKind
-from reconciler.resources.base import Context
-from reconciler.resources.calendar_permission import (
-    GRAPH_ROLES,
-    CalendarPermissionKind,
-    _permissions_path,
-    _server_mailboxes,
-)
-from reconciler.resources.ews_access import _app_ids, _config
-from reconciler.resources.management_scope import _balanced
-from reconciler.resources.role_assignment import _by_role
+from reconciler.resources import lookups as lookup
+from reconciler.resources.application_access_policy import group_address
+from reconciler.resources.base import Context, Query
+from reconciler.resources.calendar_permission import GRAPH_ROLES, permissions_path, read_admin_entry, server_mailboxes
+from reconciler.resources.ews_access import app_ids, organization_config
+from reconciler.resources.management_scope import balanced
 from reconciler.spec.loader import MAX_SPEC_BYTES, load_spec
 from reconciler.spec.models import AccessRight, ServiceAccount, Target
-from reconciler.spec.presets import AVAILABILITY_ONLY, EDITOR_DELEGATE, MailboxSet, _mailbox_sets
+from reconciler.spec.presets import AVAILABILITY_ONLY, EDITOR_DELEGATE, MailboxSet, mailbox_sets
 from reconciler.state.model import ResourceRecord
 
 CALENDAR_ROLES = ("Application Calendars.ReadWrite", "Application Calendars.Read")
@@ -175,7 +169,7 @@ class _Exporter:
 
     # -- Exchange Online -----------------------------------------------------------------------
     def exchange_online(self) -> None:
-        rows = lookup.mailbox_index(self.ctx).values()
+        rows = self.ctx.lookups.mailbox_index().values()
         mailboxes = sorted(
             {lookup.smtp(r) for r in rows if r.get("RecipientTypeDetails") not in SYSTEM_MAILBOXES} - {""}
         )
@@ -210,7 +204,7 @@ class _Exporter:
         """Every mailbox's Calendar permissions through Graph `$batch` (as calendar_permission.read_many reads)."""
         if not mailboxes:
             return []
-        paths = {mailbox: _permissions_path(mailbox) for mailbox in mailboxes}
+        paths = {mailbox: permissions_path(mailbox) for mailbox in mailboxes}
         answers = self.ctx.clients.graph.batch_get(list(paths.values()), self.ctx.parallelism)
         grants, unreadable = [], []
         for mailbox, path in paths.items():
@@ -233,12 +227,10 @@ class _Exporter:
 
     def _exact(self, grants: list[Grant]) -> list[Grant]:
         """Entries Graph shows only as a custom role, read exactly through Get-MailboxFolderPermission."""
-        kind = KINDS["calendar_permission"]
-        assert isinstance(kind, CalendarPermissionKind)
         result = []
         for grant in grants:
             if grant.rights is None:
-                observed = kind._read_admin(self.ctx, grant.mailbox, grant.grantee)
+                observed = read_admin_entry(self.ctx, grant.mailbox, grant.grantee)
                 if observed is None:
                     continue
                 flags = tuple(sorted(observed.attributes.get("sharing_permission_flags") or []))
@@ -248,20 +240,20 @@ class _Exporter:
 
     def _graph_account(self, address: str, grants: int) -> Account | None:
         """The grantee as an Entra user (through the user and license_assignment kinds' reads), or None."""
-        found = lookup.recipient(self.ctx, address)
+        found = self.ctx.lookups.recipient(address)
         if found is not None and found.get("RecipientTypeDetails") in lookup.GROUP_TYPES:
             return None
         key = str((found or {}).get("ExternalDirectoryObjectId") or address)
-        user = KINDS["user"].read(self.ctx, None, ResourceRecord(address="user.service_account", kind="user", id=key))
+        user = self._one("user", ResourceRecord(address="user.service_account", kind="user", id=key))
         if user is None:
             return None
-        attributes = {k: v for k, v in user.attributes.items() if v is not None}
+        attributes = {k: v for k, v in user.items() if v is not None}
         upn = str(attributes["user_principal_name"])
         record = ResourceRecord(
             address="license_assignment.service_account", kind="license_assignment", attributes={"user": upn}
         )
-        assigned = KINDS["license_assignment"].read(self.ctx, None, record)
-        licenses = sorted(assigned.attributes["skus"]) if assigned else []
+        assigned = self._one("license_assignment", record)
+        licenses = sorted(assigned["skus"]) if assigned else []
         known = {str(s.get("skuPartNumber")) for s in self.ctx.clients.graph.subscribed_skus()}
         strange = [sku for sku in licenses if sku not in known]
         if strange:
@@ -271,8 +263,17 @@ class _Exporter:
             )
         return Account(address, grants, attributes, licenses)
 
+    def _one(self, kind: str, record: ResourceRecord) -> dict[str, Any] | None:
+        """One object through its kind's backend read (the same read refresh makes), by the record's id or key."""
+        seen = KINDS[kind].backend(self.ctx.target).read(self.ctx, Query((), (record,)))
+        return dict(seen[0].attributes) if seen else None
+
     def _assignments(self) -> list[Assignment]:
-        rows = [row for role in CALENDAR_ROLES for row in _by_role(self.ctx, role)]
+        rows = [
+            row
+            for role in CALENDAR_ROLES
+            for row in self.ctx.clients.exchange.run("Get-ManagementRoleAssignment", {"Role": role}, what=role)
+        ]
         if not rows:
             return []
         principals = self.ctx.clients.exchange.run("Get-ServicePrincipal", {}, what="service principals")
@@ -296,13 +297,11 @@ class _Exporter:
 
     def _policies(self) -> list[Policy]:
         rows = self.ctx.clients.exchange.run("Get-ApplicationAccessPolicy", {}, what="application access policies")
-        kind = KINDS["application_access_policy"]
-        assert isinstance(kind, ApplicationAccessPolicyKind)
         policies = [
             Policy(
                 str(row.get("Identity")),
                 str(row.get("AppId") or "").lower(),
-                kind._group_address(self.ctx, row),
+                group_address(self.ctx, row),
                 str(row.get("AccessRight")),
             )
             for row in rows
@@ -315,7 +314,7 @@ class _Exporter:
         dn = _member_of(text)
         group = None
         if dn is not None:
-            found = lookup.recipient(self.ctx, dn)
+            found = self.ctx.lookups.recipient(dn)
             if found is not None and found.get("RecipientTypeDetails") in lookup.GROUP_TYPES:
                 group = lookup.smtp(found)
         return Scope(str(row.get("Name") or name), text, group)
@@ -378,7 +377,7 @@ class _Exporter:
 
     def _members(self, group: str) -> set[str]:
         """The group's members as calendar_permission resolves a group (nested groups are not expanded)."""
-        rows = lookup.members(self.ctx, group)
+        rows = self.ctx.lookups.members(group)
         return {lookup.smtp(m) for m in rows if m.get("RecipientTypeDetails") not in lookup.GROUP_TYPES}
 
     def _room_lists_online(self) -> None:
@@ -388,7 +387,7 @@ class _Exporter:
         found: dict[str, list[str]] = {}
         for row in rows:
             name = str(row.get("Name"))
-            members = lookup.members(self.ctx, name)
+            members = self.ctx.lookups.members(name)
             found[name] = [lookup.smtp(m) for m in members if m.get("RecipientTypeDetails") in lookup.ROOM_TYPES]
             others = [lookup.smtp(m) for m in members if m.get("RecipientTypeDetails") not in lookup.ROOM_TYPES]
             if others:
@@ -435,11 +434,15 @@ class _Exporter:
         if spec.access is not None:
             if spec.access.scope_group:
                 sets.append(MailboxSet(group=spec.access.scope_group))
-            sets += _mailbox_sets(self.ctx.spec)
+            sets += mailbox_sets(self.ctx.spec)
         sets += [MailboxSet(addresses=(p.mailbox,)) for p in spec.calendar_permissions]
         sets += [MailboxSet(addresses=tuple(r.rooms)) for r in spec.room_lists if r.rooms]
         unique = dict.fromkeys(sets)  # each group expanded once
-        return {mailbox.lower() for source in unique for mailbox in _server_mailboxes(self.ctx, source)}
+        return {
+            mailbox.lower()
+            for source in unique
+            for mailbox in server_mailboxes(self.ctx.spec, self.ctx.lookups, source)
+        }
 
     def _server_account(self, address: str, grants: int) -> Account | None:
         """On Exchange Server the account lives in Active Directory: only the input spec can give its names."""
@@ -532,8 +535,8 @@ class _Exporter:
             section["display_name"] = name
         restriction = preset.restriction if preset else "rbac_for_applications"
         section["restriction"] = restriction
-        config = _config(self.ctx)
-        if config.get("EwsEnabled") is True and app in _app_ids(config.get("EwsAllowedAppIDs")):
+        config = organization_config(self.ctx)
+        if config.get("EwsEnabled") is True and app in app_ids(config.get("EwsAllowedAppIDs")):
             section["uses_ews"] = True
         self.body["integration"] = section
         self.comments["integration"] = "The integration's Entra app (the assignee of its calendar role)."
@@ -674,7 +677,7 @@ def _expressible(rights: str | None, flags: list[str]) -> bool:
 def _member_of(text: str) -> str | None:
     """The DN of a filter that is exactly `MemberOfGroup -eq '<DN>'` (Exchange's stored parentheses allowed)."""
     value = re.sub(r"\s+", " ", text.strip())
-    while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
+    while value.startswith("(") and value.endswith(")") and balanced(value[1:-1]):
         value = value[1:-1].strip()
     match = MEMBER_OF.match(value)
     if match is None:

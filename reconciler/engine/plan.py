@@ -11,12 +11,16 @@ no-op           observed        observed        already as the spec says
 
 from __future__ import annotations
 
+import hashlib
+import json
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PLAN_FORMAT_VERSION = "1.1"  # 1.1 (additive): target, changes[].import_id, summary.adopt
+# 1.1 (additive): target, changes[].import_id, summary.adopt
+# 1.2 (additive): resolved (the looked-up inputs), digest, wider_access, changes[].depends_on, summary.wider
+PLAN_FORMAT_VERSION = "1.2"
 SENSITIVE = "(sensitive)"
 
 
@@ -53,6 +57,21 @@ class Change(BaseModel):
     widens: str | None = None  # how this change widens access to mailboxes, said loudly
     automated: bool = True  # False: apply cannot make this change itself, only print `manual`
     import_id: str | None = None  # it exists in the tenant but not in state: apply adopts it (or `reconciler import`)
+    depends_on: list[str] = Field(default_factory=list)  # addresses that must succeed first (apply skips if not)
+
+
+class Finding(BaseModel):
+    """Access wider than the spec: an object of the integration's principals that the spec does not ask for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    kind: str
+    id: str | None = None
+    message: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    removed: bool = False  # the spec owns this access (e.g. access.exclusive): the plan removes it
+    fix: list[str] = Field(default_factory=list)  # the PowerShell that removes it
 
 
 class SpecRef(BaseModel):
@@ -74,6 +93,7 @@ class Summary(BaseModel):
     manual: int = 0
     widen: int = 0
     adopt: int = 0  # objects that exist but are not in state yet (import_id set)
+    wider: int = 0  # objects that give the integration access wider than the spec (wider_access)
 
 
 class Plan(BaseModel):
@@ -88,16 +108,34 @@ class Plan(BaseModel):
     summary: Summary
     warnings: list[str] = Field(default_factory=list)
     targets: list[str] = Field(default_factory=list)  # --target: the plan covers only these and their dependencies
+    resolved: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per kind: what resolve looked up
+    wider_access: list[Finding] = Field(default_factory=list)
+    digest: str | None = None  # sha256 over what apply acts on; an edited plan no longer matches it
 
     @property
     def has_changes(self) -> bool:
         return any(c.action is not Action.NOOP for c in self.changes)
 
+    @property
+    def differs(self) -> bool:
+        """Whether the tenant differs from the spec: changes to make, or access wider than the spec."""
+        return self.has_changes or bool(self.wider_access)
+
+    def content_digest(self) -> str:
+        """sha256 over everything apply acts on or checks: changes, resolved inputs, target, tenant, state ref."""
+        content = self.model_dump(
+            mode="json", include={"tenant", "target", "spec", "state", "changes", "resolved", "wider_access", "targets"}
+        )
+        return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def sealed(self) -> Plan:
+        return self.model_copy(update={"digest": self.content_digest()})
+
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
 
-def summarize(changes: list[Change]) -> Summary:
+def summarize(changes: list[Change], wider: int = 0) -> Summary:
     count = {a: sum(1 for c in changes if c.action is a) for a in Action}
     return Summary(
         add=count[Action.CREATE] + count[Action.REPLACE],
@@ -107,4 +145,5 @@ def summarize(changes: list[Change]) -> Summary:
         manual=sum(1 for c in changes if c.manual and c.action is not Action.NOOP),
         widen=sum(1 for c in changes if c.widens),
         adopt=sum(1 for c in changes if c.import_id),
+        wider=wider,
     )

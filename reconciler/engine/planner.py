@@ -1,37 +1,64 @@
-"""Plan: refresh, diff every item, check that every create can succeed, return a frozen Plan."""
+"""Plan: resolve -> refresh -> diff, check that every create can succeed, return a sealed, frozen Plan.
+
+Each stage is a function of the one before: `resolve` turns the spec's names into the tenant's (recorded in
+the plan), `desired_resources` is pure over the spec and those inputs, `refresh` snapshots the tenant, `diff`
+compares. The plan carries a digest over all of it: what a person reviewed is what apply runs.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 
-from reconciler.engine.diff import diff
-from reconciler.engine.plan import Action, Change, Plan, SpecRef, StateRef, summarize
-from reconciler.engine.refresh import Item, refresh
+from reconciler.engine.diff import diff, wider
+from reconciler.engine.plan import Action, Change, Finding, Plan, SpecRef, StateRef, summarize
+from reconciler.engine.refresh import refresh
+from reconciler.engine.resolve import desired_resources, resolve
 from reconciler.errors import PlanError
 from reconciler.resources import KINDS
-from reconciler.resources.base import Context
+from reconciler.resources.base import Context, Item
 from reconciler.state.backend import StateBackend
 from reconciler.state.model import State
 
 
 def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[str, ...] = ()) -> Plan:
-    items = _targeted(refresh(ctx, state), targets) if targets else refresh(ctx, state)
-    warnings = [w for kind in KINDS.values() for w in kind.warnings(ctx)]
-    changes = [_change(ctx, item) for item in items]
-    creates_and_updates = [c for c in changes if c.action not in (Action.DELETE, Action.FORGET)]
-    removals = [c for c in changes if c.action in (Action.DELETE, Action.FORGET)]
-    ordered = creates_and_updates + removals  # refresh lists removals in reverse dependency order
+    loaded = ctx.spec
+    resolved = resolve(loaded, ctx.lookups)
+    ctx.resolved = resolved
+    snapshot = refresh(ctx, desired_resources(loaded, resolved), state)
+    items = _targeted(snapshot.items, targets) if targets else snapshot.items
+    findings: list[Finding] = []
+    removals: list[Change] = []
+    for kind, observed in snapshot.extras:
+        found = wider(kind, observed, loaded)
+        if found is not None and (not targets or any(fnmatch.fnmatchcase(observed.address, t) for t in targets)):
+            findings.append(found[0])
+            removals += [found[1]] if found[1] is not None else []
+    changes = [_with_backend(ctx, item, diff(item)) for item in items]
+    ordered = [c for c in changes if c.action not in (Action.DELETE, Action.FORGET)]
+    ordered += removals + [c for c in changes if c.action in (Action.DELETE, Action.FORGET)]
     _guard_destroy(ctx, items, ordered)
     return Plan(
-        tenant=ctx.spec.spec.tenant.name,
-        target=ctx.spec.spec.target.value,
-        spec=SpecRef(path=str(ctx.spec.path), sha256=ctx.spec.sha256),
+        tenant=loaded.spec.tenant.name,
+        target=loaded.spec.target.value,
+        spec=SpecRef(path=str(loaded.path), sha256=loaded.sha256),
         state=StateRef(path=backend.location, lineage=state.lineage if backend.exists() else None, serial=state.serial),
         changes=ordered,
-        summary=summarize(ordered),
-        warnings=warnings,
+        summary=summarize(ordered, len(findings)),
+        warnings=[w for kind in KINDS.values() for w in kind.warnings(loaded)],
         targets=list(targets),
-    )
+        resolved=resolved,
+        wider_access=findings,
+    ).sealed()
+
+
+def _with_backend(ctx: Context, item: Item, change: Change) -> Change:
+    """Checks that a create can succeed, and the manual steps of a target without an API for the kind."""
+    if change.action in (Action.CREATE, Action.REPLACE) and item.desired is not None:
+        item.kind.check_create(ctx.spec, item.desired)
+    backend = item.kind.backend(ctx.target)
+    if change.action in (Action.CREATE, Action.REPLACE, Action.UPDATE) and not backend.automated:
+        return change.model_copy(update={"manual": backend.manual(change), "automated": False})
+    return change
 
 
 def _targeted(items: list[Item], targets: tuple[str, ...]) -> list[Item]:
@@ -53,24 +80,6 @@ def _targeted(items: list[Item], targets: tuple[str, ...]) -> list[Item]:
         item = by_address[address]
         chosen += list(item.desired.depends_on if item.desired else item.record.depends_on if item.record else [])
     return [item for item in items if item.address in keep]
-
-
-def _change(ctx: Context, item: Item) -> Change:
-    change = diff(item.kind, item.desired, item.observed, item.record)
-    if item.record is None and item.observed is not None and item.desired is not None:
-        change = change.model_copy(update={"import_id": item.observed.id or item.desired.name})
-    if change.action in (Action.UPDATE, Action.REPLACE, Action.DELETE):
-        widens = item.kind.widens(change.before, change.after)
-        if widens:
-            change = change.model_copy(update={"widens": widens})
-    if change.action in (Action.CREATE, Action.REPLACE) and item.desired is not None:
-        item.kind.check_create(ctx, item.desired)
-    if change.action in (Action.CREATE, Action.REPLACE, Action.UPDATE) and item.desired is not None:
-        manual = item.kind.manual(ctx, item.desired, change.action.value)
-        automated = item.kind.automated(ctx)
-        if manual or not automated:
-            return change.model_copy(update={"manual": manual, "automated": automated})
-    return change
 
 
 def _guard_destroy(ctx: Context, items: list[Item], changes: list[Change]) -> None:

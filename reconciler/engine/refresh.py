@@ -1,63 +1,56 @@
-"""Refresh: read the observed state of everything the spec asks for or the state records, in one snapshot.
+"""Refresh: a snapshot of what the tenant shows for every kind, not filtered by what the spec wants.
+
+Each kind's backend reads every object of its own that concerns the spec's principals (all role
+assignments of the integration's app, all members of a room list, the whole EWS allow list, every entry
+of the spec's grantees on the spec's mailboxes); the kind then says which observed object is which spec
+or state object. What nothing claims is kept apart (`extras`): access reconciler does not manage.
 
 A failed read raises ClientError; it is never taken to mean "absent".
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.engine.order import dependency_order, removal_order
+from reconciler.engine.order import removal_order
 from reconciler.resources import KINDS
-from reconciler.resources.base import Context, Desired, Observed, ResourceKind
+from reconciler.resources.base import Context, Desired, Item, Observed, Query, ResourceKind
 from reconciler.state.model import ResourceRecord, State
 
 
 @dataclass(frozen=True)
-class Item:
-    """One address as seen in the spec, the tenant and the state."""
+class Snapshot:
+    """The tenant as refresh saw it: one item per spec or state address, and the unclaimed objects per kind."""
 
-    kind: ResourceKind
-    desired: Desired | None
-    observed: Observed | None
-    record: ResourceRecord | None
-
-    @property
-    def address(self) -> str:
-        return self.desired.address if self.desired else self.record.address if self.record else "?"
+    items: list[Item]
+    extras: list[tuple[ResourceKind, Observed]]
 
 
-def desired_resources(ctx: Context) -> list[Desired]:
-    """Every object the spec asks for, in dependency order."""
-    return dependency_order([d for kind in KINDS.values() for d in kind.desired(ctx)])
-
-
-def refresh(ctx: Context, state: State) -> list[Item]:
-    desired = desired_resources(ctx)
+def refresh(ctx: Context, desired: Sequence[Desired], state: State) -> Snapshot:
     wanted = {d.address for d in desired}
-    records = {r.address: r for r in state.resources}
-    pairs: list[tuple[Desired | None, ResourceRecord | None]] = [(d, records.get(d.address)) for d in desired]
-    gone = removal_order([r for r in state.resources if r.address not in wanted and r.kind in KINDS])
-    pairs += [(None, r) for r in gone]
-    observed = _read_by_kind(ctx, pairs)
-    return [Item(KINDS[_kind(d, r)], d, observed[i], r) for i, (d, r) in enumerate(pairs)]
-
-
-def _kind(desired: Desired | None, record: ResourceRecord | None) -> str:
-    return desired.kind if desired else record.kind if record else ""
-
-
-def _read_by_kind(ctx: Context, pairs: list[tuple[Desired | None, ResourceRecord | None]]) -> list[Observed | None]:
-    """Each kind reads all its instances in one call (bulk where the kind can), answers kept in order."""
-    observed: list[Observed | None] = [None] * len(pairs)
+    records = [r for r in state.resources if r.kind in KINDS]
+    total = len(desired) + sum(1 for r in records if r.address not in wanted)
+    by_address: dict[str, Item] = {}
+    extras: list[tuple[ResourceKind, Observed]] = []
     done = 0
     for name, kind in KINDS.items():
-        positions = [i for i, (d, r) in enumerate(pairs) if _kind(d, r) == name]
-        if positions:
-            ctx.reading = (done, len(pairs), name)
-            for position, result in zip(positions, kind.read_many(ctx, [pairs[i] for i in positions]), strict=True):
-                observed[position] = result
-            done += len(positions)
-            if ctx.on_read is not None:
-                ctx.on_read(done, len(pairs), name)
-    return observed
+        mine = tuple(d for d in desired if d.kind == name)
+        recorded = tuple(r for r in records if r.kind == name)
+        if not mine and not recorded:
+            continue
+        ctx.reading = (done, total, name)
+        observed = kind.backend(ctx.target).read(ctx, Query(mine, recorded))
+        items, unclaimed = kind.match(mine, observed, recorded)
+        by_address.update((item.address, item) for item in items)
+        extras += [(kind, o) for o in unclaimed]
+        done += len(items)
+        if ctx.on_read is not None:
+            ctx.on_read(done, total, name)
+    gone = removal_order([r for r in records if r.address not in wanted])
+    ordered = [by_address[d.address] for d in desired] + [by_address[r.address] for r in gone]
+    return Snapshot(ordered, extras)
+
+
+def records_of(state: State) -> list[ResourceRecord]:
+    return [r for r in state.resources if r.kind in KINDS]

@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from reconciler.clients.exchange_admin import ExchangeError
 from reconciler.errors import ClientError, ReconcilerError, SpecError
-from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import Context
+from reconciler.resources.lookups import GROUP_TYPES, smtp
 from reconciler.spec.models import AccessLevel, AppRestriction, Target
 
 VERIFY_FORMAT_VERSION = "1.0"
@@ -66,23 +66,21 @@ def _first_member(ctx: Context) -> str | None:
         if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
             return None
         rows = ctx.clients.exchange.run("Get-Mailbox", {"ResultSize": 1}, what="mailboxes")  # full: any mailbox
-        return lookup.smtp(rows[0]) if rows else None
+        return smtp(rows[0]) if rows else None
     if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-        members = ctx.clients.ews.expand_group(access.scope_group)
+        members = ctx.lookups.ews_members(access.scope_group)
         return members[0] if members else None
-    rows = [
-        m for m in lookup.members(ctx, access.scope_group) if m.get("RecipientTypeDetails") not in lookup.GROUP_TYPES
-    ]
-    return lookup.smtp(rows[0]) if rows else None
+    rows = [m for m in ctx.lookups.members(access.scope_group) if m.get("RecipientTypeDetails") not in GROUP_TYPES]
+    return smtp(rows[0]) if rows else None
 
 
 def _first_outsider(ctx: Context) -> str | None:
     access = ctx.spec.spec.access
     if ctx.spec.spec.target is Target.EXCHANGE_SERVER or access is None or access.scope_group is None:
         return None
-    inside = {lookup.smtp(m) for m in lookup.members(ctx, access.scope_group)}
+    inside = {smtp(m) for m in ctx.lookups.members(access.scope_group)}
     rows = ctx.clients.exchange.run("Get-Mailbox", {"ResultSize": 200}, what="mailboxes")
-    return next((lookup.smtp(r) for r in rows if lookup.smtp(r) not in inside), None)
+    return next((smtp(r) for r in rows if smtp(r) not in inside), None)
 
 
 def _expectations(inside: str | None, outside: str | None) -> list[tuple[str, str]]:
@@ -156,11 +154,14 @@ def _graph_read_check(ctx: Context, mailbox: str, expected: str) -> Check:
     from reconciler.clients.session import integration_graph
 
     name = "Graph calendar read as the integration"
+    client = integration_graph(ctx.spec, ctx.clients)
     try:
-        integration_graph(ctx).get_calendar(mailbox)
+        client.get_calendar(mailbox)
     except ClientError as exc:
         ok = expected == "refused" and exc.status in (401, 403)
         return Check(name=name, mailbox=mailbox, expected=expected, passed=ok, reason=exc.detail)
+    finally:
+        client.close()
     return Check(
         name=name,
         mailbox=mailbox,
@@ -176,18 +177,21 @@ def _server_checks(ctx: Context, inside: str | None, outside: str | None) -> lis
 
     checks = []
     try:
-        ews = service_account_ews(ctx)
+        ews = service_account_ews(ctx.spec, ctx.clients.ews.url, ctx.clients.simulated)
     except ReconcilerError as exc:
         return [Check(name="EWS impersonation", mailbox=None, expected="allowed", passed=False, reason=exc.summary)]
-    for mailbox, expected in _expectations(inside, outside):
-        ok, why = ews.can_impersonate(mailbox)
-        checks.append(
-            Check(
-                name="EWS impersonation (Calendar folder)",
-                mailbox=mailbox,
-                expected=expected,
-                passed=ok == (expected == "allowed"),
-                reason=why,
+    try:
+        for mailbox, expected in _expectations(inside, outside):
+            ok, why = ews.can_impersonate(mailbox)
+            checks.append(
+                Check(
+                    name="EWS impersonation (Calendar folder)",
+                    mailbox=mailbox,
+                    expected=expected,
+                    passed=ok == (expected == "allowed"),
+                    reason=why,
+                )
             )
-        )
+    finally:
+        ews.close()
     return checks

@@ -31,12 +31,28 @@ def plan_lines(plan: dict[str, Any]) -> list[str]:
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
     warnings = [f"[bold yellow]Warning:[/] {escape(w)}" for w in plan.get("warnings", [])]
     adopt = adopt_lines(plan)
+    wider = wider_lines(plan.get("wider_access") or [])
     if not changes:
-        return [*adopt, *warnings, "[bold green]No changes.[/] The tenant matches the spec."]
+        return [*wider, *adopt, *warnings, "[bold green]No changes.[/] The tenant matches the spec."]
     lines = ["reconciler will perform the following actions:", ""]
     for change in changes:
         lines += [*_change_lines(change), ""]
-    return [*lines, *adopt, *warnings, summary_line(plan["summary"])]
+    return [*lines, *wider, *adopt, *warnings, summary_line(plan["summary"])]
+
+
+def wider_lines(findings: list[dict[str, Any]]) -> list[str]:
+    """(!) Objects that give the integration access beyond the spec, and the command that removes each."""
+    if not findings:
+        return []
+    lines = [f"[bold red](!) {len(findings)} object(s) give access wider than the spec:[/]"]
+    for finding in findings:
+        lines.append(f"  [bold red](!)[/] [bold]{escape(finding['address'])}[/]: {escape(finding['message'])}")
+        if finding.get("removed"):
+            lines.append("      the spec owns this access (access.exclusive: true): apply removes it (above)")
+        else:
+            lines.append("      left as it is; to remove it (or set access.exclusive: true and apply):")
+            lines += [f"        {escape(command)}" for command in finding.get("fix") or []]
+    return [*lines, ""]
 
 
 ADOPT_SHOWN = 10
@@ -132,8 +148,9 @@ def drift_lines(report: dict[str, Any]) -> list[str]:
         return [f"[bold green]No drift.[/] The tenant matches the spec ({report['checked']} objects checked)."]
     lines = [f"[bold red]Drift detected:[/] {len(entries)} of {report['checked']} objects differ from the spec.", ""]
     for entry in entries:
-        symbol = "+" if entry["status"] == "missing" else "~"
-        lines.append(f"  [yellow]{symbol}[/] [bold]{entry['address']}[/]: {escape(entry['message'])}")
+        symbol = {"missing": "+", "wider": "(!)"}.get(entry["status"], "~")
+        lines.append(f"  [yellow]{escape(symbol)}[/] [bold]{entry['address']}[/]: {escape(entry['message'])}")
+        lines += [f"      fix: {escape(command)}" for command in entry.get("fix") or []]
         for attr in entry["attributes"]:
             line = f"      {attr['name']}: spec says {value(attr['expected'])}, tenant has {value(attr['actual'])}"
             if attr["changed_outside"]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.render import powershell as ps
@@ -63,7 +63,7 @@ def drift_markdown(report: dict[str, Any], kinds: Mapping[str, ResourceKind], sp
     entries = report["entries"]
     lines = [f"## reconciler drift: tenant {code(report['tenant'])}", "", _verdict(report, spec_path)]
     if entries:
-        lines += ["", *_drift_table(entries), "", *_how_to_fix(entries, kinds, spec_path)]
+        lines += ["", *_drift_table(entries, kinds), "", *_how_to_fix(entries, kinds, spec_path)]
     return "\n".join(lines) + "\n"
 
 
@@ -74,23 +74,25 @@ def _verdict(report: Mapping[str, Any], spec_path: str) -> str:
     return f"**{drifted} of {checked} objects drifted** from {code(spec_path)}."
 
 
-def _drift_table(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+def _drift_table(entries: Sequence[Mapping[str, Any]], kinds: Mapping[str, ResourceKind]) -> list[str]:
     lines = [row("Object", "What changed", "Why", "Who it affects"), row("---", "---", "---", "---")]
     for entry in entries:
-        lines.append(row(code(entry["address"]), _what(entry), _why(entry), _affects(entry)))
+        lines.append(row(code(entry["address"]), _what(entry), _why(entry), _affects(entry, kinds)))
     return lines
 
 
 def _what(entry: Mapping[str, Any]) -> str:
     if entry["status"] == "missing":
         return "missing from the tenant"
+    if entry["status"] == "wider":
+        return "**(!) access wider than the spec**"
     return "<br>".join(
         f"{code(a['name'])}: expected {code(a['expected'])}, actual {code(a['actual'])}" for a in entry["attributes"]
     )
 
 
 def _why(entry: Mapping[str, Any]) -> str:
-    if entry["status"] == "missing":
+    if entry["status"] in ("missing", "wider"):
         return plain(entry["message"])
     outside = [a for a in entry["attributes"] if a["changed_outside"]]
     if not outside:
@@ -99,47 +101,24 @@ def _why(entry: Mapping[str, Any]) -> str:
     return f"changed outside reconciler (last applied: {applied})"
 
 
-def _affects(entry: Mapping[str, Any]) -> str:
+def _affects(entry: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> str:
+    """Who the entry concerns, in the kind's own words (its `affects` hook)."""
     name = str(entry["address"]).split(".", 1)[1]
-    values = {a["name"]: a["expected"] for a in entry["attributes"]}
-    return AFFECTS.get(entry["kind"], _named)(name, values)
-
-
-def _named(name: str, values: Mapping[str, Any]) -> str:
-    return code(name)
-
-
-def _account(name: str, values: Mapping[str, Any]) -> str:
-    upn = values.get("user_principal_name") or values.get("user")
-    return f"the service account {code(upn)}" if upn else "the service account"
-
-
-def _permission(name: str, values: Mapping[str, Any]) -> str:
-    mailbox, _, grantee = name.partition("/")
-    return f"mailbox {code(mailbox)}, grantee {code(grantee)}"
-
-
-def _assignment(name: str, values: Mapping[str, Any]) -> str:
-    holder = f"{values.get('assignee_type') or 'app'} {code(values['assignee'])}" if values.get("assignee") else ""
-    scope = f"mailboxes in scope {code(values['scope'])}" if values.get("scope") else ""
-    return ", ".join(p for p in (holder, scope) if p) or f"the holder of role assignment {code(name)}"
-
-
-AFFECTS: dict[str, Callable[[str, Mapping[str, Any]], str]] = {
-    "user": _account,
-    "license_assignment": _account,
-    "calendar_permission": _permission,
-    "role_assignment": _assignment,
-    "management_scope": lambda name, _: f"mailboxes in scope {code(name)}",
-    "application_access_policy": lambda name, _: f"app {code(name)}",
-    "room_list": lambda name, _: f"room finders using room list {code(name)}",
-    "ews_access": lambda name, _: "apps on the organization's EWS allow list",
-}
+    kind = kinds.get(entry["kind"])
+    values = {**(entry.get("expected") or {}), **{a["name"]: a["expected"] for a in entry.get("attributes", [])}}
+    parts = kind.affects(name, values) if kind is not None else [("", name)]
+    return ", ".join(
+        " ".join(p for p in (plain(words) if words else "", code(value) if value else "") if p)
+        for words, value in parts
+    )
 
 
 def _how_to_fix(entries: Sequence[Mapping[str, Any]], kinds: Mapping[str, ResourceKind], spec_path: str) -> list[str]:
-    changes = [fix_change(entry, kinds) for entry in entries]
+    changes = [fix_change(entry, kinds) for entry in entries if entry["status"] != "wider"]
     body = ps.script_body(changes, kinds)
+    for entry in entries:
+        if entry["status"] == "wider":
+            body += [ps.comment(f"{entry['address']}: access wider than the spec"), *entry.get("fix", [])]
     used = ps.used_parameters(body)
     usage = [f"Save it as `fix.ps1` and run `./fix.ps1 {' '.join(ps.USAGE[v] for v in used)}`.", ""] if used else []
     return [
@@ -158,27 +137,14 @@ def _how_to_fix(entries: Sequence[Mapping[str, Any]], kinds: Mapping[str, Resour
     ]
 
 
-# The attributes a kind's address names (`kind.name`), so a drift entry's change identifies its object.
-IDENTITY: dict[str, Callable[[str], dict[str, Any]]] = {
-    "calendar_permission": lambda name: dict(zip(("mailbox", "grantee"), name.split("/", 1), strict=False)),
-    "management_scope": lambda name: {"name": name},
-    "room_list": lambda name: {"name": name},
-    "application_access_policy": lambda name: {"app_id": name},
-}
-
-
-def _no_identity(name: str) -> dict[str, Any]:
-    return {}
-
-
 def fix_change(entry: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> dict[str, Any]:
     """A plan change that undoes a drift entry: missing -> create, changed -> update of the drifted attributes."""
-    identity = IDENTITY.get(entry["kind"], _no_identity)(str(entry["address"]).split(".", 1)[1])
+    kind = kinds.get(entry["kind"])
+    identity = kind.identity(str(entry["address"]).split(".", 1)[1]) if kind is not None else {}
     identity.update(entry.get("expected") or {})  # every attribute the spec sets (drift reports since 1.1)
     expected = {**identity, **{a["name"]: a["expected"] for a in entry["attributes"]}}
     actual = {**identity, **{a["name"]: a["actual"] for a in entry["attributes"]}}
     missing = entry["status"] == "missing"
-    kind = kinds.get(entry["kind"])
     return {
         "address": entry["address"],
         "kind": entry["kind"],
@@ -249,10 +215,30 @@ def plan_markdown(plan: dict[str, Any], kinds: Mapping[str, ResourceKind], spec_
         lines.append(f"**No changes.** The tenant matches {code(spec_path)}.")
     else:
         lines += [f"**{ps.summary_text(plan['summary'])}** ({code(spec_path)})", "", *_plan_table(changes)]
+    lines += _wider_lines(plan.get("wider_access") or [])
     lines += [f"> **Warning:** {plain(w)}" for w in plan.get("warnings", [])]
     if changes:
         lines += ["", f"Apply with `reconciler apply {spec_path}`.", "", *_powershell_details(plan, kinds, spec_path)]
     return "\n".join(lines) + "\n"
+
+
+def _wider_lines(findings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Objects that give the integration access beyond the spec, each with what removes it."""
+    if not findings:
+        return []
+    lines = ["", f"**(!) {len(findings)} object(s) give access wider than the spec:**", ""]
+    for finding in findings:
+        done = "the plan removes it (the spec owns this access)" if finding.get("removed") else "left as it is"
+        lines.append(f"- {code(finding['address'])}: {plain(finding['message'])}; {done}")
+    fix = [line for finding in findings if not finding.get("removed") for line in finding.get("fix") or []]
+    if fix:
+        lines += [
+            "",
+            "Remove it by hand, or set `access.exclusive: true` so that apply removes it:",
+            "",
+            *fenced("\n".join(fix), "powershell"),
+        ]
+    return lines
 
 
 def _plan_table(changes: Sequence[Mapping[str, Any]]) -> list[str]:

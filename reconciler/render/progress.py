@@ -17,7 +17,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from reconciler.engine import Change, Plan
+    from reconciler.engine.plan import Change, Plan
 
 
 class Reporter:

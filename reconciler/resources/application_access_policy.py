@@ -9,27 +9,36 @@ https://learn.microsoft.com/en-us/powershell/module/exchangepowershell/new-appli
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import SpecError
 from reconciler.render import powershell as ps
-from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import (
     APPLY,
     EXCHANGE_ONLINE_ROLE,
     ORGANIZATION_CONFIGURATION,
     READ,
     VIEW_ONLY_CONFIGURATION,
+    Attributes,
+    Backend,
     Context,
     Desired,
     Observed,
     Permission,
+    Query,
     ResourceKind,
+    Unsupported,
     record_name,
 )
-from reconciler.spec.models import Spec
+from reconciler.resources.lookups import read_permission, smtp
+from reconciler.spec.loader import LoadedSpec
+from reconciler.spec.models import Spec, Target
 from reconciler.spec.presets import access_policies
-from reconciler.state.model import ResourceRecord
+
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
+    from reconciler.resources.lookups import Lookups
 
 DESCRIPTION = "Managed by reconciler: calendar integration restricted to its scope group"
 # Exchange roles: Microsoft365DSC's EXOApplicationAccessPolicy (read View-Only Configuration, update Organization
@@ -40,15 +49,87 @@ ROLES_DOC = (
 )
 
 
+class PolicyAttrs(Attributes):
+    """An application access policy: the app, its scope group's address, RestrictAccess."""
+
+    app_id: str
+    scope_group: str
+    access_right: str
+
+
+class Online(Backend[PolicyAttrs]):
+    """The Exchange admin API: every access policy of the spec's app (Get-ApplicationAccessPolicy lists all)."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        apps = {str(d.attributes["app_id"]).lower() for d in query.desired}
+        apps |= {str(r.attributes.get("app_id") or record_name(r)).lower() for r in query.records}
+        rows = ctx.clients.exchange.run("Get-ApplicationAccessPolicy", {}, what="application access policies")
+        found: list[Observed] = []
+        taken: set[str] = set()
+        for row in rows:
+            app_id = str(row.get("AppId", "")).lower()
+            if app_id not in apps:
+                continue
+            address = f"{ApplicationAccessPolicyKind.kind}.{app_id}"
+            if address in taken:  # a second policy of the same app: reported apart under its identity
+                address = f"{ApplicationAccessPolicyKind.kind}.{row.get('Identity')}"
+            taken.add(address)
+            attributes = {
+                "app_id": app_id,
+                "scope_group": group_address(ctx, row),
+                "access_right": row.get("AccessRight"),
+            }
+            found.append(Observed(address, str(row.get("Identity")), attributes))
+        return found
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        attrs = self.parse(change.after)
+        rows = ctx.clients.exchange.run(
+            "New-ApplicationAccessPolicy",
+            {
+                "AppId": attrs.app_id,
+                "PolicyScopeGroupId": attrs.scope_group,
+                "AccessRight": attrs.access_right,
+                "Description": DESCRIPTION,
+            },
+            what=attrs.app_id,
+        )
+        return Observed(change.address, str(rows[0].get("Identity")) if rows else None, attrs.to_json())
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        return Observed(change.address, change.id, self.parse(change.after).to_json())  # every attribute: create-only
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        identity = change.id or ""
+        ctx.clients.exchange.run(
+            "Remove-ApplicationAccessPolicy", {"Identity": identity, "Confirm": False}, what=identity
+        )
+
+
+def group_address(ctx: Context, row: dict[str, Any]) -> str:
+    for key in ("ScopeIdentity", "ScopeName"):
+        if row.get(key):
+            found = ctx.lookups.recipient(str(row[key]))
+            if found is not None:
+                return smtp(found)
+    return str(row.get("ScopeName") or "").lower()
+
+
 class ApplicationAccessPolicyKind(ResourceKind):
     kind = "application_access_policy"
     create_only = frozenset({"app_id", "scope_group", "access_right"})
+    online = Online(PolicyAttrs)
+    server = Unsupported(PolicyAttrs)
 
-    def desired(self, ctx: Context) -> list[Desired]:
-        result = []
-        for want in access_policies(ctx.spec.spec):
-            location = ctx.spec.locate(*want.field)
-            group = lookup.group(ctx, want.group, location, "scope group")
+    def backend(self, target: Target) -> Backend[Any]:
+        return self.online if target is Target.EXCHANGE_ONLINE else self.server
+
+    def resolve(self, loaded: LoadedSpec, lookups: Lookups) -> dict[str, Any]:
+        """Each scope group's address; it must be a mail-enabled security group."""
+        groups = {}
+        for want in access_policies(loaded.spec):
+            location = loaded.locate(*want.field)
+            group = lookups.existing_group(want.group, location, "scope group")
             if group.get("RecipientTypeDetails") != "MailUniversalSecurityGroup":
                 raise SpecError(
                     f"scope group '{want.group}' is a {group.get('RecipientTypeDetails')}, "
@@ -56,25 +137,28 @@ class ApplicationAccessPolicyKind(ResourceKind):
                     "create one with New-DistributionGroup -Type Security and name it in access.scope_group",
                     location,
                 )
-            result.append(
-                Desired(
-                    kind=self.kind,
-                    name=want.app_id,
-                    attributes={
-                        "app_id": want.app_id,
-                        "scope_group": lookup.smtp(group),
-                        "access_right": "RestrictAccess",
-                    },
-                    location=location,
-                )
+            groups[want.group] = smtp(group)
+        return {"group_address": groups} if groups else {}
+
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        groups: Mapping[str, str] = resolved.get("group_address", {})
+        return [
+            Desired(
+                kind=self.kind,
+                name=want.app_id,
+                attributes=PolicyAttrs(
+                    app_id=want.app_id, scope_group=groups.get(want.group, want.group), access_right="RestrictAccess"
+                ).to_json(),
+                location=loaded.locate(*want.field),
             )
-        return result
+            for want in access_policies(loaded.spec)
+        ]
 
     def permissions(self, spec: Spec) -> list[Permission]:
         if not access_policies(spec):
             return []
         return [
-            lookup.read_permission(self.kind, ("Get-DistributionGroup (the scope group)", "Get-Recipient")),
+            read_permission(self.kind, ("Get-DistributionGroup (the scope group)", "Get-Recipient")),
             Permission(
                 EXCHANGE_ONLINE_ROLE,
                 VIEW_ONLY_CONFIGURATION,
@@ -93,47 +177,6 @@ class ApplicationAccessPolicyKind(ResourceKind):
             ),
         ]
 
-    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-        app_id = desired.name if desired else record_name(record) if record else ""
-        rows = ctx.clients.exchange.run("Get-ApplicationAccessPolicy", {}, what=app_id)
-        mine = [r for r in rows if str(r.get("AppId", "")).lower() == app_id.lower()]
-        if not mine:
-            return None
-        row = mine[0]
-        group = self._group_address(ctx, row)
-        attributes = {"app_id": app_id, "scope_group": group, "access_right": row.get("AccessRight")}
-        return Observed(str(row.get("Identity")), attributes)
-
-    def _group_address(self, ctx: Context, row: dict[str, Any]) -> str:
-        for key in ("ScopeIdentity", "ScopeName"):
-            if row.get(key):
-                found = lookup.recipient(ctx, str(row[key]))
-                if found is not None:
-                    return lookup.smtp(found)
-        return str(row.get("ScopeName") or "").lower()
-
-    def create(self, ctx: Context, desired: Desired) -> Observed:
-        attrs = desired.attributes
-        rows = ctx.clients.exchange.run(
-            "New-ApplicationAccessPolicy",
-            {
-                "AppId": attrs["app_id"],
-                "PolicyScopeGroupId": attrs["scope_group"],
-                "AccessRight": attrs["access_right"],
-                "Description": DESCRIPTION,
-            },
-            what=attrs["app_id"],
-        )
-        return Observed(str(rows[0].get("Identity")) if rows else None, dict(attrs))
-
-    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
-        return Observed(remote_id, dict(desired.attributes))  # every compared attribute is create-only
-
-    def delete(self, ctx: Context, record: ResourceRecord) -> None:
-        ctx.clients.exchange.run(
-            "Remove-ApplicationAccessPolicy", {"Identity": record.id, "Confirm": False}, what=record.id or ""
-        )
-
     def widens(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
         if before and after is None:
             app = before.get("app_id")
@@ -142,6 +185,21 @@ class ApplicationAccessPolicyKind(ResourceKind):
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         return {k: v.lower() if isinstance(v, str) else v for k, v in attributes.items()}
+
+    def wider(self, observed: Observed, loaded: LoadedSpec) -> str | None:
+        attrs = observed.attributes
+        if str(attrs.get("access_right", "")).lower() == "denyaccess":
+            return None
+        return (
+            f"app {attrs.get('app_id')} has a second access policy ({observed.id}) granting the members of "
+            f"{attrs.get('scope_group')}, which the spec does not ask for"
+        )
+
+    def identity(self, name: str) -> dict[str, Any]:
+        return {"app_id": name}
+
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        return [("app", name)]
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:

@@ -1,28 +1,33 @@
-"""The one small interface every resource kind implements.
+"""The one small interface every resource kind implements (see ARCHITECTURE.md for the flow).
 
-A kind module defines a `ResourceKind` subclass and registers it in `resources/__init__.py`:
+A kind is a typed attributes model, one backend per target, and public hooks; it is registered in
+`resources/__init__.py`. Data flows one way through it:
 
-    kind              "user", "license_assignment", ...
-    desired(ctx)      the instances the spec asks for (Desired: address, attributes, dependencies)
-    read(ctx, d, r)   the observed object (Observed) or None when it does not exist
-    create(ctx, d)    make it; returns what was made
-    update(ctx, d, id, changed)  change the named attributes in place
-    delete(ctx, r)    remove an object recorded in state as created by reconciler
-    create_only       attributes whose change means replace (-/+)
-    write_only        attributes sent on create but never readable back (not compared, e.g. password)
-    sensitive         attributes whose values are never shown or recorded
-    permissions(spec) what reconciler's own identity needs to read and write this kind for a spec (Permission)
+    resolve(spec, lookups)          the names the spec gives -> what the tenant calls them (recorded in the plan)
+    desired(spec, resolved)         the instances the spec asks for: a pure function of its two inputs
+    backend(target).read(ctx, q)    a snapshot of every object of this kind that concerns the spec's principals
+    match(desired, observed, rec)   which observed object is which desired / recorded one; the rest are extras
+    compare(want, have)             the attributes that differ, and the whole object after the change
+    backend(target).create/update/delete(ctx, change)   carry out exactly `change.after` (or remove `before`)
 
-Attributes are plain JSON values (str, bool, list, dict) named as in the spec, so diffs, plans
-and state are plain data.
+Hooks that other features call (never the kinds' private names):
+    permissions(spec)   what reconciler's own identity needs        powershell(change)  the change as commands
+    widens / wider      how a change or an unmanaged object opens access beyond the spec
+    affects / identity  who a drift entry concerns, and the attributes an address names
+    export(ctx)         the tenant's objects of this kind, for `reconciler export`
+
+Attributes travel as plain JSON (the plan and state formats); each kind parses them into its pydantic
+`Attrs` model where it uses them.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from reconciler.clients.graph import required_permission
 from reconciler.clients.session import Clients
@@ -31,7 +36,20 @@ from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
 from reconciler.state.model import ResourceRecord
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
+    from reconciler.resources.lookups import Lookups
+
+A = TypeVar("A", bound=BaseModel)
+
+
+class Attributes(BaseModel):
+    """Base of every kind's typed attributes model: frozen, unknown names refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -57,20 +75,45 @@ def record_name(record: ResourceRecord) -> str:
 
 @dataclass(frozen=True)
 class Observed:
-    """One object as the tenant shows it."""
+    """One object as the tenant shows it, under the address its kind gives it."""
 
+    address: str
     id: str | None
     attributes: dict[str, Any]
 
+    @property
+    def name(self) -> str:
+        return self.address.split(".", 1)[1]
+
 
 @dataclass(frozen=True)
-class Write:
-    """One create or in-place update, for `write_many`."""
+class Query:
+    """What a backend's read is about: the spec's objects of this kind and those state records.
 
-    action: str  # "create" | "update"
-    desired: Desired
-    remote_id: str | None = None
-    changed: tuple[str, ...] = ()
+    A backend reads every object of its kind that concerns the principals these name (the service
+    account, the integration's app, the mailboxes, the room lists), not only the ones they want.
+    """
+
+    desired: tuple[Desired, ...]
+    records: tuple[ResourceRecord, ...]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One address as seen in the spec, the tenant and the state."""
+
+    kind: ResourceKind
+    desired: Desired | None
+    observed: Observed | None
+    record: ResourceRecord | None
+
+    @property
+    def address(self) -> str:
+        if self.desired is not None:
+            return self.desired.address
+        if self.record is not None:
+            return self.record.address
+        return self.observed.address if self.observed is not None else "?"
 
 
 # -- what reconciler's own identity needs (engine/permissions.py, `reconciler permissions SPEC`) ------------
@@ -148,29 +191,91 @@ def graph_permission(
 
 @dataclass
 class Context:
-    """What a resource operation may use: the tenant's clients and the loaded spec (for secrets)."""
+    """What a backend may use during one run: the tenant's clients, the typed lookups, the loaded spec (for
+    write-only secrets) and the resolved inputs the plan recorded."""
 
     clients: Clients
     spec: LoadedSpec
-    cache: dict[str, Any] = field(default_factory=dict)  # lookups shared by the kinds during one run
+    lookups: Lookups
+    resolved: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per kind, set by resolve
     parallelism: int = 8  # batches in flight at once; each mailbox sees one request at a time
     batch: bool = True  # read and write in bulk ($batch); False: one request per object
     on_read: Callable[[int, int, str], None] | None = None  # refresh progress: (objects read, of total, kind)
     reading: tuple[int, int, str] = (0, 0, "")  # set by refresh: (read before this kind, total, this kind)
 
+    @property
+    def target(self) -> Target:
+        return self.spec.spec.target
+
+    def inputs(self, kind: str) -> Mapping[str, Any]:
+        """The resolved inputs of one kind (what resolve looked up for it)."""
+        return self.resolved.get(kind, {})
+
     def read_some(self, count: int) -> None:
-        """A kind reading in bulk says `count` more of its objects have been read (for the progress bar)."""
+        """A backend reading in bulk says `count` more of its objects have been read (for the progress bar)."""
         done, total, kind = self.reading
         self.reading = (done + count, total, kind)
         if self.on_read is not None:
             self.on_read(done + count, total, kind)
 
-    def cached(self, key: str, load: Callable[[], T]) -> T:
-        """`load()` once per run under `key`; later calls get the same answer."""
-        if key not in self.cache:
-            self.cache[key] = load()
-        value: T = self.cache[key]
-        return value
+
+class Backend(ABC, Generic[A]):
+    """How one kind reads and writes on one target (Exchange Online or Exchange Server), chosen once per run."""
+
+    automated: ClassVar[bool] = True  # False: the target has no API; apply prints `manual` commands instead
+
+    def __init__(self, attrs: type[A]) -> None:
+        self.attrs = attrs
+
+    def parse(self, attributes: Mapping[str, Any] | None) -> A:
+        """A change's `before`/`after` (plain JSON) as the kind's typed model."""
+        return self.attrs.model_validate({k: v for k, v in (attributes or {}).items() if k in self.attrs.model_fields})
+
+    @abstractmethod
+    def read(self, ctx: Context, query: Query) -> list[Observed]: ...
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        raise ReconcilerError(f"{change.address}: this target cannot create it")
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        raise ReconcilerError(f"{change.address}: this target cannot change it")
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        raise ReconcilerError(f"{change.address}: this target cannot delete it")
+
+    def write_many(self, ctx: Context, changes: Sequence[Change]) -> list[Observed | ReconcilerError]:
+        """Creates and updates of independent instances; one result (or the error) per change, in order.
+
+        Kinds with thousands of instances write them in bulk; this default writes one at a time.
+        """
+        results: list[Observed | ReconcilerError] = []
+        for change in changes:
+            try:
+                results.append(
+                    self.create(ctx, change) if change.action.value == "create" else self.update(ctx, change)
+                )
+            except ReconcilerError as exc:
+                results.append(exc)
+        return results
+
+    def manual(self, change: Change) -> list[str]:
+        """Commands an admin runs by hand for this change (targets without an API for it); [] if none."""
+        return []
+
+
+class Unsupported(Backend[A]):
+    """A target on which the kind does not exist (e.g. the Entra service account on Exchange Server)."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        return []
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What `compare` found: the attributes that differ, and the whole object as it will be after the change."""
+
+    changed: list[str]
+    after: dict[str, Any]
 
 
 class ResourceKind(ABC):
@@ -182,62 +287,63 @@ class ResourceKind(ABC):
     deletable: ClassVar[bool] = True
     # Whether instances are independent of each other, so apply may hand many to `write_many` at once.
     bulk: ClassVar[bool] = False
-    # Whether Exchange Server offers no API for this kind (apply prints the `manual` commands instead).
-    manual_on_exchange_server: ClassVar[bool] = False
 
     @abstractmethod
-    def desired(self, ctx: Context) -> list[Desired]:
-        """The instances the spec asks for. May read the tenant to resolve names (a group's members or DN)."""
+    def backend(self, target: Target) -> Backend[Any]:
+        """The backend for `target`; the engine asks once per run."""
+
+    def resolve(self, loaded: LoadedSpec, lookups: Lookups) -> dict[str, Any]:
+        """Look up what the spec names (group members, DNs, SKU ids, rooms): JSON, recorded in the plan.
+
+        A name the tenant does not know is a SpecError at the spec's field, never drift."""
+        return {}
 
     @abstractmethod
-    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None: ...
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        """The instances the spec asks for: a pure function of the spec and this kind's resolved inputs."""
 
-    def read_many(
-        self, ctx: Context, items: list[tuple[Desired | None, ResourceRecord | None]]
-    ) -> list[Observed | None]:
-        """`read` for many instances at once; kinds with thousands of instances read them in bulk."""
-        return [self.read(ctx, desired, record) for desired, record in items]
+    def match(
+        self, desired: Sequence[Desired], observed: Sequence[Observed], records: Sequence[ResourceRecord]
+    ) -> tuple[list[Item], list[Observed]]:
+        """Pair the spec's objects and the records with what the tenant shows, by address; the observed objects
+        nothing claims are returned apart (extras: access reconciler does not manage)."""
+        seen = {o.address: o for o in observed}
+        by_record = {r.address: r for r in records}
+        items = [Item(self, d, seen.get(d.address), by_record.get(d.address)) for d in desired]
+        wanted = {d.address for d in desired}
+        items += [Item(self, None, seen.get(r.address), r) for r in records if r.address not in wanted]
+        claimed = wanted | set(by_record)
+        return items, [o for o in observed if o.address not in claimed]
 
-    def write_many(self, ctx: Context, writes: list[Write]) -> list[Observed | ReconcilerError]:
-        """Creates and updates of independent instances; one result (or the error) per write, in order.
+    def compare(self, desired: Desired, observed: Observed) -> Comparison:
+        """The spec's attributes that differ from the tenant's (normalized), and the object after the change."""
+        want = self.normalize(desired.attributes)
+        have = self.normalize({k: observed.attributes.get(k) for k in desired.attributes})
+        changed = sorted(k for k in desired.attributes if want.get(k) != have.get(k))
+        return Comparison(changed, {**observed.attributes, **desired.attributes})
 
-        Kinds with thousands of instances write them in bulk; this default writes one at a time.
-        """
-        results: list[Observed | ReconcilerError] = []
-        for write in writes:
-            try:
-                if write.action == "create":
-                    results.append(self.create(ctx, write.desired))
-                else:
-                    results.append(self.update(ctx, write.desired, write.remote_id, list(write.changed)))
-            except ReconcilerError as exc:
-                results.append(exc)
-        return results
-
-    @abstractmethod
-    def create(self, ctx: Context, desired: Desired) -> Observed: ...
-
-    @abstractmethod
-    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed: ...
-
-    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
-        """Commands an admin must run by hand for this change (targets without an API for it); [] if none."""
-        return []
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        """Attributes in the form used for comparison (case, order, empty vs null)."""
+        return attributes
 
     def widens(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
         """How this change widens access to mailboxes (said loudly in the plan), or None."""
         return None
 
-    def automated(self, ctx: Context) -> bool:
-        """False where the target offers no API for this kind: apply then prints `manual` commands instead."""
-        return not (self.manual_on_exchange_server and ctx.spec.spec.target is Target.EXCHANGE_SERVER)
+    def wider(self, observed: Observed, loaded: LoadedSpec) -> str | None:
+        """How an object of this kind that the spec does not ask for opens access beyond the spec, or None."""
+        return None
 
-    def warnings(self, ctx: Context) -> list[str]:
+    def owns_wider(self, loaded: LoadedSpec) -> bool:
+        """Whether the spec says it owns this access, so `wider` objects are removed (else only reported)."""
+        return False
+
+    def warnings(self, loaded: LoadedSpec) -> list[str]:
         """Things the plan must say even when nothing changes (e.g. a deadline of the platform)."""
         return []
 
-    def check_create(self, ctx: Context, desired: Desired) -> None:
-        """Raise a SpecError at plan time when `create` could not succeed (e.g. a secret is unset)."""
+    def check_create(self, loaded: LoadedSpec, desired: Desired) -> None:
+        """Raise a SpecError at plan time when a create could not succeed (e.g. a secret is unset)."""
         return None
 
     def permissions(self, spec: Spec) -> list[Permission]:
@@ -245,12 +351,13 @@ class ResourceKind(ABC):
         from the spec alone (the tenant is not read); [] when the spec asks nothing of this kind."""
         return []
 
-    def delete(self, ctx: Context, record: ResourceRecord) -> None:
-        raise NotImplementedError(f"{self.kind} cannot be deleted")
+    def identity(self, name: str) -> dict[str, Any]:
+        """The attributes an address's name part stands for (`calendar_permission.<mailbox>/<grantee>`)."""
+        return {}
 
-    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
-        """Attributes in the form used for comparison (case, order, empty vs null)."""
-        return attributes
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        """Who a drift entry of this object concerns, as (words, value) parts: [("mailbox", "a@x")]."""
+        return [("", name)]
 
     def powershell(self, change: dict[str, Any]) -> list[str]:
         """One planned change (its JSON: action, before, after, changed, id) as PowerShell, for review or hand-apply.

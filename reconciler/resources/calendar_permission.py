@@ -15,12 +15,12 @@ https://learn.microsoft.com/en-us/powershell/module/exchangepowershell/add-mailb
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from reconciler.clients.graph import BatchRequest, BatchResult, required_permission
-from reconciler.errors import ReconcilerError, SpecError
+from reconciler.errors import Location, ReconcilerError, SpecError
 from reconciler.render import powershell as ps
-from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import (
     APPLICATION_IMPERSONATION,
     APPLY,
@@ -30,17 +30,25 @@ from reconciler.resources.base import (
     MAIL_RECIPIENTS,
     READ,
     READ_COMMANDS,
+    Attributes,
+    Backend,
     Context,
     Desired,
     Observed,
     Permission,
+    Query,
     ResourceKind,
-    Write,
     graph_permission,
 )
+from reconciler.resources.lookups import GROUP_TYPES, read_permission, smtp
+from reconciler.resources.room_list import resolve_rooms
+from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import AccessLevel, Spec, Target
 from reconciler.spec.presets import AVAILABILITY_ONLY, EDITOR_DELEGATE, MailboxSet, PermissionWant, permissions
-from reconciler.state.model import ResourceRecord
+
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
+    from reconciler.resources.lookups import Lookups
 
 DELEGATE_PRIVATE: tuple[str, tuple[str, ...]] = ("Editor", ("CanViewPrivateItems", "Delegate"))
 # Graph role <-> (AccessRights, SharingPermissionFlags); only the first two are used to write through Graph.
@@ -96,18 +104,196 @@ IMPERSONATION_NOTE = (
 )
 
 
+class PermissionAttrs(Attributes):
+    """One grantee's entry on one mailbox's Calendar folder."""
+
+    mailbox: str
+    grantee: str
+    access_rights: str
+    sharing_permission_flags: list[str] | None = None
+
+
+def source_key(source: MailboxSet) -> str:
+    """How resolve records one mailbox source: `group:<name>`, `room_list:<name>` or `addresses`."""
+    if source.group:
+        return f"group:{source.group}"
+    if source.room_list:
+        return f"room_list:{source.room_list}"
+    return "addresses"
+
+
+def _pairs(query: Query) -> dict[tuple[str, str], dict[str, Any]]:
+    """(mailbox, grantee) -> the attributes the spec or the record gives, for every pair the query concerns."""
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    for attrs in [d.attributes for d in query.desired] + [r.attributes for r in query.records]:
+        pairs.setdefault((str(attrs["mailbox"]).lower(), str(attrs["grantee"]).lower()), attrs)
+    return pairs
+
+
+def _address(mailbox: str, grantee: str) -> str:
+    return f"{CalendarPermissionKind.kind}.{mailbox}/{grantee}"
+
+
+class Online(Backend[PermissionAttrs]):
+    """Graph calendarPermissions where the rights map to a Graph role (read in `$batch`, all of a mailbox's
+    entries at once); the admin API's MailboxFolderPermission otherwise."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        pairs = _pairs(query)
+        grantees = {g for _, g in pairs}
+        by_graph = sorted({m for (m, _), a in pairs.items() if _graph_routed(a)})
+        found: list[Observed] = []
+        if by_graph:
+            for mailbox, entries in self._graph_entries(ctx, by_graph).items():
+                found += [o for o in (_entry(mailbox, e) for e in entries) if o and o.attributes["grantee"] in grantees]
+        for (mailbox, grantee), attrs in sorted(pairs.items()):
+            if not _graph_routed(attrs):
+                entry = read_admin_entry(ctx, mailbox, grantee)
+                found += [entry] if entry is not None else []
+        return found
+
+    def _graph_entries(self, ctx: Context, mailboxes: list[str]) -> dict[str, list[dict[str, Any]]]:
+        if not ctx.batch:
+            result = {}
+            for mailbox in mailboxes:
+                result[mailbox] = ctx.clients.graph.calendar_permissions(mailbox) or []
+                ctx.read_some(1)
+            return result
+        paths = {m: permissions_path(m) for m in mailboxes}
+        answers = ctx.clients.graph.batch_get(list(paths.values()), ctx.parallelism, ctx.read_some)
+        return {m: _batch_entries(answers[path], m) for m, path in paths.items()}
+
+    def write_many(self, ctx: Context, changes: Sequence[Change]) -> list[Observed | ReconcilerError]:
+        """Graph-routed writes go through `$batch` (POST to add, PATCH of the role to change in place)."""
+        routed = [ctx.batch and _graph_write(c) is not None for c in changes]
+        requests = [_graph_write(c) for c, r in zip(changes, routed, strict=True) if r]
+        answers = iter(ctx.clients.graph.batch([q for q in requests if q], ctx.parallelism) if requests else [])
+        singles = iter(super().write_many(ctx, [c for c, r in zip(changes, routed, strict=True) if not r]))
+        return [_written(c, next(answers)) if r else next(singles) for c, r in zip(changes, routed, strict=True)]
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        return self._write(ctx, change, add=True)
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        return self._write(ctx, change, add=False)
+
+    def _write(self, ctx: Context, change: Change, add: bool) -> Observed:
+        a = self.parse(change.after)
+        flags = a.sharing_permission_flags or []
+        role = graph_role(a.access_rights, flags)
+        if role and add:
+            created = ctx.clients.graph.add_calendar_permission(a.mailbox, a.grantee, role)
+            return Observed(change.address, created.get("id"), a.to_json())
+        if role and change.id:
+            ctx.clients.graph.set_calendar_permission_role(a.mailbox, change.id, role)
+            return Observed(change.address, change.id, a.to_json())
+        parameters: dict[str, Any] = {
+            "Identity": f"{a.mailbox}:\\Calendar",
+            "User": a.grantee,
+            "AccessRights": [a.access_rights],
+        }
+        if flags:
+            parameters["SharingPermissionFlags"] = ",".join(flags)
+        cmdlet = "Add-MailboxFolderPermission" if add else "Set-MailboxFolderPermission"
+        ctx.clients.exchange.run(cmdlet, parameters, what=f"{a.mailbox}:\\Calendar ({a.grantee})")
+        return Observed(change.address, change.id or f"{a.mailbox}:\\Calendar:{a.grantee}", a.to_json())
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        a = self.parse(change.before)
+        if graph_role(a.access_rights, a.sharing_permission_flags or []) and change.id:
+            ctx.clients.graph.delete_calendar_permission(a.mailbox, change.id)
+            return
+        ctx.clients.exchange.run(
+            "Remove-MailboxFolderPermission",
+            {"Identity": f"{a.mailbox}:\\Calendar", "User": a.grantee, "Confirm": False},
+            what=f"{a.mailbox}:\\Calendar ({a.grantee})",
+        )
+
+
+class Server(Backend[PermissionAttrs]):
+    """Exchange Server: EWS GetFolder / UpdateFolder of the Calendar's PermissionSet (by impersonation)."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        pairs = _pairs(query)
+        grantees = {g for _, g in pairs}
+        found = []
+        for mailbox in sorted({m for m, _ in pairs}):
+            for entry in ctx.clients.ews.calendar_permissions(mailbox):
+                grantee = entry.user.lower()
+                if grantee in grantees:
+                    # SharingPermissionFlags have no EWS form: only access_rights is compared on Exchange Server
+                    attributes = _attrs(mailbox, grantee, entry.access_rights, None)
+                    found.append(Observed(_address(mailbox, grantee), f"{mailbox}:\\Calendar:{grantee}", attributes))
+        return found
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        return self.update(ctx, change)
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        a = self.parse(change.after)
+        ctx.clients.ews.set_calendar_permission(a.mailbox, a.grantee, a.access_rights)
+        return Observed(change.address, f"{a.mailbox}:\\Calendar:{a.grantee}", a.to_json())
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        a = self.parse(change.before)
+        ctx.clients.ews.set_calendar_permission(a.mailbox, a.grantee, "None")
+
+
 class CalendarPermissionKind(ResourceKind):
     kind = "calendar_permission"
     create_only = frozenset({"mailbox", "grantee"})
     bulk = True
+    online = Online(PermissionAttrs)
+    server = Server(PermissionAttrs)
+
+    def backend(self, target: Target) -> Backend[Any]:
+        return self.online if target is Target.EXCHANGE_ONLINE else self.server
+
+    # -- resolve: every mailbox source to addresses ---------------------------------------
+    def resolve(self, loaded: LoadedSpec, lookups: Lookups) -> dict[str, Any]:
+        sources: dict[str, list[str]] = {}
+        for want in permissions(loaded):
+            key = source_key(want.mailboxes)
+            if key not in sources or key == "addresses":
+                found = self._mailboxes(loaded, lookups, want.mailboxes, loaded.locate(*want.field))
+                sources[key] = sorted(set(sources.get(key, [])) | set(found))
+        return {"mailboxes": sources} if sources else {}
+
+    def _mailboxes(
+        self, loaded: LoadedSpec, lookups: Lookups, source: MailboxSet, location: Location | None
+    ) -> list[str]:
+        spec = loaded.spec
+        defined = {r.name.lower(): r for r in spec.room_lists}
+        if source.room_list and source.room_list.lower() in defined:  # a room list this spec makes: its rooms
+            rooms = resolve_rooms(loaded, lookups)
+            return sorted({rooms.get(r, r.lower()) for r in defined[source.room_list.lower()].rooms})
+        if spec.target is Target.EXCHANGE_SERVER:
+            return server_mailboxes(loaded, lookups, source)
+        if source.group or source.room_list:
+            name = source.group or source.room_list or ""
+            lookups.existing_group(name, location, "mailbox group" if source.group else "room list")
+            return sorted(smtp(m) for m in lookups.members(name) if m.get("RecipientTypeDetails") not in GROUP_TYPES)
+        found = lookups.recipients(list(source.addresses))
+        missing = [name for name, row in found.items() if row is None]
+        if missing:
+            listed = ", ".join(f"'{m}'" for m in missing[:20]) + (
+                f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+            )
+            raise SpecError(
+                f"{len(missing)} mailbox(es) do not exist in the tenant: {listed}",
+                "check the aliases or addresses (the guide's CSV lists aliases)",
+                location,
+            )
+        return sorted({smtp(row) for row in found.values() if row is not None})
 
     # -- desired ---------------------------------------------------------------------------
-    def desired(self, ctx: Context) -> list[Desired]:
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        sources: Mapping[str, list[str]] = resolved.get("mailboxes", {})
+        server = loaded.spec.target is Target.EXCHANGE_SERVER
         found: dict[str, Desired] = {}
-        for want in permissions(ctx.spec):
-            location = ctx.spec.locate(*want.field)
-            server = ctx.spec.spec.target is Target.EXCHANGE_SERVER
-            for mailbox in self._mailboxes(ctx, want.mailboxes, location):
+        for want in permissions(loaded):
+            location = loaded.locate(*want.field)
+            for mailbox in sources.get(source_key(want.mailboxes), []):
                 item = self._desired(want, mailbox, location, server)
                 if item.address in found and found[item.address].attributes != item.attributes:
                     raise SpecError(
@@ -152,7 +338,7 @@ class CalendarPermissionKind(ResourceKind):
             ("Get-Recipient", "Get-Mailbox (over 20 addresses)") if "addresses" in sources else ()
         )
         lookups += ("Get-DistributionGroup", "Get-DistributionGroupMember") if "group" in sources else ()
-        result = [lookup.read_permission(self.kind, lookups)] if lookups else []
+        result = [read_permission(self.kind, lookups)] if lookups else []
         if any(routes):  # Editor + Delegate + CanViewPrivateItems, AvailabilityOnly: Graph calendarPermissions
             result += [
                 graph_permission(
@@ -172,7 +358,7 @@ class CalendarPermissionKind(ResourceKind):
             ]
         if not all(routes):  # other rights: the admin API's MailboxFolderPermission endpoint
             result += [
-                lookup.read_permission(self.kind, ("Get-MailboxFolderPermission",), FOLDER_ROLES_DOC),
+                read_permission(self.kind, ("Get-MailboxFolderPermission",), FOLDER_ROLES_DOC),
                 Permission(
                     EXCHANGE_ONLINE_ROLE,
                     MAIL_RECIPIENTS,
@@ -198,121 +384,6 @@ class CalendarPermissionKind(ResourceKind):
             location=location,
         )
 
-    def _mailboxes(self, ctx: Context, source: MailboxSet, location: Any) -> list[str]:
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            return _server_mailboxes(ctx, source)
-        if source.group or source.room_list:
-            name = source.group or source.room_list or ""
-            lookup.group(ctx, name, location, "mailbox group" if source.group else "room list")
-            return sorted(
-                lookup.smtp(m)
-                for m in lookup.members(ctx, name)
-                if m.get("RecipientTypeDetails") not in lookup.GROUP_TYPES
-            )
-        return lookup.mailbox_addresses(ctx, list(source.addresses), location)
-
-    # -- read ------------------------------------------------------------------------------
-    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-        attrs = desired.attributes if desired else record.attributes if record else {}
-        mailbox, grantee = attrs["mailbox"], attrs["grantee"]
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            return self._read_ews(ctx, mailbox, grantee)
-        if graph_role(attrs["access_rights"], attrs.get("sharing_permission_flags") or []):
-            return self._read_graph(ctx, mailbox, grantee)
-        return self._read_admin(ctx, mailbox, grantee)
-
-    def read_many(
-        self, ctx: Context, items: list[tuple[Desired | None, ResourceRecord | None]]
-    ) -> list[Observed | None]:
-        """Graph-routed entries: one `$batch` GET per 20 mailboxes; the rest one by one."""
-        online = ctx.spec.spec.target is Target.EXCHANGE_ONLINE and ctx.batch
-        attrs = [(d.attributes if d else r.attributes if r else {}) for d, r in items]
-        batched = [
-            online and bool(graph_role(a["access_rights"], a.get("sharing_permission_flags") or [])) for a in attrs
-        ]
-        paths = {a["mailbox"]: _permissions_path(a["mailbox"]) for a, b in zip(attrs, batched, strict=True) if b}
-        answers = ctx.clients.graph.batch_get(list(paths.values()), ctx.parallelism, ctx.read_some) if paths else {}
-        result: list[Observed | None] = []
-        for (desired, record), a, b in zip(items, attrs, batched, strict=True):
-            if b:
-                result.append(_from_batch(answers[paths[a["mailbox"]]], a["mailbox"], a["grantee"]))
-            else:
-                result.append(self.read(ctx, desired, record))
-        return result
-
-    def _read_graph(self, ctx: Context, mailbox: str, grantee: str) -> Observed | None:
-        entries = ctx.clients.graph.calendar_permissions(mailbox)
-        return _entry_for(entries or [], mailbox, grantee)
-
-    def _read_admin(self, ctx: Context, mailbox: str, grantee: str) -> Observed | None:
-        row = ctx.clients.exchange.get(
-            "Get-MailboxFolderPermission",
-            {"Identity": f"{mailbox}:\\Calendar", "User": grantee},
-            what=f"{mailbox}:\\Calendar",
-        )
-        if row is None:
-            return None
-        rights = row.get("AccessRights") or ["None"]
-        flags = _flags(row.get("SharingPermissionFlags"))
-        return Observed(f"{mailbox}:\\Calendar:{grantee}", _attrs(mailbox, grantee, str(rights[0]), flags))
-
-    def _read_ews(self, ctx: Context, mailbox: str, grantee: str) -> Observed | None:
-        for entry in ctx.clients.ews.calendar_permissions(mailbox):
-            if entry.user.lower() == grantee:
-                # SharingPermissionFlags have no EWS form: only access_rights is compared on Exchange Server
-                return Observed(f"{mailbox}:\\Calendar:{grantee}", _attrs(mailbox, grantee, entry.access_rights, None))
-        return None
-
-    # -- write -----------------------------------------------------------------------------
-    def write_many(self, ctx: Context, writes: list[Write]) -> list[Observed | ReconcilerError]:
-        """Graph-routed writes go through `$batch` (POST to add, PATCH of the role to change in place)."""
-        online = ctx.spec.spec.target is Target.EXCHANGE_ONLINE and ctx.batch
-        routed = [online and _graph_write(w) is not None for w in writes]
-        requests = [_graph_write(w) for w, r in zip(writes, routed, strict=True) if r]
-        answers = iter(ctx.clients.graph.batch([q for q in requests if q], ctx.parallelism) if requests else [])
-        singles = iter(super().write_many(ctx, [w for w, r in zip(writes, routed, strict=True) if not r]))
-        return [_written(w, next(answers)) if r else next(singles) for w, r in zip(writes, routed, strict=True)]
-
-    def create(self, ctx: Context, desired: Desired) -> Observed:
-        return self._write(ctx, desired, None, add=True)
-
-    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
-        return self._write(ctx, desired, remote_id, add=False)
-
-    def _write(self, ctx: Context, desired: Desired, remote_id: str | None, add: bool) -> Observed:
-        a = desired.attributes
-        mailbox, grantee, rights = a["mailbox"], a["grantee"], a["access_rights"]
-        flags = a.get("sharing_permission_flags") or []
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            ctx.clients.ews.set_calendar_permission(mailbox, grantee, rights)
-            return Observed(f"{mailbox}:\\Calendar:{grantee}", dict(a))
-        role = graph_role(rights, flags)
-        if role and add:
-            created = ctx.clients.graph.add_calendar_permission(mailbox, grantee, role)
-            return Observed(created.get("id"), dict(a))
-        if role and remote_id:
-            ctx.clients.graph.set_calendar_permission_role(mailbox, remote_id, role)
-            return Observed(remote_id, dict(a))
-        parameters: dict[str, Any] = {"Identity": f"{mailbox}:\\Calendar", "User": grantee, "AccessRights": [rights]}
-        if flags:
-            parameters["SharingPermissionFlags"] = ",".join(flags)
-        cmdlet = "Add-MailboxFolderPermission" if add else "Set-MailboxFolderPermission"
-        ctx.clients.exchange.run(cmdlet, parameters, what=f"{mailbox}:\\Calendar ({grantee})")
-        return Observed(remote_id or f"{mailbox}:\\Calendar:{grantee}", dict(a))
-
-    def delete(self, ctx: Context, record: ResourceRecord) -> None:
-        a = record.attributes
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            ctx.clients.ews.set_calendar_permission(a["mailbox"], a["grantee"], "None")
-        elif graph_role(a["access_rights"], a.get("sharing_permission_flags") or []) and record.id:
-            ctx.clients.graph.delete_calendar_permission(a["mailbox"], record.id)
-        else:
-            ctx.clients.exchange.run(
-                "Remove-MailboxFolderPermission",
-                {"Identity": f"{a['mailbox']}:\\Calendar", "User": a["grantee"], "Confirm": False},
-                what=f"{a['mailbox']}:\\Calendar ({a['grantee']})",
-            )
-
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         flags = attributes.get("sharing_permission_flags")
         return {
@@ -333,8 +404,8 @@ class CalendarPermissionKind(ResourceKind):
             return f"lets {after.get('grantee')} see private items on {after.get('mailbox')}'s calendar"
         return None
 
-    def warnings(self, ctx: Context) -> list[str]:
-        spec = ctx.spec.spec
+    def warnings(self, loaded: LoadedSpec) -> list[str]:
+        spec = loaded.spec
         if (
             spec.target is Target.EXCHANGE_SERVER
             and spec.access is not None
@@ -345,6 +416,13 @@ class CalendarPermissionKind(ResourceKind):
                 "only): the service account gets Editor; to let it see private items, make it a delegate in Outlook"
             ]
         return []
+
+    def identity(self, name: str) -> dict[str, Any]:
+        return dict(zip(("mailbox", "grantee"), name.split("/", 1), strict=False))
+
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        mailbox, _, grantee = name.partition("/")
+        return [("mailbox", mailbox), ("grantee", grantee)]
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:
@@ -384,13 +462,17 @@ class CalendarPermissionKind(ResourceKind):
         return f"-Identity {ps.quote(folder)} -User {ps.quote(attrs.get('grantee') or grantee)}"
 
 
-def _graph_write(write: Write) -> BatchRequest | None:
-    a = write.desired.attributes
+def _graph_routed(attrs: Mapping[str, Any]) -> bool:
+    return graph_role(str(attrs.get("access_rights")), list(attrs.get("sharing_permission_flags") or [])) is not None
+
+
+def _graph_write(change: Change) -> BatchRequest | None:
+    a = change.after or {}
     role = graph_role(a["access_rights"], a.get("sharing_permission_flags") or [])
     if role is None:
         return None
     base = f"/users/{a['mailbox']}/calendar/calendarPermissions"
-    if write.action == "create":
+    if change.action.value == "create":
         body = {
             "emailAddress": {"address": a["grantee"]},
             "role": role,
@@ -398,39 +480,55 @@ def _graph_write(write: Write) -> BatchRequest | None:
             "isRemovable": True,
         }
         return BatchRequest("POST", base, body)
-    return BatchRequest("PATCH", f"{base}/{write.remote_id}", {"role": role})
+    return BatchRequest("PATCH", f"{base}/{change.id}", {"role": role})
 
 
-def _written(write: Write, answer: BatchResult) -> Observed | ReconcilerError:
-    a = write.desired.attributes
+def _written(change: Change, answer: BatchResult) -> Observed | ReconcilerError:
+    a = change.after or {}
     if answer.status >= 400:
-        verb = "POST" if write.action == "create" else "PATCH"
+        verb = "POST" if change.action.value == "create" else "PATCH"
         return answer.client_error(f"{verb} /users/{a['mailbox']}/calendar/calendarPermissions ({a['grantee']})")
-    return Observed(answer.body.get("id") or write.remote_id, dict(a))
+    return Observed(change.address, answer.body.get("id") or change.id, dict(a))
 
 
-def _permissions_path(mailbox: str) -> str:
+def permissions_path(mailbox: str) -> str:
+    """The Graph path that lists one mailbox's Calendar permissions (what refresh and export read)."""
     return f"/users/{mailbox}/calendar/calendarPermissions?$select=id,role,emailAddress"
 
 
-def _from_batch(answer: BatchResult, mailbox: str, grantee: str) -> Observed | None:
-    """One mailbox's calendarPermissions from a batch: its entry for `grantee`, None when absent."""
+def _batch_entries(answer: BatchResult, mailbox: str) -> list[dict[str, Any]]:
+    """One mailbox's calendarPermissions from a batch ([] when the mailbox has none)."""
     if answer.status == 404:
-        return None
+        return []
     if answer.status >= 400:
         raise answer.client_error(f"GET /users/{mailbox}/calendar/calendarPermissions")
-    return _entry_for(answer.body.get("value", []), mailbox, grantee)
+    entries: list[dict[str, Any]] = answer.body.get("value", [])
+    return entries
 
 
-def _entry_for(entries: list[dict[str, Any]], mailbox: str, grantee: str) -> Observed | None:
-    """The grantee's calendarPermission among a Calendar's entries, as spec attributes."""
-    for entry in entries:
-        address = (entry.get("emailAddress") or {}).get("address")
-        if address and address.lower() == grantee:
-            role = str(entry.get("role") or "none")
-            rights, flags = GRAPH_ROLES.get(role, (f"Custom ({role})", ()))
-            return Observed(entry.get("id"), _attrs(mailbox, grantee, rights, list(flags)))
-    return None
+def _entry(mailbox: str, entry: dict[str, Any]) -> Observed | None:
+    """A calendarPermission as spec attributes, under its address (None: no address, e.g. 'My Organization')."""
+    address = (entry.get("emailAddress") or {}).get("address")
+    if not address:
+        return None
+    grantee = str(address).lower()
+    role = str(entry.get("role") or "none")
+    rights, flags = GRAPH_ROLES.get(role, (f"Custom ({role})", ()))
+    return Observed(_address(mailbox, grantee), entry.get("id"), _attrs(mailbox, grantee, rights, list(flags)))
+
+
+def read_admin_entry(ctx: Context, mailbox: str, grantee: str) -> Observed | None:
+    row = ctx.clients.exchange.get(
+        "Get-MailboxFolderPermission",
+        {"Identity": f"{mailbox}:\\Calendar", "User": grantee},
+        what=f"{mailbox}:\\Calendar",
+    )
+    if row is None:
+        return None
+    rights = row.get("AccessRights") or ["None"]
+    flags = _flags(row.get("SharingPermissionFlags"))
+    attributes = _attrs(mailbox, grantee, str(rights[0]), flags)
+    return Observed(_address(mailbox, grantee), f"{mailbox}:\\Calendar:{grantee}", attributes)
 
 
 def _attrs(mailbox: str, grantee: str, rights: str, flags: list[str] | None) -> dict[str, Any]:
@@ -444,12 +542,11 @@ def _flags(value: Any) -> list[str]:
     return sorted(str(i).strip() for i in items if str(i).strip() and str(i).strip() != "None")
 
 
-def _server_mailboxes(ctx: Context, source: MailboxSet) -> list[str]:
+def server_mailboxes(loaded: LoadedSpec, lookups: Lookups, source: MailboxSet) -> list[str]:
     if source.room_list:
-        lists = {k.lower(): v for k, v in ctx.clients.ews.room_lists().items()}
-        address = lists.get(source.room_list.lower(), source.room_list)
-        return ctx.clients.ews.rooms(address)
+        address = lookups.ews_room_lists().get(source.room_list.lower(), source.room_list)
+        return sorted(r.lower() for r in lookups.ews_rooms(address))
     if source.group:
-        return ctx.clients.ews.expand_group(source.group)
-    domain = ctx.spec.spec.tenant.domain or ""
+        return sorted(m.lower() for m in lookups.ews_members(source.group))
+    domain = loaded.spec.tenant.domain or ""
     return sorted((a if "@" in a else f"{a}@{domain}").lower() for a in source.addresses)

@@ -11,7 +11,8 @@ Write: Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs "<id>,<id>" (I
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from reconciler.render import powershell as ps
 from reconciler.resources.base import (
@@ -20,14 +21,22 @@ from reconciler.resources.base import (
     ORGANIZATION_CONFIGURATION,
     READ,
     VIEW_ONLY_CONFIGURATION,
+    Attributes,
+    Backend,
+    Comparison,
     Context,
     Desired,
     Observed,
     Permission,
+    Query,
     ResourceKind,
+    Unsupported,
 )
+from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
-from reconciler.state.model import ResourceRecord
+
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
 
 SHUTDOWN = (
     "EWS in Exchange Online is permanently disabled on 1 April 2027: move the integration to Microsoft Graph "
@@ -41,23 +50,70 @@ ROLES_DOC = (
 )
 
 
+class EwsAttrs(Attributes):
+    """The organization's EWS switch and allow list (app ids, lower case)."""
+
+    ews_enabled: bool | None = None
+    allowed_app_ids: list[str] = []
+
+
+class Online(Backend[EwsAttrs]):
+    """The Exchange admin API: Get-/Set-OrganizationConfig (EwsEnabled, EwsAllowedAppIDs)."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        if not query.desired and not query.records:
+            return []
+        config = organization_config(ctx)
+        attributes = {
+            "ews_enabled": config.get("EwsEnabled"),
+            "allowed_app_ids": app_ids(config.get("EwsAllowedAppIDs")),
+        }
+        return [Observed(f"{EwsAccessKind.kind}.organization", "organization", attributes)]
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        return self.update(ctx, change)
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        """The whole list as the plan shows it after the change (writing EwsAllowedAppIDs replaces the list)."""
+        attrs = self.parse(change.after)
+        ctx.clients.exchange.run(
+            "Set-OrganizationConfig",
+            {"EwsEnabled": True, "EwsAllowedAppIDs": ",".join(attrs.allowed_app_ids)},
+            what="EWS allow list",
+        )
+        return Observed(change.address, "organization", attrs.to_json())
+
+
 class EwsAccessKind(ResourceKind):
     kind = "ews_access"
     deletable = False  # leaving the spec stops managing the allow list; it never removes the app
+    online = Online(EwsAttrs)
+    server = Unsupported(EwsAttrs)
 
-    def desired(self, ctx: Context) -> list[Desired]:
-        spec = ctx.spec.spec
+    def backend(self, target: Target) -> Backend[Any]:
+        return self.online if target is Target.EXCHANGE_ONLINE else self.server
+
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        spec = loaded.spec
         if spec.target is not Target.EXCHANGE_ONLINE or spec.integration is None or not spec.integration.uses_ews:
             return []
-        app_id = spec.integration.app_id
         return [
             Desired(
                 kind=self.kind,
                 name="organization",
-                attributes={"ews_enabled": True, "allowed_app_ids": [app_id]},
-                location=ctx.spec.locate("integration", "uses_ews"),
+                attributes=EwsAttrs(ews_enabled=True, allowed_app_ids=[spec.integration.app_id.lower()]).to_json(),
+                location=loaded.locate("integration", "uses_ews"),
             )
         ]
+
+    def compare(self, desired: Desired, observed: Observed) -> Comparison:
+        """The app must be on the list; apps already there are kept (the list after the change is their union)."""
+        want, have = self.normalize(desired.attributes), self.normalize(observed.attributes)
+        listed = list(have["allowed_app_ids"])
+        merged = listed + [a for a in want["allowed_app_ids"] if a not in listed]
+        changed = [n for n in ("ews_enabled",) if want.get(n) != have.get(n)]
+        changed += ["allowed_app_ids"] if merged != listed else []
+        return Comparison(sorted(changed), {**observed.attributes, "ews_enabled": True, "allowed_app_ids": merged})
 
     def permissions(self, spec: Spec) -> list[Permission]:
         if spec.target is not Target.EXCHANGE_ONLINE or spec.integration is None or not spec.integration.uses_ews:
@@ -81,35 +137,15 @@ class EwsAccessKind(ResourceKind):
             ),
         ]
 
-    def warnings(self, ctx: Context) -> list[str]:
-        return [SHUTDOWN] if self.desired(ctx) else []
-
-    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-        config = _config(ctx)
-        listed = _app_ids(config.get("EwsAllowedAppIDs"))
-        wanted = set(desired.attributes["allowed_app_ids"]) if desired else set()
-        attributes = {
-            "ews_enabled": config.get("EwsEnabled"),
-            "allowed_app_ids": sorted(a for a in listed if a in wanted),
-        }
-        return Observed("organization", attributes)
-
-    def create(self, ctx: Context, desired: Desired) -> Observed:
-        return self.update(ctx, desired, "organization", [])
-
-    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
-        listed = _app_ids(_config(ctx).get("EwsAllowedAppIDs"))
-        merged = listed + [a for a in desired.attributes["allowed_app_ids"] if a not in listed]
-        ctx.clients.exchange.run(
-            "Set-OrganizationConfig",
-            {"EwsEnabled": True, "EwsAllowedAppIDs": ",".join(merged)},
-            what="EWS allow list",
-        )
-        return Observed("organization", dict(desired.attributes))
+    def warnings(self, loaded: LoadedSpec) -> list[str]:
+        return [SHUTDOWN] if self.desired(loaded, {}) else []
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         ids = attributes.get("allowed_app_ids") or []
-        return {**attributes, "allowed_app_ids": sorted(str(a).lower() for a in ids)}
+        return {**attributes, "allowed_app_ids": [str(a).lower() for a in ids]}
+
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        return [("apps on the organization's EWS allow list", None)]
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:
@@ -131,14 +167,16 @@ class EwsAccessKind(ResourceKind):
         ]
 
 
-def _config(ctx: Context) -> dict[str, Any]:
+def organization_config(ctx: Context) -> dict[str, Any]:
+    """Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy (the EWS switch and allow list)."""
     rows = ctx.clients.exchange.run(
         "Get-OrganizationConfig", {"RetrieveEwsOperationAccessPolicy": True}, what="organization"
     )
     return rows[0] if rows else {}
 
 
-def _app_ids(value: Any) -> list[str]:
+def app_ids(value: Any) -> list[str]:
+    """EwsAllowedAppIDs as a list of lower-case app ids (Exchange shows a list or a comma-separated string)."""
     if value is None:
         return []
     items = value if isinstance(value, list) else str(value).split(",")

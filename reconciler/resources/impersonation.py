@@ -9,28 +9,23 @@ from __future__ import annotations
 
 from reconciler.clients.ews import EwsClient
 from reconciler.errors import SpecError
-from reconciler.resources.base import Context, Desired, Observed
-from reconciler.state.model import ResourceRecord
+from reconciler.resources.base import Context, Observed, Query
+from reconciler.spec.loader import LoadedSpec
 
 
-def service_account_ews(ctx: Context) -> EwsClient:
+def service_account_ews(loaded: LoadedSpec, url: str, simulated: bool) -> EwsClient:
     """An EWS client signed in as the service account (its password from the spec's environment reference)."""
-    return ctx.cached("ews:service-account", lambda: _service_account_ews(ctx))
-
-
-def _service_account_ews(ctx: Context) -> EwsClient:
-    spec = ctx.spec.spec
+    spec = loaded.spec
     account, server = spec.service_account, spec.exchange_server
     if account is None or account.password is None or server is None:
         raise SpecError(
             "checking impersonation on Exchange Server needs the service account's password",
             "set service_account.password: ${env:CRONOFY_SVC_PASSWORD}",
-            ctx.spec.locate("service_account"),
+            loaded.locate("service_account"),
         )
-    password = ctx.spec.resolve_env(account.password, "service_account", "password")
-    admin = ctx.clients.ews
-    auth = "basic" if ctx.clients.simulated else server.auth
-    return EwsClient(admin.url, account.user_principal_name, password, auth, fixed_version=ctx.clients.simulated)
+    password = loaded.resolve_env(account.password, "service_account", "password")
+    auth = "basic" if simulated else server.auth
+    return EwsClient(url, account.user_principal_name, password, auth, fixed_version=simulated)
 
 
 def sample_mailbox(ctx: Context) -> str | None:
@@ -38,28 +33,25 @@ def sample_mailbox(ctx: Context) -> str | None:
     access = ctx.spec.spec.access
     if access is None:
         return None
-    candidates = []
-    if access.scope_group:
-        candidates = ctx.clients.ews.expand_group(access.scope_group)
+    candidates = ctx.lookups.ews_members(access.scope_group) if access.scope_group else []
     candidates = candidates or list(access.mailboxes.addresses)
     return candidates[0] if candidates else None
 
 
 def impersonation_works(ctx: Context) -> tuple[bool, str]:
     """Whether the service account can open a mailbox in scope (checked once per run)."""
-    return ctx.cached("impersonation", lambda: _try_impersonation(ctx))
-
-
-def _try_impersonation(ctx: Context) -> tuple[bool, str]:
     mailbox = sample_mailbox(ctx)
     if mailbox is None:
         return False, "no mailbox in scope to test with"
-    return service_account_ews(ctx).can_impersonate(mailbox)
+    return ctx.lookups.impersonation(mailbox)
 
 
-def confirmed(ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-    """Observed as desired when impersonation of a mailbox in scope works; absent otherwise."""
-    if desired is None:
-        return Observed(record.id, dict(record.attributes)) if record else None
-    ok, _ = impersonation_works(ctx)
-    return Observed(record.id if record else desired.name, dict(desired.attributes)) if ok else None
+def confirmed(ctx: Context, query: Query) -> list[Observed]:
+    """The spec's objects observed as desired when impersonation of a mailbox in scope works (absent otherwise);
+    recorded objects no longer in the spec as last recorded (EWS cannot tell)."""
+    wanted = {d.address for d in query.desired}
+    result = [Observed(r.address, r.id, dict(r.attributes)) for r in query.records if r.address not in wanted]
+    if query.desired and impersonation_works(ctx)[0]:
+        ids = {r.address: r.id for r in query.records}
+        result += [Observed(d.address, ids.get(d.address) or d.name, dict(d.attributes)) for d in query.desired]
+    return result

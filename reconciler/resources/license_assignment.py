@@ -11,7 +11,8 @@ https://learn.microsoft.com/en-us/graph/api/user-assignlicense
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from reconciler.clients.graph import required_permission
@@ -20,33 +21,107 @@ from reconciler.render import powershell as ps
 from reconciler.resources.base import (
     APPLY,
     READ,
+    Attributes,
+    Backend,
     Context,
     Desired,
     Observed,
     Permission,
+    Query,
     ResourceKind,
+    Unsupported,
     graph_permission,
 )
+from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
-from reconciler.state.model import ResourceRecord
+
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
+    from reconciler.resources.lookups import Lookups
+
+
+class LicenseAttrs(Attributes):
+    """The service account (user principal name) and the SKU part numbers it keeps."""
+
+    user: str
+    skus: list[str]
+
+
+class Online(Backend[LicenseAttrs]):
+    """Microsoft Graph: the user's assignedLicenses, subscribedSkus, assignLicense."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        wanted = [(d.address, d.attributes.get("user")) for d in query.desired]
+        wanted += [(r.address, r.attributes.get("user")) for r in query.records]
+        found: dict[str, Observed] = {}
+        for address, upn in wanted:
+            if not upn or address in found:
+                continue
+            user = ctx.lookups.user(str(upn))
+            if user is None:
+                continue
+            by_id = {str(s.get("skuId")).lower(): s.get("skuPartNumber") for s in ctx.lookups.subscribed_skus()}
+            assigned = [str(a["skuId"]) for a in user.get("assignedLicenses") or [] if a.get("skuId")]
+            skus = sorted(str(by_id.get(sku.lower()) or sku) for sku in assigned)
+            found[address] = Observed(address, str(upn), {"user": str(upn), "skus": skus})
+        return list(found.values())
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        return self.update(ctx, change)
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        """assignLicense with exactly the difference between the plan's `before` and `after`."""
+        after = self.parse(change.after)
+        had = set((change.before or {}).get("skus") or [])
+        ids: Mapping[str, str] = ctx.inputs(LicenseAssignmentKind.kind).get("sku_ids", {})
+        add = [_sku_id(ids, p) for p in sorted(set(after.skus) - had)]
+        remove = [_sku_id(ids, p) for p in sorted(had - set(after.skus))]
+        if add or remove:
+            ctx.clients.graph.assign_license(after.user, add, remove)
+            ctx.lookups.forget_user(after.user)
+        return Observed(change.address, after.user, after.to_json())
+
+
+def _sku_id(ids: Mapping[str, str], part: str) -> UUID:
+    """A part number's skuId as resolve recorded it (an id the tenant showed without a part number stays an id)."""
+    return UUID(ids.get(part, part))
 
 
 class LicenseAssignmentKind(ResourceKind):
     kind = "license_assignment"
     deletable = False
+    online = Online(LicenseAttrs)
+    server = Unsupported(LicenseAttrs)
 
-    def desired(self, ctx: Context) -> list[Desired]:
-        spec = ctx.spec
-        account = spec.spec.service_account
-        if account is None or spec.spec.target is Target.EXCHANGE_SERVER:
+    def backend(self, target: Target) -> Backend[Any]:
+        return self.online if target is Target.EXCHANGE_ONLINE else self.server
+
+    def resolve(self, loaded: LoadedSpec, lookups: Lookups) -> dict[str, Any]:
+        """The tenant's subscribed SKUs by part number; a part number the tenant lacks is a spec error."""
+        account = loaded.spec.service_account
+        if account is None or loaded.spec.target is Target.EXCHANGE_SERVER:
+            return {}
+        by_part = {str(s["skuPartNumber"]): str(s["skuId"]) for s in lookups.subscribed_skus() if s.get("skuId")}
+        unknown = [p for p in account.licenses if p not in by_part]
+        if unknown:
+            raise SpecError(
+                f"license {', '.join(unknown)} is not a subscription of this tenant",
+                f"subscribed SKU part numbers: {', '.join(sorted(p for p in by_part if p)) or 'none'}",
+                loaded.locate("service_account", "licenses"),
+            )
+        return {"sku_ids": dict(sorted(by_part.items()))}
+
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        account = loaded.spec.service_account
+        if account is None or loaded.spec.target is Target.EXCHANGE_SERVER:
             return []  # on-premises the account lives in Active Directory; `verify` checks it over EWS
         return [
             Desired(
                 kind=self.kind,
                 name="service_account",
-                attributes={"user": account.user_principal_name, "skus": sorted(account.licenses)},
+                attributes=LicenseAttrs(user=account.user_principal_name, skus=sorted(account.licenses)).to_json(),
                 depends_on=("user.service_account",),
-                location=spec.locate("service_account", "licenses"),
+                location=loaded.locate("service_account", "licenses"),
             )
         ]
 
@@ -77,52 +152,14 @@ class LicenseAssignmentKind(ResourceKind):
             ),
         ]
 
-    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-        upn = (desired.attributes if desired else record.attributes if record else {}).get("user")
-        if not upn:
-            return None
-        if desired is not None:
-            self._sku_ids(ctx, desired)  # unknown part numbers are a spec error, found at refresh
-        assigned = _assigned(ctx, upn)
-        if assigned is None:
-            return None
-        by_id = {str(s.get("skuId")).lower(): s.get("skuPartNumber") for s in ctx.clients.graph.subscribed_skus()}
-        skus = sorted(str(by_id.get(str(sku).lower()) or sku) for sku in assigned)
-        return Observed(id=upn, attributes={"user": upn, "skus": skus})
-
-    def create(self, ctx: Context, desired: Desired) -> Observed:
-        return self._converge(ctx, desired)
-
-    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
-        return self._converge(ctx, desired)
-
-    def _converge(self, ctx: Context, desired: Desired) -> Observed:
-        upn = desired.attributes["user"]
-        wanted = self._sku_ids(ctx, desired)
-        current = {UUID(str(sku)) for sku in _assigned(ctx, upn) or []}
-        add = sorted(wanted - current, key=str)
-        remove = sorted(current - wanted, key=str)
-        if add or remove:
-            ctx.clients.graph.assign_license(upn, add, remove)
-        return Observed(id=upn, attributes=dict(desired.attributes))
-
-    def _sku_ids(self, ctx: Context, desired: Desired) -> set[UUID]:
-        by_part = {
-            s.get("skuPartNumber"): UUID(s["skuId"]) for s in ctx.clients.graph.subscribed_skus() if s.get("skuId")
-        }
-        unknown = [p for p in desired.attributes["skus"] if p not in by_part]
-        if unknown:
-            raise SpecError(
-                f"license {', '.join(unknown)} is not a subscription of this tenant",
-                f"subscribed SKU part numbers: {', '.join(sorted(p for p in by_part if p)) or 'none'}",
-                desired.location,
-            )
-        return {by_part[p] for p in desired.attributes["skus"]}
-
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         skus = attributes.get("skus")
         user = attributes.get("user")
         return {**attributes, "skus": sorted(skus or []), "user": user.lower() if isinstance(user, str) else user}
+
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        upn = attributes.get("user")
+        return [("the service account", str(upn) if upn else None)]
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:
@@ -145,11 +182,3 @@ class LicenseAssignmentKind(ResourceKind):
             "$Skus = Get-MgSubscribedSku -All",
             f"Set-MgUserLicense -UserId {target} -AddLicenses @({adds}) -RemoveLicenses @({removes})",
         ]
-
-
-def _assigned(ctx: Context, upn: str) -> list[str] | None:
-    """The skuIds of the user's assignedLicenses (the user read is shared with the user kind); None: no user."""
-    user = ctx.clients.graph.get_user(upn)
-    if user is None:
-        return None
-    return [str(a["skuId"]) for a in user.get("assignedLicenses") or [] if a.get("skuId")]

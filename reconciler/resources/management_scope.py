@@ -12,10 +12,10 @@ https://learn.microsoft.com/en-us/powershell/module/exchangepowershell/new-manag
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from reconciler.render import powershell as ps
-from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import (
     APPLY,
     EXCHANGE_ONLINE_ROLE,
@@ -25,27 +25,36 @@ from reconciler.resources.base import (
     SHELL_ADMIN,
     VIEW_ONLY_CONFIGURATION,
     VIEW_ONLY_RECIPIENTS,
+    Attributes,
+    Backend,
     Context,
     Desired,
     Observed,
     Permission,
+    Query,
     ResourceKind,
+    record_name,
 )
 from reconciler.resources.impersonation import confirmed
+from reconciler.resources.lookups import read_permission
+from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
 from reconciler.spec.presets import scopes
-from reconciler.state.model import ResourceRecord
+
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
+    from reconciler.resources.lookups import Lookups
 
 
 def normalize_filter(text: str) -> str:
     """Exchange's stored form and the guide's form compare equal: no outer parentheses, one space, any case."""
     value = re.sub(r"\s+", " ", text.strip())
-    while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
+    while value.startswith("(") and value.endswith(")") and balanced(value[1:-1]):
         value = value[1:-1].strip()
     return value.lower()
 
 
-def _balanced(text: str) -> bool:
+def balanced(text: str) -> bool:
     depth = 0
     for char in text:
         depth += {"(": 1, ")": -1}.get(char, 0)
@@ -62,24 +71,106 @@ ROLES_DOC = (
 SERVER_DOC = "https://learn.microsoft.com/en-us/exchange/understanding-management-role-scopes-exchange-2013-help"
 
 
+class ScopeAttrs(Attributes):
+    """A management scope: its name and recipient filter (`MemberOfGroup -eq '<DN>'`)."""
+
+    name: str
+    recipient_filter: str
+
+
+def member_of(dn: str) -> str:
+    """The guide's filter for a group's members; the DN is an OPATH single-quoted value (a quote is doubled)."""
+    return "MemberOfGroup -eq '" + dn.replace("'", "''") + "'"
+
+
+class Online(Backend[ScopeAttrs]):
+    """The Exchange admin API: Get-/New-/Set-/Remove-ManagementScope."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        names = {d.address: d.attributes["name"] for d in query.desired}
+        names.update({r.address: r.attributes.get("name", record_name(r)) for r in query.records})
+        found = []
+        for address, name in names.items():
+            row = ctx.clients.exchange.get("Get-ManagementScope", {"Identity": name}, what=name)
+            if row is not None:
+                attributes = {"name": row.get("Name"), "recipient_filter": row.get("RecipientFilter")}
+                found.append(Observed(address, str(row.get("Guid") or row.get("Identity") or name), attributes))
+        return found
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        attrs = self.parse(change.after)
+        rows = ctx.clients.exchange.run(
+            "New-ManagementScope",
+            {"Name": attrs.name, "RecipientRestrictionFilter": attrs.recipient_filter},
+            what=attrs.name,
+        )
+        return Observed(change.address, str(rows[0].get("Guid") if rows else attrs.name), attrs.to_json())
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        attrs = self.parse(change.after)
+        ctx.clients.exchange.run(
+            "Set-ManagementScope",
+            {"Identity": attrs.name, "RecipientRestrictionFilter": attrs.recipient_filter},
+            what=attrs.name,
+        )
+        return Observed(change.address, change.id, attrs.to_json())
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        name = (change.before or {}).get("name") or change.address.split(".", 1)[1]
+        ctx.clients.exchange.run("Remove-ManagementScope", {"Identity": name, "Confirm": False}, what=name)
+
+
+class Server(Backend[ScopeAttrs]):
+    """Exchange Server: no API; the plan prints the Exchange Management Shell commands, impersonation confirms."""
+
+    automated = False
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        return confirmed(ctx, query)  # scopes cannot be read over EWS: impersonation confirms them
+
+    def manual(self, change: Change) -> list[str]:
+        attrs = self.parse(change.after)
+        group = attrs.recipient_filter.split("'", 1)[1][:-1].replace("''", "'")
+        verb = "New" if change.action.value == "create" else "Set"
+        identity = "-Name" if verb == "New" else "-Identity"
+        return [
+            f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName",
+            f"{verb}-ManagementScope {identity} {ps.quote(attrs.name)} "
+            "-RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
+        ]
+
+
 class ManagementScopeKind(ResourceKind):
     kind = "management_scope"
-    manual_on_exchange_server = True
+    online = Online(ScopeAttrs)
+    server = Server(ScopeAttrs)
 
-    def desired(self, ctx: Context) -> list[Desired]:
-        result = []
-        for want in scopes(ctx.spec.spec):
-            location = ctx.spec.locate(*want.field)
-            dn = self._group_dn(ctx, want.group, location)
-            result.append(
-                Desired(
-                    kind=self.kind,
-                    name=want.name,
-                    attributes={"name": want.name, "recipient_filter": f"MemberOfGroup -eq '{dn}'"},
-                    location=location,
-                )
+    def backend(self, target: Target) -> Backend[Any]:
+        return self.online if target is Target.EXCHANGE_ONLINE else self.server
+
+    def resolve(self, loaded: LoadedSpec, lookups: Lookups) -> dict[str, Any]:
+        """Each scope group's distinguished name (Exchange Online; on-premises the admin's shell looks it up)."""
+        if loaded.spec.target is Target.EXCHANGE_SERVER:
+            return {}
+        dns = {}
+        for want in scopes(loaded.spec):
+            group = lookups.existing_group(want.group, loaded.locate(*want.field), "scope group")
+            dns[want.group] = str(group["DistinguishedName"])
+        return {"group_dn": dns} if dns else {}
+
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        dns: Mapping[str, str] = resolved.get("group_dn", {})
+        return [
+            Desired(
+                kind=self.kind,
+                name=want.name,
+                attributes=ScopeAttrs(
+                    name=want.name, recipient_filter=member_of(dns.get(want.group, want.group))
+                ).to_json(),
+                location=loaded.locate(*want.field),
             )
-        return result
+            for want in scopes(loaded.spec)
+        ]
 
     def permissions(self, spec: Spec) -> list[Permission]:
         if not scopes(spec):
@@ -106,7 +197,7 @@ class ManagementScopeKind(ResourceKind):
                 ),
             ]
         return [
-            lookup.read_permission(self.kind, ("Get-DistributionGroup (the scope group's DN)",)),
+            read_permission(self.kind, ("Get-DistributionGroup (the scope group's DN)",)),
             Permission(
                 EXCHANGE_ONLINE_ROLE, VIEW_ONLY_CONFIGURATION, READ, ("Get-ManagementScope",), ROLES_DOC, self.kind
             ),
@@ -120,43 +211,6 @@ class ManagementScopeKind(ResourceKind):
             ),
         ]
 
-    def _group_dn(self, ctx: Context, group: str, location: Any) -> str:
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            return group  # on-premises the admin runs the command; the DN is looked up there (see manual)
-        return str(lookup.group(ctx, group, location, "scope group")["DistinguishedName"])
-
-    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            return confirmed(ctx, desired, record)  # scopes cannot be read over EWS: impersonation confirms them
-        name = desired.name if desired else record.attributes.get("name", "") if record else ""
-        row = ctx.clients.exchange.get("Get-ManagementScope", {"Identity": name}, what=name)
-        if row is None:
-            return None
-        attributes = {"name": row.get("Name"), "recipient_filter": row.get("RecipientFilter")}
-        return Observed(str(row.get("Guid") or row.get("Identity") or name), attributes)
-
-    def create(self, ctx: Context, desired: Desired) -> Observed:
-        attrs = desired.attributes
-        rows = ctx.clients.exchange.run(
-            "New-ManagementScope",
-            {"Name": attrs["name"], "RecipientRestrictionFilter": attrs["recipient_filter"]},
-            what=attrs["name"],
-        )
-        return Observed(str(rows[0].get("Guid") if rows else attrs["name"]), dict(attrs))
-
-    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
-        attrs = desired.attributes
-        ctx.clients.exchange.run(
-            "Set-ManagementScope",
-            {"Identity": attrs["name"], "RecipientRestrictionFilter": attrs["recipient_filter"]},
-            what=attrs["name"],
-        )
-        return Observed(remote_id, dict(attrs))
-
-    def delete(self, ctx: Context, record: ResourceRecord) -> None:
-        name = record.attributes.get("name", record.address.split(".", 1)[1])
-        ctx.clients.exchange.run("Remove-ManagementScope", {"Identity": name, "Confirm": False}, what=name)
-
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         value = attributes.get("recipient_filter")
         name = attributes.get("name")
@@ -166,17 +220,11 @@ class ManagementScopeKind(ResourceKind):
             "name": name.lower() if isinstance(name, str) else name,
         }
 
-    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
-        if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
-            return []
-        group = desired.attributes["recipient_filter"].split("'", 1)[1].rstrip("'")
-        verb = "New" if action == "create" else "Set"
-        identity = "-Name" if verb == "New" else "-Identity"
-        return [
-            f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName",
-            f"{verb}-ManagementScope {identity} {ps.quote(desired.attributes['name'])} "
-            "-RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
-        ]
+    def identity(self, name: str) -> dict[str, Any]:
+        return {"name": name}
+
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        return [("mailboxes in scope", name)]
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:

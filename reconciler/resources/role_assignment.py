@@ -13,9 +13,9 @@ https://learn.microsoft.com/en-us/exchange/permissions-exo/application-rbac
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
-from reconciler.clients.exchange_admin import ExchangeError
 from reconciler.errors import ClientError
 from reconciler.render import powershell as ps
 from reconciler.resources.base import (
@@ -26,18 +26,25 @@ from reconciler.resources.base import (
     ROLE_MANAGEMENT,
     SHELL_ADMIN,
     VIEW_ONLY_CONFIGURATION,
+    Attributes,
+    Backend,
     Context,
     Desired,
+    Item,
     Observed,
     Permission,
+    Query,
     ResourceKind,
     graph_permission,
-    record_name,
 )
 from reconciler.resources.impersonation import confirmed
+from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
 from reconciler.spec.presets import role_assignments
 from reconciler.state.model import ResourceRecord
+
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
 
 # Exchange roles per cmdlet: Microsoft365DSC's EXOManagementRoleAssignment (Role Management, View-Only Configuration)
 # and EXOServicePrincipal (New-ServicePrincipal: Role Management)
@@ -58,28 +65,195 @@ SERVER_DOC = (
 )
 
 
+# Roles that open mailboxes to their holder: an assignment of one the spec does not ask for is wider access.
+MAILBOX_ROLES = ("application calendars.", "application mail.", "application ews.", "applicationimpersonation")
+
+
+class AssignmentAttrs(Attributes):
+    """A management role assignment: its role, holder (app id or user principal name) and management scope."""
+
+    role: str
+    assignee: str
+    assignee_type: Literal["app", "user"]
+    scope: str | None = None
+
+
+def _observed(address: str, row: dict[str, Any], assignee: str, assignee_type: str) -> Observed:
+    attributes = {"role": row.get("Role"), "assignee": assignee, "assignee_type": assignee_type, "scope": _scope(row)}
+    return Observed(address, str(row.get("Name") or row.get("Identity")), attributes)
+
+
+class Online(Backend[AssignmentAttrs]):
+    """The Exchange admin API: every role assignment of the spec's app or service account, scoped or not."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        holders = {(d.attributes["assignee"], d.attributes["assignee_type"]) for d in query.desired}
+        holders |= {(r.attributes.get("assignee"), r.attributes.get("assignee_type")) for r in query.records}
+        found: dict[str, Observed] = {}
+        for assignee, assignee_type in sorted((str(a), str(t)) for a, t in holders if a):
+            identity = assignee
+            if assignee_type == "app":
+                sp = ctx.lookups.service_principal(assignee)
+                if sp is None:  # not registered in Exchange: it can hold no role yet
+                    continue
+                identity = str(sp.get("ObjectId") or sp.get("Identity") or assignee)
+            rows = ctx.clients.exchange.run(
+                "Get-ManagementRoleAssignment", {"RoleAssignee": identity}, what=f"role assignments of {assignee}"
+            )
+            for row in rows:
+                address = f"{RoleAssignmentKind.kind}.{row.get('Name') or row.get('Identity')}"
+                found[address] = _observed(address, row, assignee, assignee_type)
+        return list(found.values())
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        attrs = self.parse(change.after)
+        name = change.address.split(".", 1)[1]
+        parameters: dict[str, Any] = {"Name": name, "Role": attrs.role}
+        if attrs.assignee_type == "app":
+            parameters["App"] = self._registered_app(ctx, attrs.assignee)
+            if attrs.scope:
+                parameters["CustomResourceScope"] = attrs.scope
+        else:
+            parameters["User"] = attrs.assignee
+            if attrs.scope:
+                parameters["CustomRecipientWriteScope"] = attrs.scope
+        rows = ctx.clients.exchange.run("New-ManagementRoleAssignment", parameters, what=name)
+        return Observed(change.address, str(rows[0].get("Name") if rows else name), attrs.to_json())
+
+    def _registered_app(self, ctx: Context, app_id: str) -> str:
+        """The service principal's ObjectId, registering the app in Exchange (New-ServicePrincipal) if needed."""
+        sp = ctx.lookups.service_principal(app_id)
+        if sp is not None:
+            return str(sp["ObjectId"])
+        object_id = ctx.clients.graph.service_principal_object_id(app_id)
+        if object_id is None:
+            raise ClientError(
+                f"the integration's app {app_id} has no enterprise application in this tenant",
+                "an admin must consent to the integration first (its onboarding link), then run apply again",
+            )
+        integration = ctx.spec.spec.integration
+        name = integration.display_name if integration is not None else app_id
+        ctx.clients.exchange.run(
+            "New-ServicePrincipal", {"AppId": app_id, "ObjectId": object_id, "DisplayName": name}, what=app_id
+        )
+        ctx.lookups.forget_service_principal(app_id)
+        return object_id
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        attrs = self.parse(change.after)
+        identity = change.id or change.address.split(".", 1)[1]
+        scope_parameter = "CustomResourceScope" if attrs.assignee_type == "app" else "CustomRecipientWriteScope"
+        ctx.clients.exchange.run(
+            "Set-ManagementRoleAssignment", {"Identity": identity, scope_parameter: attrs.scope}, what=identity
+        )
+        return Observed(change.address, identity, attrs.to_json())
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        identity = change.id or change.address.split(".", 1)[1]
+        ctx.clients.exchange.run(
+            "Remove-ManagementRoleAssignment", {"Identity": identity, "Confirm": False}, what=identity
+        )
+
+
+class Server(Backend[AssignmentAttrs]):
+    """Exchange Server: no API; the plan prints New-ManagementRoleAssignment, impersonation over EWS confirms it."""
+
+    automated = False
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        return confirmed(ctx, query)
+
+    def manual(self, change: Change) -> list[str]:
+        attrs = self.parse(change.after)
+        scope = f" -CustomRecipientWriteScope {ps.quote(attrs.scope)}" if attrs.scope else ""
+        return [
+            f"New-ManagementRoleAssignment -Name {ps.quote(change.address.split('.', 1)[1])} "
+            f"-Role {ps.word(attrs.role)} -User {ps.quote(attrs.assignee)}{scope}"
+        ]
+
+
 class RoleAssignmentKind(ResourceKind):
     kind = "role_assignment"
-    manual_on_exchange_server = True
     create_only = frozenset({"role", "assignee"})
+    online = Online(AssignmentAttrs)
+    server = Server(AssignmentAttrs)
 
-    def desired(self, ctx: Context) -> list[Desired]:
-        wants = role_assignments(ctx.spec.spec)
+    def backend(self, target: Target) -> Backend[Any]:
+        return self.online if target is Target.EXCHANGE_ONLINE else self.server
+
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
         return [
             Desired(
                 kind=self.kind,
                 name=w.name,
-                attributes={
-                    "role": w.role,
-                    "assignee": (w.app_id or w.user or "").lower(),
-                    "assignee_type": "app" if w.app_id else "user",
-                    "scope": w.scope,
-                },
+                attributes=AssignmentAttrs(
+                    role=w.role,
+                    assignee=(w.app_id or w.user or "").lower(),
+                    assignee_type="app" if w.app_id else "user",
+                    scope=w.scope,
+                ).to_json(),
                 depends_on=(f"management_scope.{w.scope}",) if w.scope else (),
-                location=ctx.spec.locate(*w.field),
+                location=loaded.locate(*w.field),
             )
-            for w in wants
+            for w in role_assignments(loaded.spec)
         ]
+
+    def match(
+        self, desired: Sequence[Desired], observed: Sequence[Observed], records: Sequence[ResourceRecord]
+    ) -> tuple[list[Item], list[Observed]]:
+        """An assignment is the spec's when role and holder match, whatever its name (an equal one under another
+        name is the same object: Microsoft365DSC's pitfall); the recorded one first, then an equal scope, then the
+        same name. Failing that, the assignment of the spec's name (another role: the plan replaces it)."""
+        free = list(observed)
+        by_record = {r.address: r for r in records}
+        items: list[Item] = []
+        for want in desired:
+            record = by_record.get(want.address)
+            found = _best(want, record, free)
+            if found is not None:
+                free.remove(found)
+            items.append(Item(self, want, found, record))
+        wanted = {d.address for d in desired}
+        for record in records:
+            if record.address in wanted:
+                continue
+            found = next((o for o in free if o.id == record.id or o.address == record.address), None)
+            if found is not None:
+                free.remove(found)
+            items.append(Item(self, None, found, record))
+        return items, free
+
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        return {k: v.lower() if isinstance(v, str) else v for k, v in attributes.items()}
+
+    def widens(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
+        if not before or not after:
+            return None
+        if before.get("scope") and not after.get("scope"):
+            return f"removes the management scope {before['scope']}: the role then covers every mailbox"
+        if str(before.get("role", "")).endswith(".Read") and str(after.get("role", "")).endswith(".ReadWrite"):
+            return f"raises the role from {before['role']} to {after['role']}"
+        return None
+
+    def wider(self, observed: Observed, loaded: LoadedSpec) -> str | None:
+        attrs = observed.attributes
+        role = str(attrs.get("role") or "")
+        if not role.lower().startswith(MAILBOX_ROLES):
+            return None
+        holder = f"{attrs.get('assignee_type')} {attrs.get('assignee')}"
+        reach = f"the mailboxes of scope {attrs['scope']}" if attrs.get("scope") else "every mailbox (no scope)"
+        return f"{holder} holds {role} on {reach} through {observed.id}, which the spec does not ask for"
+
+    def owns_wider(self, loaded: LoadedSpec) -> bool:
+        return bool(loaded.spec.access and loaded.spec.access.exclusive)
+
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        parts: list[tuple[str, str | None]] = []
+        if attributes.get("assignee"):
+            parts.append((str(attributes.get("assignee_type") or "app"), str(attributes["assignee"])))
+        if attributes.get("scope"):
+            parts.append(("mailboxes in scope", str(attributes["scope"])))
+        return parts or [("the holder of role assignment", name)]
 
     def permissions(self, spec: Spec) -> list[Permission]:
         wants = role_assignments(spec)
@@ -134,127 +308,6 @@ class RoleAssignmentKind(ResourceKind):
             ]
         return result
 
-    # -- read ------------------------------------------------------------------------------
-    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            return confirmed(ctx, desired, record)
-        if desired is None:
-            assert record is not None
-            row = ctx.clients.exchange.get(
-                "Get-ManagementRoleAssignment", {"Identity": record.id or record_name(record)}
-            )
-            return Observed(str(row["Name"]), {**record.attributes, "scope": _scope(row)}) if row else None
-        identities = self._assignee_identities(ctx, desired)
-        if not identities:
-            return None
-        rows = [r for r in _by_role(ctx, desired.attributes["role"]) if _assignee(r) & identities]
-        if not rows:
-            return self._same_name(ctx, desired, record)
-        rows.sort(key=lambda r: _scope(r) != desired.attributes["scope"])  # an equal one first, whatever its name
-        row = rows[0]
-        attributes = {**desired.attributes, "role": row.get("Role"), "scope": _scope(row)}
-        return Observed(str(row.get("Name") or row.get("Identity")), attributes)
-
-    def _same_name(self, ctx: Context, desired: Desired, record: ResourceRecord | None) -> Observed | None:
-        """The assignment of this name with another role or assignee (e.g. the spec went from restricted to
-        free_busy): the plan replaces it, instead of creating a second one that Exchange would refuse."""
-        name = record.id if record is not None and record.id else desired.name
-        row = ctx.clients.exchange.get("Get-ManagementRoleAssignment", {"Identity": name}, what=name)
-        if row is None:
-            return None
-        assignee = sorted(_assignee(row))
-        attributes = {
-            **desired.attributes,
-            "role": row.get("Role"),
-            "assignee": desired.attributes["assignee"]
-            if _assignee(row) & self._assignee_identities(ctx, desired)
-            else (assignee[0] if assignee else None),
-            "scope": _scope(row),
-        }
-        return Observed(str(row.get("Name") or name), attributes)
-
-    def _assignee_identities(self, ctx: Context, desired: Desired) -> set[str]:
-        if desired.attributes["assignee_type"] == "user":
-            return {desired.attributes["assignee"]}
-        sp = _service_principal(ctx, desired.attributes["assignee"])
-        if sp is None:
-            return set()
-        return {
-            str(v).lower() for k, v in sp.items() if k in ("AppId", "ObjectId", "DisplayName", "Identity", "Name") and v
-        }
-
-    # -- write -----------------------------------------------------------------------------
-    def create(self, ctx: Context, desired: Desired) -> Observed:
-        attrs = desired.attributes
-        parameters: dict[str, Any] = {"Name": desired.name, "Role": attrs["role"]}
-        if attrs["assignee_type"] == "app":
-            parameters["App"] = self._registered_app(ctx, desired)
-            if attrs["scope"]:
-                parameters["CustomResourceScope"] = attrs["scope"]
-        else:
-            parameters["User"] = attrs["assignee"]
-            if attrs["scope"]:
-                parameters["CustomRecipientWriteScope"] = attrs["scope"]
-        rows = ctx.clients.exchange.run("New-ManagementRoleAssignment", parameters, what=desired.name)
-        return Observed(str(rows[0].get("Name") if rows else desired.name), dict(attrs))
-
-    def _registered_app(self, ctx: Context, desired: Desired) -> str:
-        """The service principal's ObjectId, registering the app in Exchange (New-ServicePrincipal) if needed."""
-        app_id = desired.attributes["assignee"]
-        sp = _service_principal(ctx, app_id)
-        if sp is not None:
-            return str(sp["ObjectId"])
-        object_id = ctx.clients.graph.service_principal_object_id(app_id)
-        if object_id is None:
-            raise ClientError(
-                f"the integration's app {app_id} has no enterprise application in this tenant",
-                "an admin must consent to the integration first (its onboarding link), then run apply again",
-            )
-        name = ctx.spec.spec.integration.display_name if ctx.spec.spec.integration else app_id
-        ctx.clients.exchange.run(
-            "New-ServicePrincipal", {"AppId": app_id, "ObjectId": object_id, "DisplayName": name}, what=app_id
-        )
-        ctx.cache.pop(f"sp:{app_id}", None)
-        return object_id
-
-    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
-        attrs = desired.attributes
-        scope_parameter = "CustomResourceScope" if attrs["assignee_type"] == "app" else "CustomRecipientWriteScope"
-        ctx.clients.exchange.run(
-            "Set-ManagementRoleAssignment",
-            {"Identity": remote_id, scope_parameter: attrs["scope"]},
-            what=remote_id or "",
-        )
-        return Observed(remote_id, dict(attrs))
-
-    def delete(self, ctx: Context, record: ResourceRecord) -> None:
-        identity = record.id or record_name(record)
-        ctx.clients.exchange.run(
-            "Remove-ManagementRoleAssignment", {"Identity": identity, "Confirm": False}, what=identity
-        )
-
-    def widens(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
-        if not before or not after:
-            return None
-        if before.get("scope") and not after.get("scope"):
-            return f"removes the management scope {before['scope']}: the role then covers every mailbox"
-        if str(before.get("role", "")).endswith(".Read") and str(after.get("role", "")).endswith(".ReadWrite"):
-            return f"raises the role from {before['role']} to {after['role']}"
-        return None
-
-    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
-        return {k: v.lower() if isinstance(v, str) else v for k, v in attributes.items()}
-
-    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
-        if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
-            return []
-        attrs = desired.attributes
-        scope = f" -CustomRecipientWriteScope {ps.quote(attrs['scope'])}" if attrs["scope"] else ""
-        return [
-            f"New-ManagementRoleAssignment -Name {ps.quote(desired.name)} -Role {ps.word(attrs['role'])} "
-            f"-User {ps.quote(attrs['assignee'])}{scope}"
-        ]
-
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:
         """New-ManagementRoleAssignment -App (New-ServicePrincipal first when needed) or -User, Set-, Remove-."""
@@ -303,27 +356,25 @@ class RoleAssignmentKind(ResourceKind):
         return ps.quote(change.get("id") or ps.name_of(change))
 
 
-def _by_role(ctx: Context, role: str) -> list[dict[str, Any]]:
-    return ctx.cached(
-        f"assignments:{role.lower()}",
-        lambda: ctx.clients.exchange.run("Get-ManagementRoleAssignment", {"Role": role}, what=role),
-    )
-
-
-def _service_principal(ctx: Context, app_id: str) -> dict[str, Any] | None:
-    """The app's service principal in Exchange, matched on AppId: Get-ServicePrincipal's page warns that an
-    -Identity value that does not exist can return every service principal instead of none."""
-
-    def load() -> dict[str, Any] | None:
-        try:
-            rows = ctx.clients.exchange.run("Get-ServicePrincipal", {"Identity": app_id}, what=app_id)
-        except ExchangeError as exc:
-            if exc.not_found:
-                return None
-            raise
-        return next((r for r in rows if str(r.get("AppId", "")).lower() == app_id.lower()), None)
-
-    return ctx.cached(f"sp:{app_id}", load)
+def _best(want: Desired, record: ResourceRecord | None, free: list[Observed]) -> Observed | None:
+    attrs = want.attributes
+    same = [
+        o
+        for o in free
+        if str(o.attributes.get("role", "")).lower() == attrs["role"].lower()
+        and str(o.attributes.get("assignee", "")).lower() == attrs["assignee"]
+    ]
+    if same:
+        same.sort(
+            key=lambda o: (
+                not (record is not None and o.id == record.id),
+                (o.attributes.get("scope") or "").lower() != (attrs.get("scope") or "").lower(),
+                o.address != want.address,
+            )
+        )
+        return same[0]
+    named = [o for o in free if o.address == want.address or (record is not None and o.id == record.id)]
+    return named[0] if named else None
 
 
 def _assignee(row: dict[str, Any]) -> set[str]:

@@ -11,51 +11,191 @@ https://learn.microsoft.com/en-us/exchange/recipients/room-mailboxes#create-a-ro
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import SpecError
 from reconciler.render import powershell as ps
-from reconciler.resources import exchange_lookup as lookup
 from reconciler.resources.base import (
     APPLY,
     DISTRIBUTION_GROUPS,
     EXCHANGE_ONLINE_ROLE,
     EXCHANGE_SERVER_ROLE,
     SHELL_ADMIN,
+    Attributes,
+    Backend,
+    Comparison,
     Context,
     Desired,
     Observed,
     Permission,
+    Query,
     ResourceKind,
     record_name,
 )
+from reconciler.resources.lookups import RECIPIENTS_DOC, ROOM_TYPES, read_permission, smtp
+from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
-from reconciler.state.model import ResourceRecord
+
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
+    from reconciler.resources.lookups import Lookups
 
 SERVER_DOC = "https://learn.microsoft.com/en-us/exchange/recipients/room-mailboxes#create-a-room-list"
 
 
+class RoomListAttrs(Attributes):
+    """A room list: its name, the RoomList flag, and its rooms' addresses."""
+
+    name: str
+    room_list: bool
+    rooms: list[str]
+
+
+def resolve_rooms(loaded: LoadedSpec, lookups: Lookups) -> dict[str, str]:
+    """Every room the spec's room lists name -> its primary SMTP address (Exchange Online); a name that is not a
+    room mailbox is a SpecError at its field. Many rooms are resolved from one listing of every mailbox."""
+    spec = loaded.spec
+    if spec.target is Target.EXCHANGE_SERVER:
+        return {room: room.lower() for room_list in spec.room_lists for room in room_list.rooms}
+    names = [room for room_list in spec.room_lists for room in room_list.rooms]
+    found = lookups.recipients(names)
+    result: dict[str, str] = {}
+    for i, room_list in enumerate(spec.room_lists):
+        for j, room in enumerate(room_list.rooms):
+            row = found.get(room)
+            location = loaded.locate("room_lists", i, "rooms", j)
+            if row is None:
+                raise SpecError(
+                    f"room '{room}' does not exist in the tenant", "check the room's name or address", location
+                )
+            if row.get("RecipientTypeDetails") not in ROOM_TYPES:
+                raise SpecError(
+                    f"'{room}' is a {row.get('RecipientTypeDetails')}, not a room: a room list holds only rooms",
+                    "remove it from rooms, or list a room mailbox (New-Mailbox -Room)",
+                    location,
+                )
+            result[room] = smtp(row)
+    return result
+
+
+class Online(Backend[RoomListAttrs]):
+    """The Exchange admin API: distribution groups with the RoomList flag and all their members."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        names = {d.address: d.name for d in query.desired}
+        names.update({r.address: record_name(r) for r in query.records})
+        found = []
+        for address, name in names.items():
+            group = ctx.lookups.group(name)
+            if group is None:
+                continue
+            rooms = sorted(smtp(m) for m in ctx.lookups.members(name))
+            attributes = {"name": name, "room_list": group.get("RecipientTypeDetails") == "RoomList", "rooms": rooms}
+            found.append(Observed(address, str(group.get("Guid") or name), attributes))
+        return found
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        attrs = self.parse(change.after)
+        rows = ctx.clients.exchange.run(
+            "New-DistributionGroup", {"Name": attrs.name, "RoomList": True, "Members": attrs.rooms}, what=attrs.name
+        )
+        return Observed(change.address, str(rows[0].get("Guid")) if rows else attrs.name, attrs.to_json())
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        """The RoomList flag if it changed, then exactly the members `after` adds to or drops from `before`."""
+        was, will = self.parse(change.before), self.parse(change.after)
+        name = will.name
+        if "room_list" in change.changed:
+            ctx.clients.exchange.run("Set-DistributionGroup", {"Identity": name, "RoomList": True}, what=name)
+        for room in sorted(set(will.rooms) - set(was.rooms)):
+            ctx.clients.exchange.run(
+                "Add-DistributionGroupMember", {"Identity": name, "Member": room}, what=f"{name} + {room}"
+            )
+        for room in sorted(set(was.rooms) - set(will.rooms)):
+            ctx.clients.exchange.run(
+                "Remove-DistributionGroupMember",
+                {"Identity": name, "Member": room, "Confirm": False},
+                what=f"{name} - {room}",
+            )
+        ctx.lookups.forget_members(name)
+        return Observed(change.address, change.id, will.to_json())
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        name = change.address.split(".", 1)[1]
+        ctx.clients.exchange.run("Remove-DistributionGroup", {"Identity": name, "Confirm": False}, what=name)
+
+
+class Server(Backend[RoomListAttrs]):
+    """Exchange Server: read over EWS (GetRoomLists, GetRooms); changes are Exchange Management Shell commands."""
+
+    automated = False
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        names = {d.address: d.name for d in query.desired}
+        names.update({r.address: record_name(r) for r in query.records})
+        lists = ctx.lookups.ews_room_lists()
+        found = []
+        for address, name in names.items():
+            list_address = lists.get(name.lower())
+            if list_address is not None:
+                rooms = sorted(r.lower() for r in ctx.lookups.ews_rooms(list_address))
+                found.append(Observed(address, list_address, {"name": name, "room_list": True, "rooms": rooms}))
+        return found
+
+    def manual(self, change: Change) -> list[str]:
+        attrs = self.parse(change.after)
+        had = set(self.parse(change.before).rooms) if change.before else set()
+        commands = (
+            [f"New-DistributionGroup -Name {ps.quote(attrs.name)} -RoomList"]
+            if change.action.value == "create"
+            else [f"Set-DistributionGroup -Identity {ps.quote(attrs.name)} -RoomList"]
+        )
+        commands += [
+            f"Add-DistributionGroupMember -Identity {ps.quote(attrs.name)} -Member {ps.quote(room)}"
+            for room in attrs.rooms
+            if room not in had
+        ]
+        return commands
+
+
 class RoomListKind(ResourceKind):
     kind = "room_list"
-    manual_on_exchange_server = True
+    online = Online(RoomListAttrs)
+    server = Server(RoomListAttrs)
 
-    def desired(self, ctx: Context) -> list[Desired]:
-        result = []
-        index = self._index(ctx)
-        for i, room_list in enumerate(ctx.spec.spec.room_lists):
-            rooms = [
-                self._room(ctx, room, ("room_lists", i, "rooms", j), index) for j, room in enumerate(room_list.rooms)
-            ]
-            result.append(
-                Desired(
-                    kind=self.kind,
+    def backend(self, target: Target) -> Backend[Any]:
+        return self.online if target is Target.EXCHANGE_ONLINE else self.server
+
+    def resolve(self, loaded: LoadedSpec, lookups: Lookups) -> dict[str, Any]:
+        return {"rooms": resolve_rooms(loaded, lookups)} if loaded.spec.room_lists else {}
+
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        rooms: Mapping[str, str] = resolved.get("rooms", {})
+        return [
+            Desired(
+                kind=self.kind,
+                name=room_list.name,
+                attributes=RoomListAttrs(
                     name=room_list.name,
-                    attributes={"name": room_list.name, "room_list": True, "rooms": sorted(rooms)},
-                    write_only={"exclusive": room_list.exclusive},
-                    location=ctx.spec.locate("room_lists", i),
-                )
+                    room_list=True,
+                    rooms=sorted({rooms.get(r, r.lower()) for r in room_list.rooms}),
+                ).to_json(),
+                write_only={"exclusive": room_list.exclusive},
+                location=loaded.locate("room_lists", i),
             )
-        return result
+            for i, room_list in enumerate(loaded.spec.room_lists)
+        ]
+
+    def compare(self, desired: Desired, observed: Observed) -> Comparison:
+        """Rooms the spec lists must be members; with `exclusive: true` they must be the only ones."""
+        exclusive = bool(desired.write_only.get("exclusive"))
+        want, have = self.normalize(desired.attributes), self.normalize(observed.attributes)
+        rooms = set(want["rooms"]) if exclusive else set(want["rooms"]) | set(have["rooms"])
+        changed = [n for n in ("name", "room_list") if want.get(n) != have.get(n)]
+        changed += ["rooms"] if rooms != set(have["rooms"]) else []
+        after = {**observed.attributes, **desired.attributes, "rooms": sorted(rooms)}
+        return Comparison(sorted(changed), after)
 
     def permissions(self, spec: Spec) -> list[Permission]:
         if not spec.room_lists:
@@ -66,7 +206,7 @@ class RoomListKind(ResourceKind):
                 Permission(EXCHANGE_SERVER_ROLE, DISTRIBUTION_GROUPS, APPLY, writes, SERVER_DOC, self.kind, SHELL_ADMIN)
             ]
         return [
-            lookup.read_permission(
+            read_permission(
                 self.kind, ("Get-Recipient (each room)", "Get-DistributionGroup", "Get-DistributionGroupMember")
             ),
             Permission(
@@ -74,99 +214,10 @@ class RoomListKind(ResourceKind):
                 DISTRIBUTION_GROUPS,
                 APPLY,
                 (*writes, "Remove-DistributionGroupMember (exclusive)", "Remove-DistributionGroup"),
-                lookup.RECIPIENTS_DOC,
+                RECIPIENTS_DOC,
                 self.kind,
             ),
         ]
-
-    @staticmethod
-    def _index(ctx: Context) -> dict[str, dict[str, Any]] | None:
-        """Many rooms are resolved from one listing of every mailbox (rooms are mailboxes), not one call each."""
-        count = sum(len(room_list.rooms) for room_list in ctx.spec.spec.room_lists)
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER or count <= lookup.INDEX_ABOVE:
-            return None
-        return lookup.mailbox_index(ctx)
-
-    def _room(
-        self, ctx: Context, identity: str, field: tuple[str | int, ...], index: dict[str, dict[str, Any]] | None
-    ) -> str:
-        location = ctx.spec.locate(*field)
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            return identity.lower()
-        found = index.get(identity.lower()) if index is not None else None
-        found = found or lookup.recipient(ctx, identity)  # not a mailbox (e.g. a group): say what it is
-        if found is None:
-            raise SpecError(
-                f"room '{identity}' does not exist in the tenant", "check the room's name or address", location
-            )
-        if found.get("RecipientTypeDetails") not in lookup.ROOM_TYPES:
-            raise SpecError(
-                f"'{identity}' is a {found.get('RecipientTypeDetails')}, not a room: a room list holds only rooms",
-                "remove it from rooms, or list a room mailbox (New-Mailbox -Room)",
-                location,
-            )
-        return lookup.smtp(found)
-
-    # -- read ------------------------------------------------------------------------------
-    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-        name = desired.name if desired else record_name(record) if record else ""
-        if ctx.spec.spec.target is Target.EXCHANGE_SERVER:
-            return self._read_ews(ctx, name, desired)
-        group = ctx.clients.exchange.get("Get-DistributionGroup", {"Identity": name}, what=name)
-        if group is None:
-            return None
-        rooms = [lookup.smtp(m) for m in lookup.members(ctx, name)]
-        return Observed(
-            str(group.get("Guid") or name),
-            self._observed(name, group.get("RecipientTypeDetails") == "RoomList", rooms, desired),
-        )
-
-    def _read_ews(self, ctx: Context, name: str, desired: Desired | None) -> Observed | None:
-        lists = {k.lower(): v for k, v in ctx.clients.ews.room_lists().items()}
-        address = lists.get(name.lower())
-        if address is None:
-            return None
-        return Observed(address, self._observed(name, True, ctx.clients.ews.rooms(address), desired))
-
-    def _observed(self, name: str, flag: bool, rooms: list[str], desired: Desired | None) -> dict[str, Any]:
-        exclusive = bool(desired and desired.write_only.get("exclusive"))
-        wanted = set(desired.attributes["rooms"]) if desired else set()
-        shown = rooms if exclusive or desired is None else [r for r in rooms if r in wanted]
-        return {"name": name, "room_list": flag, "rooms": sorted(shown)}
-
-    # -- write -----------------------------------------------------------------------------
-    def create(self, ctx: Context, desired: Desired) -> Observed:
-        attrs = desired.attributes
-        rows = ctx.clients.exchange.run(
-            "New-DistributionGroup",
-            {"Name": attrs["name"], "RoomList": True, "Members": attrs["rooms"]},
-            what=attrs["name"],
-        )
-        return Observed(str(rows[0].get("Guid")) if rows else attrs["name"], dict(attrs))
-
-    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
-        name = desired.name
-        current = [lookup.smtp(m) for m in lookup.members(ctx, name)]
-        wanted = desired.attributes["rooms"]
-        if "room_list" in changed:
-            ctx.clients.exchange.run("Set-DistributionGroup", {"Identity": name, "RoomList": True}, what=name)
-        for room in [r for r in wanted if r not in current]:
-            ctx.clients.exchange.run(
-                "Add-DistributionGroupMember", {"Identity": name, "Member": room}, what=f"{name} + {room}"
-            )
-        if desired.write_only.get("exclusive"):
-            for room in [r for r in current if r not in wanted]:
-                ctx.clients.exchange.run(
-                    "Remove-DistributionGroupMember",
-                    {"Identity": name, "Member": room, "Confirm": False},
-                    what=f"{name} - {room}",
-                )
-        ctx.cache.pop(f"members:{name.lower()}", None)
-        return Observed(remote_id, dict(desired.attributes))
-
-    def delete(self, ctx: Context, record: ResourceRecord) -> None:
-        name = record_name(record)
-        ctx.clients.exchange.run("Remove-DistributionGroup", {"Identity": name, "Confirm": False}, what=name)
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         rooms = attributes.get("rooms") or []
@@ -177,20 +228,11 @@ class RoomListKind(ResourceKind):
             "name": name.lower() if isinstance(name, str) else name,
         }
 
-    def manual(self, ctx: Context, desired: Desired, action: str) -> list[str]:
-        if ctx.spec.spec.target is not Target.EXCHANGE_SERVER:
-            return []
-        name = desired.attributes["name"]
-        commands = (
-            [f"New-DistributionGroup -Name {ps.quote(name)} -RoomList"]
-            if action == "create"
-            else [f"Set-DistributionGroup -Identity {ps.quote(name)} -RoomList"]
-        )
-        commands += [
-            f"Add-DistributionGroupMember -Identity {ps.quote(name)} -Member {ps.quote(room)}"
-            for room in desired.attributes["rooms"]
-        ]
-        return commands
+    def identity(self, name: str) -> dict[str, Any]:
+        return {"name": name}
+
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        return [("room finders using room list", name)]
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:

@@ -9,23 +9,31 @@ https://learn.microsoft.com/en-us/graph/api/resources/user
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from reconciler.clients.graph import required_permission
-from reconciler.errors import SpecError
+from reconciler.errors import Location, ReconcilerError, SpecError
 from reconciler.render import powershell as ps
 from reconciler.resources.base import (
     APPLY,
     READ,
+    Attributes,
+    Backend,
     Context,
     Desired,
     Observed,
     Permission,
+    Query,
     ResourceKind,
+    Unsupported,
     graph_permission,
 )
+from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
-from reconciler.state.model import ResourceRecord
+
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
 
 # spec field -> Graph user property (JSON)
 JSON_FIELDS = {
@@ -49,25 +57,99 @@ GRAPH_FIELDS = {
 }
 
 
+class UserAttrs(Attributes):
+    """The service account as the spec names its fields (Graph user properties)."""
+
+    user_principal_name: str
+    display_name: str | None = None
+    given_name: str | None = None
+    surname: str | None = None
+    mail_nickname: str | None = None
+    account_enabled: bool | None = None
+    usage_location: str | None = None
+
+
+class Online(Backend[UserAttrs]):
+    """Microsoft Graph /users."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        found: dict[str, Observed] = {}
+        for record in query.records:
+            if record.id and (user := ctx.lookups.user(record.id)) is not None:
+                found[record.address] = _observed(record.address, user)
+        for desired in query.desired:
+            if desired.address not in found:
+                user = ctx.lookups.user(desired.attributes["user_principal_name"])
+                if user is not None:
+                    found[desired.address] = _observed(desired.address, user)
+        return list(found.values())
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        password = _password(ctx.spec)
+        after = change.after or {}
+        properties = {GRAPH_FIELDS[k]: v for k, v in self.parse(after).to_json().items() if v is not None}
+        user = ctx.clients.graph.create_user(
+            properties, password, bool(after.get("force_change_password_next_sign_in"))
+        )
+        ctx.lookups.forget_user(str(after.get("user_principal_name", "")))
+        return Observed(change.address, user.get("id"), _record_attrs(after))
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        if change.id is None:
+            raise ReconcilerError(f"{change.address}: the plan names no user id to change")
+        wanted = self.parse(change.after).to_json()
+        ctx.clients.graph.update_user(change.id, {GRAPH_FIELDS[k]: wanted[k] for k in change.changed if k in wanted})
+        return Observed(change.address, change.id, _record_attrs(change.after or {}))
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        if change.id is None:
+            raise ReconcilerError(f"{change.address}: the plan names no user id to delete")
+        ctx.clients.graph.delete_user(change.id)
+
+
+def _observed(address: str, user: dict[str, Any]) -> Observed:
+    return Observed(address, user.get("id"), {name: user.get(prop) for name, prop in JSON_FIELDS.items()})
+
+
+def _record_attrs(after: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in after.items() if k in JSON_FIELDS}
+
+
+def _password(loaded: LoadedSpec, location: Location | None = None) -> str:
+    account = loaded.spec.service_account
+    reference = account.password if account is not None else None
+    if reference is None:
+        raise SpecError(
+            "the service account does not exist yet and the spec gives no password",
+            "add password: ${env:CRONOFY_SVC_PASSWORD} to service_account and set the variable",
+            location or loaded.locate("service_account"),
+        )
+    return loaded.resolve_env(reference, "service_account", "password")
+
+
 class UserKind(ResourceKind):
     kind = "user"
     write_only = frozenset({"password", "force_change_password_next_sign_in"})
     sensitive = frozenset({"password"})
+    online = Online(UserAttrs)
+    server = Unsupported(UserAttrs)
 
-    def desired(self, ctx: Context) -> list[Desired]:
-        spec = ctx.spec
-        account = spec.spec.service_account
-        if account is None or spec.spec.target is Target.EXCHANGE_SERVER:
+    def backend(self, target: Target) -> Backend[Any]:
+        return self.online if target is Target.EXCHANGE_ONLINE else self.server
+
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        account = loaded.spec.service_account
+        if account is None or loaded.spec.target is Target.EXCHANGE_SERVER:
             return []  # on-premises the account lives in Active Directory; `verify` checks it over EWS
-        attributes: dict[str, Any] = {
-            "user_principal_name": account.user_principal_name,
-            "display_name": account.display_name,
-            "given_name": account.given_name,
-            "surname": account.surname,
-            "mail_nickname": account.nickname,
-            "account_enabled": account.account_enabled,
-            "usage_location": account.usage_location,
-        }
+        attributes = UserAttrs(
+            user_principal_name=account.user_principal_name,
+            display_name=account.display_name,
+            given_name=account.given_name,
+            surname=account.surname,
+            mail_nickname=account.nickname,
+            account_enabled=account.account_enabled,
+            usage_location=account.usage_location,
+        ).to_json()
         write_only = {
             "password": account.password,
             "force_change_password_next_sign_in": account.force_change_password_next_sign_in,
@@ -78,7 +160,7 @@ class UserKind(ResourceKind):
                 name="service_account",
                 attributes={k: v for k, v in attributes.items() if v is not None},
                 write_only=write_only,
-                location=spec.locate("service_account"),
+                location=loaded.locate("service_account"),
             )
         ]
 
@@ -97,52 +179,18 @@ class UserKind(ResourceKind):
             ),
         ]
 
-    def read(self, ctx: Context, desired: Desired | None, record: ResourceRecord | None) -> Observed | None:
-        user = None
-        if record is not None and record.id:
-            user = ctx.clients.graph.get_user(record.id)
-        if user is None and desired is not None:
-            user = ctx.clients.graph.get_user(desired.attributes["user_principal_name"])
-        if user is None:
-            return None
-        attributes = {name: user.get(prop) for name, prop in JSON_FIELDS.items()}
-        return Observed(id=user.get("id"), attributes=attributes)
-
-    def check_create(self, ctx: Context, desired: Desired) -> None:
-        self._password(ctx, desired)
-
-    def _password(self, ctx: Context, desired: Desired) -> str:
-        reference = desired.write_only.get("password")
-        if reference is None:
-            raise SpecError(
-                "the service account does not exist yet and the spec gives no password",
-                "add password: ${env:CRONOFY_SVC_PASSWORD} to service_account and set the variable",
-                desired.location,
-            )
-        return ctx.spec.resolve_env(reference, "service_account", "password")
-
-    def create(self, ctx: Context, desired: Desired) -> Observed:
-        password = self._password(ctx, desired)
-        properties = {GRAPH_FIELDS[k]: v for k, v in desired.attributes.items()}
-        user = ctx.clients.graph.create_user(
-            properties, password, bool(desired.write_only.get("force_change_password_next_sign_in"))
-        )
-        return Observed(id=user.get("id"), attributes=dict(desired.attributes))
-
-    def update(self, ctx: Context, desired: Desired, remote_id: str | None, changed: list[str]) -> Observed:
-        assert remote_id is not None
-        ctx.clients.graph.update_user(remote_id, {GRAPH_FIELDS[k]: desired.attributes[k] for k in changed})
-        return Observed(id=remote_id, attributes=dict(desired.attributes))
-
-    def delete(self, ctx: Context, record: ResourceRecord) -> None:
-        assert record.id is not None
-        ctx.clients.graph.delete_user(record.id)
+    def check_create(self, loaded: LoadedSpec, desired: Desired) -> None:
+        _password(loaded, desired.location)
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         upn = attributes.get("user_principal_name")
         if isinstance(upn, str):
             return {**attributes, "user_principal_name": upn.lower()}
         return attributes
+
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        upn = attributes.get("user_principal_name")
+        return [("the service account", str(upn) if upn else None)]
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:

@@ -203,6 +203,14 @@ class Access(Strict):
     assignment_name: str = "CronofyImpersonationAssignment"
     mailboxes: MailboxSources = MailboxSources()
     allow_organization_wide: bool = False  # must be true for access to every mailbox (no management scope)
+    exclusive: bool = Field(
+        False,
+        description=(
+            "true: this spec owns the integration's mailbox access, so role assignments of its app (or service "
+            "account) that the spec does not ask for are removed; false (default): they are only reported as "
+            "access wider than the spec, marked (!), in plan and drift"
+        ),
+    )
 
     @model_validator(mode="after")
     def _restricted_needs_scope(self) -> Access:

@@ -133,12 +133,12 @@ def permissions(loaded: LoadedSpec) -> list[PermissionWant]:
     if spec.target is Target.EXCHANGE_SERVER:
         flags = ()  # SharingPermissionFlags exist only in Exchange Online (see rules: flags on Exchange Server)
     grantee = spec.service_account.user_principal_name
-    for source in _mailbox_sets(loaded):
+    for source in mailbox_sets(loaded):
         wants.append(PermissionWant(source, grantee, rights, flags, ("access", "mailboxes")))
     return wants
 
 
-def _mailbox_sets(loaded: LoadedSpec) -> list[MailboxSet]:
+def mailbox_sets(loaded: LoadedSpec) -> list[MailboxSet]:
     access = loaded.spec.access
     assert access is not None
     sources = access.mailboxes

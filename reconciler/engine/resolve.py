@@ -1,0 +1,71 @@
+"""Resolve: spec + lookups -> the frozen inputs every later stage uses, recorded in the plan.
+
+Each kind looks up what the spec names (group members, room-list rooms, CSV aliases -> addresses, scope
+groups' DNs, SKU ids). Objects the same spec creates resolve from the spec itself (a room list the spec
+defines contributes its rooms without a tenant read), so one apply converges. The desired objects are then
+a pure function of the spec and these inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.engine.order import dependency_order
+from reconciler.resources import KINDS
+from reconciler.resources.base import Desired
+from reconciler.resources.lookups import Lookups
+from reconciler.spec.loader import LoadedSpec
+
+Resolved = dict[str, dict[str, Any]]  # kind -> its resolved inputs (plain JSON)
+
+
+def resolve(loaded: LoadedSpec, lookups: Lookups) -> Resolved:
+    """Every kind's lookups, in registry order (each SpecError points at the spec's field)."""
+    resolved: Resolved = {}
+    for name, kind in KINDS.items():
+        inputs = kind.resolve(loaded, lookups)
+        if inputs:
+            resolved[name] = inputs
+    return resolved
+
+
+def digest(resolved: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def desired_resources(loaded: LoadedSpec, resolved: Mapping[str, Mapping[str, Any]]) -> list[Desired]:
+    """Every object the spec asks for, in dependency order: pure, from the spec and the resolved inputs."""
+    return dependency_order([d for name, kind in KINDS.items() for d in kind.desired(loaded, resolved.get(name, {}))])
+
+
+def differences(before: Any, after: Any, path: str = "") -> list[str]:
+    """What moved between two resolved inputs, one line each ("calendar_permission.mailboxes[group:x]: - a@x")."""
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        lines: list[str] = []
+        for key in sorted(set(before) | set(after), key=str):
+            where = f"{path}.{key}" if path and not path.endswith("]") else f"{path}{'.' if path else ''}{key}"
+            if isinstance(before.get(key), Mapping) or isinstance(after.get(key), Mapping):
+                lines += differences(before.get(key) or {}, after.get(key) or {}, where)
+            elif isinstance(before.get(key), list) or isinstance(after.get(key), list):
+                lines += _list_differences(before.get(key) or [], after.get(key) or [], where)
+            elif before.get(key) != after.get(key):
+                lines.append(f"{where}: {before.get(key)!r} -> {after.get(key)!r}")
+        return lines
+    return [] if before == after else [f"{path}: {before!r} -> {after!r}"]
+
+
+def _list_differences(before: list[Any], after: list[Any], where: str) -> list[str]:
+    gone = [v for v in before if v not in after]
+    new = [v for v in after if v not in before]
+    parts = (
+        [f"no longer {', '.join(map(str, gone[:10]))}" + (f" (+{len(gone) - 10})" if len(gone) > 10 else "")]
+        if gone
+        else []
+    )
+    parts += (
+        [f"now also {', '.join(map(str, new[:10]))}" + (f" (+{len(new) - 10})" if len(new) > 10 else "")] if new else []
+    )
+    return [f"{where}: {'; '.join(parts)}"] if parts else []

@@ -1,0 +1,183 @@
+"""The plan is the contract: a saved plan runs exactly as reviewed or not at all; one apply converges;
+access wider than the spec is shown (and removed only when the spec owns it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Tenant
+
+APP = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
+SVC = "cronofy-svc@contoso.onmicrosoft.com"
+HEAD = """\
+version: 1
+tenant:
+  id: {tenant_id}
+  domain: contoso.onmicrosoft.com
+  simulator: ../state/simulated-tenant.json
+target: exchange_online
+service_account:
+  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
+  display_name: Cronofy Service Account
+  password: ${{env:CRONOFY_SVC_PASSWORD}}
+  usage_location: US
+  licenses: [ENTERPRISEPACK]
+integration:
+  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
+  display_name: Cronofy Enterprise Connect
+access:
+  level: restricted
+  scope_group: cronofy-scope@contoso.com
+"""
+
+
+def write(tenant: Tenant, name: str, tail: str = "") -> str:
+    path = tenant.root / "specs" / f"{name}.yaml"
+    path.write_text(HEAD.format(tenant_id=tenant.tenant_id) + tail, encoding="utf-8")
+    return str(path)
+
+
+def permission(tenant: Tenant, mailbox: str) -> list[str]:
+    rows = tenant.exchange("Get-MailboxFolderPermission", {"Identity": f"{mailbox}:\\Calendar", "User": SVC})
+    return [str(r["AccessRights"][0]) for r in rows]
+
+
+def exchange_section(tenant: Tenant) -> Any:
+    return tenant.tenant_data()["exchange"]
+
+
+def test_saved_plan_refused_before_any_write_when_the_tenant_moved(tenant: Tenant) -> None:
+    spec = write(tenant, "moved")
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    tenant.exchange(
+        "Set-MailboxFolderPermission",
+        {"Identity": "alice@contoso.com:\\Calendar", "User": SVC, "AccessRights": ["Reviewer"]},
+    )
+    planfile = tenant.root / "moved.plan.json"
+    made = tenant.cli("plan", spec, "--out", str(planfile))
+    assert made.exit_code == 0, made.output
+    assert "calendar_permission.alice@contoso.com" in made.stdout
+
+    # after review, the tenant moves: a scope-group member leaves, the permission is changed again by hand
+    tenant.exchange("Remove-DistributionGroupMember", {"Identity": "cronofy-scope@contoso.com", "Member": "carol"})
+    tenant.exchange(
+        "Set-MailboxFolderPermission",
+        {"Identity": "alice@contoso.com:\\Calendar", "User": SVC, "AccessRights": ["Author"]},
+    )
+    state_before = tenant.state_data_of("moved")
+    exchange_before = exchange_section(tenant)
+
+    applied = tenant.cli("apply", str(planfile))
+    assert applied.exit_code == 1, applied.output
+    assert "Traceback" not in applied.output
+    assert "the tenant changed since this plan was made; nothing was applied" in applied.output
+    assert "calendar_permission.alice@contoso.com/cronofy-svc@contoso.onmicrosoft.com" in applied.output
+    assert "carol@contoso.com" in applied.output  # the looked-up scope-group members moved
+    assert tenant.state_data_of("moved") == state_before
+    assert exchange_section(tenant) == exchange_before
+    assert permission(tenant, "alice@contoso.com") == ["Author"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "value"),
+    [
+        ("calendar_permission", "mailbox", "dave@contoso.com"),
+        ("calendar_permission", "access_rights", "Owner"),
+        ("role_assignment", "scope", None),
+    ],
+    ids=["address", "access-right", "scope"],
+)
+def test_hand_edited_saved_plan_refused_before_any_write(tenant: Tenant, kind: str, name: str, value: Any) -> None:
+    spec = write(tenant, "edited")
+    planfile = tenant.root / "edited.plan.json"
+    assert tenant.cli("plan", spec, "--out", str(planfile)).exit_code == 0
+    plan = json.loads(planfile.read_text(encoding="utf-8"))
+    change = next(c for c in plan["changes"] if c["kind"] == kind)
+    change["after"][name] = value
+    planfile.write_text(json.dumps(plan), encoding="utf-8")
+    exchange_before = exchange_section(tenant)
+
+    applied = tenant.cli("apply", str(planfile))
+    assert applied.exit_code == 1, applied.output
+    assert "was changed after it was made" in applied.output
+    assert "Traceback" not in applied.output
+    assert exchange_section(tenant) == exchange_before
+    assert not (tenant.root / "state" / "edited.json").exists()
+
+
+def test_room_list_made_by_the_same_spec_converges_in_one_apply(tenant: Tenant) -> None:
+    spec = write(
+        tenant,
+        "rooms",
+        "  mailboxes:\n    room_list: Cronofy Rooms\nroom_lists:\n"
+        "  - name: Cronofy Rooms\n    rooms: [Board room, confrooma]\n",
+    )
+    plan = tenant.cli("plan", spec)
+    assert plan.exit_code == 0, plan.output
+    assert 'room_list "Cronofy Rooms"' in plan.stdout
+    assert 'calendar_permission "boardroom@contoso.com/cronofy-svc@contoso.onmicrosoft.com"' in plan.stdout
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    again = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.stdout
+    assert permission(tenant, "confrooma@contoso.com") == ["Editor"]
+    entries = tenant.graph_json("/users/alice@contoso.com/calendar/calendarPermissions")["value"]
+    granted = {str(e.get("emailAddress", {}).get("address", "")).lower() for e in entries}
+    assert SVC not in granted  # only the room list's rooms, not the scope group's members
+
+
+def _service_principal(tenant: Tenant) -> str:
+    rows = tenant.exchange("Get-ServicePrincipal", {"Identity": APP})
+    return str(next(r for r in rows if str(r["AppId"]).lower() == APP)["ObjectId"])
+
+
+def test_unscoped_assignment_made_by_hand_is_wider_access(tenant: Tenant) -> None:
+    spec = write(tenant, "wider")
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    tenant.exchange(
+        "New-ManagementRoleAssignment",
+        {"Name": "ByHand", "Role": "Application Calendars.ReadWrite", "App": _service_principal(tenant)},
+    )
+
+    plan = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert "(!)" in plan.stdout and "role_assignment.ByHand" in plan.stdout
+    assert "every mailbox (no scope)" in plan.stdout
+    assert "Remove-ManagementRoleAssignment -Identity 'ByHand' -Confirm:$false" in plan.stdout
+    assert "No changes." in plan.stdout  # reported, not removed: the spec does not own that access
+
+    drift = tenant.cli("drift", spec, "--json")
+    assert drift.exit_code == 2, drift.output
+    entries = {e["address"]: e for e in json.loads(drift.stdout)["entries"]}
+    assert entries["role_assignment.ByHand"]["status"] == "wider"
+    assert any("Remove-ManagementRoleAssignment" in line for line in entries["role_assignment.ByHand"]["fix"])
+
+    markdown = tenant.cli("drift", spec, "--format", "markdown")
+    assert markdown.exit_code == 2 and "access wider than the spec" in markdown.stdout
+
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    assert tenant.exchange("Get-ManagementRoleAssignment", {"Identity": "ByHand"})  # still there
+
+    owned = (
+        Path(spec)
+        .read_text(encoding="utf-8")
+        .replace(
+            "  scope_group: cronofy-scope@contoso.com\n",
+            "  scope_group: cronofy-scope@contoso.com\n  exclusive: true\n",
+        )
+    )
+    Path(spec).write_text(owned, encoding="utf-8")
+    plan = tenant.cli("plan", spec)
+    assert plan.exit_code == 0, plan.output
+    assert '- role_assignment "ByHand"' in plan.stdout
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    remaining = tenant.exchange("Get-ManagementRoleAssignment", {"RoleAssignee": _service_principal(tenant)})
+    assert [r["Name"] for r in remaining] == ["CronofyImpersonationAssignment"]
+    final = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert final.exit_code == 0 and "No changes." in final.stdout

@@ -1,0 +1,299 @@
+"""Diff per kind, offline, as tables: {desired, observed, record} -> {action, changed, after} (both targets).
+
+Each row goes through the kind's own `match` and the engine's pure `diff`, the path every plan takes; no tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.engine.diff import diff, wider
+from reconciler.engine.plan import Action, Change
+from reconciler.resources import KINDS
+from reconciler.resources.base import Desired, Observed
+from reconciler.spec.loader import load_spec
+from reconciler.spec.models import Target
+from reconciler.state.model import ResourceRecord
+
+SVC = "cronofy-svc@contoso.onmicrosoft.com"
+APP = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
+DN = "CN=Cronofy Rooms and Users,OU=contoso.onmicrosoft.com,DC=EURPR01A001,DC=prod,DC=outlook,DC=com"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row: what the spec wants, what the tenant shows, what state recorded -> the change."""
+
+    kind: str
+    name: str
+    want: dict[str, Any] | None
+    have: dict[str, Any] | None
+    action: Action
+    changed: tuple[str, ...] = ()
+    after: dict[str, Any] | None = None  # the attributes `after` must hold (a subset)
+    recorded: bool = False
+    created_by_reconciler: bool = False
+    write_only: dict[str, Any] = field(default_factory=dict)
+    widens: bool = False
+
+
+def perm(mailbox: str, rights: str, flags: list[str] | None) -> dict[str, Any]:
+    return {"mailbox": mailbox, "grantee": SVC, "access_rights": rights, "sharing_permission_flags": flags}
+
+
+EDC = ["CanViewPrivateItems", "Delegate"]
+SCOPE = {"name": "CronofyImpersonationScope", "recipient_filter": f"MemberOfGroup -eq '{DN}'"}
+ASSIGNMENT = {"role": "Application Calendars.ReadWrite", "assignee": APP, "assignee_type": "app", "scope": "S"}
+ROWS = [
+    # user
+    Row("user", "service_account", {"user_principal_name": SVC, "display_name": "A"}, None, Action.CREATE),
+    Row(
+        "user",
+        "service_account",
+        {"user_principal_name": SVC, "display_name": "B"},
+        {"user_principal_name": SVC.upper(), "display_name": "A", "given_name": None},
+        Action.UPDATE,
+        ("display_name",),
+        {"display_name": "B", "given_name": None},
+    ),
+    Row(
+        "user",
+        "service_account",
+        None,
+        {"user_principal_name": SVC},
+        Action.DELETE,
+        recorded=True,
+        created_by_reconciler=True,
+    ),
+    Row("user", "service_account", None, {"user_principal_name": SVC}, Action.FORGET, recorded=True),
+    # license_assignment (never deletable)
+    Row(
+        "license_assignment",
+        "service_account",
+        {"user": SVC, "skus": []},
+        {"user": SVC, "skus": ["E3"]},
+        Action.UPDATE,
+        ("skus",),
+        {"skus": []},
+    ),
+    Row(
+        "license_assignment",
+        "service_account",
+        None,
+        {"user": SVC, "skus": ["E3"]},
+        Action.FORGET,
+        recorded=True,
+        created_by_reconciler=True,
+    ),
+    # management_scope: Exchange's stored filter form compares equal
+    Row(
+        "management_scope",
+        "CronofyImpersonationScope",
+        SCOPE,
+        {**SCOPE, "recipient_filter": f"(MemberOfGroup -eq '{DN}')"},
+        Action.NOOP,
+    ),
+    Row(
+        "management_scope",
+        "CronofyImpersonationScope",
+        SCOPE,
+        {**SCOPE, "recipient_filter": "Department -eq 'x'"},
+        Action.UPDATE,
+        ("recipient_filter",),
+    ),
+    # role_assignment: matched by role and holder, whatever its name; scope changed in place
+    Row("role_assignment", "A", ASSIGNMENT, {**ASSIGNMENT, "scope": None}, Action.UPDATE, ("scope",), {"scope": "S"}),
+    Row("role_assignment", "A", ASSIGNMENT, {**ASSIGNMENT, "scope": "S"}, Action.NOOP),
+    Row(
+        "role_assignment",
+        "A",
+        ASSIGNMENT,
+        {**ASSIGNMENT, "role": "Application Calendars.Read"},
+        Action.REPLACE,
+        ("role",),
+        widens=True,
+    ),
+    Row("role_assignment", "A", {**ASSIGNMENT, "scope": None}, ASSIGNMENT, Action.UPDATE, ("scope",), widens=True),
+    # application_access_policy: every attribute is create-only
+    Row(
+        "application_access_policy",
+        APP,
+        {"app_id": APP, "scope_group": "cronofy-access@contoso.com", "access_right": "RestrictAccess"},
+        {"app_id": APP, "scope_group": "other@contoso.com", "access_right": "RestrictAccess"},
+        Action.REPLACE,
+        ("scope_group",),
+    ),
+    # room_list: listed rooms must be members; others stay unless exclusive
+    Row(
+        "room_list",
+        "Meeting Rooms",
+        {"name": "Meeting Rooms", "room_list": True, "rooms": ["a@x"]},
+        {"name": "Meeting Rooms", "room_list": True, "rooms": ["a@x", "b@x"]},
+        Action.NOOP,
+        write_only={"exclusive": False},
+    ),
+    Row(
+        "room_list",
+        "Meeting Rooms",
+        {"name": "Meeting Rooms", "room_list": True, "rooms": ["a@x", "c@x"]},
+        {"name": "Meeting Rooms", "room_list": True, "rooms": ["a@x", "b@x"]},
+        Action.UPDATE,
+        ("rooms",),
+        {"rooms": ["a@x", "b@x", "c@x"]},
+        write_only={"exclusive": False},
+    ),
+    Row(
+        "room_list",
+        "Meeting Rooms",
+        {"name": "Meeting Rooms", "room_list": True, "rooms": ["a@x"]},
+        {"name": "Meeting Rooms", "room_list": False, "rooms": ["a@x", "b@x"]},
+        Action.UPDATE,
+        ("room_list", "rooms"),
+        {"rooms": ["a@x"], "room_list": True},
+        write_only={"exclusive": True},
+    ),
+    # calendar_permission: changed in place, raising rights widens access
+    Row("calendar_permission", f"alice@x/{SVC}", perm("alice@x", "Editor", EDC), None, Action.CREATE),
+    Row(
+        "calendar_permission",
+        f"alice@x/{SVC}",
+        perm("alice@x", "Editor", EDC),
+        perm("alice@x", "Reviewer", []),
+        Action.UPDATE,
+        ("access_rights", "sharing_permission_flags"),
+        widens=True,
+    ),
+    Row(
+        "calendar_permission",
+        f"alice@x/{SVC}",
+        perm("alice@x", "Editor", EDC),
+        perm("alice@x", "Editor", EDC[::-1]),
+        Action.NOOP,
+    ),
+    # ews_access: the app is added; apps already listed are kept
+    Row(
+        "ews_access",
+        "organization",
+        {"ews_enabled": True, "allowed_app_ids": [APP]},
+        {"ews_enabled": True, "allowed_app_ids": ["other"]},
+        Action.UPDATE,
+        ("allowed_app_ids",),
+        {"allowed_app_ids": ["other", APP]},
+    ),
+    Row(
+        "ews_access",
+        "organization",
+        {"ews_enabled": True, "allowed_app_ids": [APP]},
+        {"ews_enabled": False, "allowed_app_ids": [APP.upper(), "other"]},
+        Action.UPDATE,
+        ("ews_enabled",),
+    ),
+]
+
+
+def run(row: Row) -> Change:
+    kind = KINDS[row.kind]
+    address = f"{row.kind}.{row.name}"
+    desired = [Desired(row.kind, row.name, row.want, dict(row.write_only))] if row.want is not None else []
+    observed = [Observed(address, "id-1", row.have)] if row.have is not None else []
+    records = (
+        [
+            ResourceRecord(
+                address=address,
+                kind=row.kind,
+                id="id-1",
+                attributes=row.have or row.want or {},
+                created_by_reconciler=row.created_by_reconciler,
+            )
+        ]
+        if row.recorded
+        else []
+    )
+    items, extras = kind.match(desired, observed, records)
+    assert extras == []
+    assert len(items) == 1
+    return diff(items[0])
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.kind}-{r.action.value}-{i}" for i, r in enumerate(ROWS)])
+def test_diff_table(row: Row) -> None:
+    change = run(row)
+    assert change.action is row.action, change
+    if row.action in (Action.UPDATE, Action.REPLACE):
+        assert change.changed == sorted(row.changed)
+        assert change.before == row.have
+    for name, value in (row.after or {}).items():
+        assert change.after is not None and change.after[name] == value, (name, change.after)
+    assert bool(change.widens) is row.widens, change.widens
+    if row.action is Action.CREATE:
+        assert change.before is None and change.after is not None
+
+
+def test_every_kind_has_rows() -> None:
+    assert {r.kind for r in ROWS} == set(KINDS)
+
+
+def test_role_assignment_matches_by_role_and_holder_and_reports_the_rest_as_wider(tmp_path: Path) -> None:
+    kind = KINDS["role_assignment"]
+    want = Desired("role_assignment", "CronofyImpersonationAssignment", ASSIGNMENT)
+    same = Observed("role_assignment.OtherName", "OtherName", ASSIGNMENT)
+    unscoped = Observed("role_assignment.ByHand", "ByHand", {**ASSIGNMENT, "scope": None})
+    items, extras = kind.match([want], [unscoped, same], [])
+    assert items[0].observed is same and extras == [unscoped]
+    assert diff(items[0]).action is Action.NOOP
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\ntenant: {id: 6972eeb0-1bf6-5393-8f32-08076f624a10}\nintegration: {app_id: " + APP + "}\n"
+        "service_account: {user_principal_name: " + SVC + ", display_name: S}\n"
+        "access: {level: free_busy, scope_group: g, exclusive: true}\n",
+        encoding="utf-8",
+    )
+    loaded = load_spec(spec)
+    found = wider(kind, unscoped, loaded)
+    assert found is not None
+    finding, removal = found
+    assert "every mailbox (no scope)" in finding.message and finding.removed
+    assert removal is not None and removal.action is Action.DELETE
+    assert finding.fix == ["Remove-ManagementRoleAssignment -Identity 'ByHand' -Confirm:$false"]
+
+
+@pytest.mark.parametrize("target", [Target.EXCHANGE_ONLINE, Target.EXCHANGE_SERVER])
+def test_backends_are_chosen_once_per_target(target: Target) -> None:
+    manual = {name for name, kind in KINDS.items() if not kind.backend(target).automated}
+    expected = {"management_scope", "role_assignment", "room_list"} if target is Target.EXCHANGE_SERVER else set()
+    assert manual == expected
+
+
+def test_exchange_server_manual_steps_come_from_the_change() -> None:
+    change = Change(
+        address="role_assignment.CronofyImpersonationAssignment",
+        kind="role_assignment",
+        action=Action.CREATE,
+        after={
+            "role": "ApplicationImpersonation",
+            "assignee": "cronofy-svc@contoso.com",
+            "assignee_type": "user",
+            "scope": "CronofyImpersonationScope",
+        },
+    )
+    commands = KINDS["role_assignment"].backend(Target.EXCHANGE_SERVER).manual(change)
+    assert commands == [
+        "New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role ApplicationImpersonation "
+        "-User 'cronofy-svc@contoso.com' -CustomRecipientWriteScope 'CronofyImpersonationScope'"
+    ]
+    rooms = Change(
+        address="room_list.Meeting Rooms",
+        kind="room_list",
+        action=Action.UPDATE,
+        before={"name": "Meeting Rooms", "room_list": True, "rooms": ["a@x"]},
+        after={"name": "Meeting Rooms", "room_list": True, "rooms": ["a@x", "b@x"]},
+        changed=["rooms"],
+    )
+    assert KINDS["room_list"].backend(Target.EXCHANGE_SERVER).manual(rooms) == [
+        "Set-DistributionGroup -Identity 'Meeting Rooms' -RoomList",
+        "Add-DistributionGroupMember -Identity 'Meeting Rooms' -Member 'b@x'",
+    ]
