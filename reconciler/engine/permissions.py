@@ -39,7 +39,7 @@ from reconciler.resources.base import (
     graph_permission,
 )
 from reconciler.resources.calendar_permission import GRAPH_LIST_DOC, IMPERSONATION_DOC, IMPERSONATION_NOTE
-from reconciler.resources.exchange_lookup import RECIPIENTS_DOC
+from reconciler.resources.lookups import RECIPIENTS_DOC
 from reconciler.resources.role_assignment import SERVICE_PRINCIPAL_DOC, SERVICE_PRINCIPAL_NOTE
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import AppRestriction, Spec, Target
