@@ -216,11 +216,11 @@ def connector(parallelism: int, no_batch: bool) -> Callable[[LoadedSpec], Abstra
 
 @contextmanager
 def _context(clients: Clients, loaded: LoadedSpec, tuning: Tuning) -> Iterator[Context]:
+    from reconciler.clients.session import service_account_ews
     from reconciler.resources.base import Context
-    from reconciler.resources.impersonation import service_account_ews
     from reconciler.resources.lookups import Lookups
 
-    lookups = Lookups(clients, lambda: service_account_ews(loaded, clients.ews.url, clients.simulated))
+    lookups = Lookups(clients, lambda: service_account_ews(loaded, clients))
     ctx = Context(clients, loaded, lookups, parallelism=tuning.parallelism, batch=tuning.batch)
     ctx.on_read = REPORTER.refreshed
     try:

@@ -130,7 +130,7 @@ def apply(
         fail(
             ReconcilerError(
                 "apply needs approval, and standard input is not a terminal",
-                "review `reconciler plan --out FILE` first, then `reconciler apply FILE` (or apply with --auto-approve)",
+                "review `reconciler plan --out FILE`, then `reconciler apply FILE` (or apply with --auto-approve)",
             )
         )
 

@@ -15,7 +15,7 @@ from reconciler.clients.endpoints import endpoints_for
 from reconciler.clients.ews import EwsClient
 from reconciler.clients.exchange_admin import ExchangeAdminClient
 from reconciler.clients.graph import GraphClient
-from reconciler.errors import ClientError
+from reconciler.errors import ClientError, SpecError
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Target
 
@@ -98,6 +98,22 @@ def integration_graph(loaded: LoadedSpec, clients: Clients) -> GraphClient:
         login = endpoints_for(tenant.cloud, tenant.endpoints).login.removeprefix("https://")
         credential = ClientSecretCredential(tenant.name, integration.app_id, secret, authority=login)
     return GraphClient(base, credential, f"{base}/.default")
+
+
+def service_account_ews(loaded: LoadedSpec, clients: Clients) -> EwsClient:
+    """An EWS client signed in as the service account (Exchange Server impersonation checks); the caller closes it.
+    Its password comes from the spec's environment reference; the simulated server speaks Basic only."""
+    spec = loaded.spec
+    account, server = spec.service_account, spec.exchange_server
+    if account is None or account.password is None or server is None:
+        raise SpecError(
+            "checking impersonation on Exchange Server needs the service account's password",
+            "set service_account.password: ${env:CRONOFY_SVC_PASSWORD}",
+            loaded.locate("service_account"),
+        )
+    password = loaded.resolve_env(account.password, "service_account", "password")
+    auth = "basic" if clients.simulated else server.auth
+    return EwsClient(clients.ews.url, account.user_principal_name, password, auth, fixed_version=clients.simulated)
 
 
 def _ews(loaded: LoadedSpec, simulator_url: str | None) -> EwsClient | None:

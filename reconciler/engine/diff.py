@@ -38,7 +38,9 @@ def diff(item: Item) -> Change:
     if record is None:
         base["import_id"] = observed.id or desired.name
     if not comparison.changed:
-        return Change(**base, action=Action.NOOP, before=before, after={**before, **_write_only(kind, desired)})
+        return Change(
+            **base, action=Action.NOOP, before=before, after={**comparison.after, **_write_only(kind, desired)}
+        )
     if set(comparison.changed) & kind.create_only:
         after = _shown(kind, desired)
         action = Action.REPLACE

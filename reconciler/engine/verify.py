@@ -173,11 +173,11 @@ def _graph_read_check(ctx: Context, mailbox: str, expected: str) -> Check:
 
 # -- Exchange Server ------------------------------------------------------------------------
 def _server_checks(ctx: Context, inside: str | None, outside: str | None) -> list[Check]:
-    from reconciler.resources.impersonation import service_account_ews
+    from reconciler.clients.session import service_account_ews
 
     checks = []
     try:
-        ews = service_account_ews(ctx.spec, ctx.clients.ews.url, ctx.clients.simulated)
+        ews = service_account_ews(ctx.spec, ctx.clients)
     except ReconcilerError as exc:
         return [Check(name="EWS impersonation", mailbox=None, expected="allowed", passed=False, reason=exc.summary)]
     try:

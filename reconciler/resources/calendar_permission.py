@@ -114,12 +114,8 @@ class PermissionAttrs(Attributes):
 
 
 def source_key(source: MailboxSet) -> str:
-    """How resolve records one mailbox source: `group:<name>`, `room_list:<name>` or `addresses`."""
-    if source.group:
-        return f"group:{source.group}"
-    if source.room_list:
-        return f"room_list:{source.room_list}"
-    return "addresses"
+    """How resolve records a group or room list's mailboxes: `group:<name>` or `room_list:<name>`."""
+    return f"group:{source.group}" if source.group else f"room_list:{source.room_list}"
 
 
 def _pairs(query: Query) -> dict[tuple[str, str], dict[str, Any]]:
@@ -251,15 +247,23 @@ class CalendarPermissionKind(ResourceKind):
 
     # -- resolve: every mailbox source to addresses ---------------------------------------
     def resolve(self, loaded: LoadedSpec, lookups: Lookups) -> dict[str, Any]:
-        sources: dict[str, list[str]] = {}
+        """Each group or room list -> its mailboxes; each named mailbox (address, alias, CSV line) -> its address."""
+        groups: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
         for want in permissions(loaded):
-            key = source_key(want.mailboxes)
-            if key not in sources or key == "addresses":
-                found = self._mailboxes(loaded, lookups, want.mailboxes, loaded.locate(*want.field))
-                sources[key] = sorted(set(sources.get(key, [])) | set(found))
-        return {"mailboxes": sources} if sources else {}
+            source, location = want.mailboxes, loaded.locate(*want.field)
+            if source.group or source.room_list:
+                key = source_key(source)
+                if key not in groups:
+                    groups[key] = self._members(loaded, lookups, source, location)
+            else:
+                names.update(
+                    self._addresses(loaded, lookups, [a for a in source.addresses if a not in names], location)
+                )
+        resolved: dict[str, Any] = {"mailboxes": groups} if groups else {}
+        return {**resolved, "addresses": names} if names else resolved
 
-    def _mailboxes(
+    def _members(
         self, loaded: LoadedSpec, lookups: Lookups, source: MailboxSet, location: Location | None
     ) -> list[str]:
         spec = loaded.spec
@@ -269,31 +273,50 @@ class CalendarPermissionKind(ResourceKind):
             return sorted({rooms.get(r, r.lower()) for r in defined[source.room_list.lower()].rooms})
         if spec.target is Target.EXCHANGE_SERVER:
             return server_mailboxes(loaded, lookups, source)
-        if source.group or source.room_list:
-            name = source.group or source.room_list or ""
-            lookups.existing_group(name, location, "mailbox group" if source.group else "room list")
-            return sorted(smtp(m) for m in lookups.members(name) if m.get("RecipientTypeDetails") not in GROUP_TYPES)
-        found = lookups.recipients(list(source.addresses))
+        name = source.group or source.room_list or ""
+        lookups.existing_group(name, location, "mailbox group" if source.group else "room list")
+        return sorted(smtp(m) for m in lookups.members(name) if m.get("RecipientTypeDetails") not in GROUP_TYPES)
+
+    def _addresses(
+        self, loaded: LoadedSpec, lookups: Lookups, names: list[str], location: Location | None
+    ) -> dict[str, str]:
+        if loaded.spec.target is Target.EXCHANGE_SERVER:
+            domain = loaded.spec.tenant.domain or ""
+            return {a: (a if "@" in a else f"{a}@{domain}").lower() for a in names}
+        found = lookups.recipients(names)
         missing = [name for name, row in found.items() if row is None]
+        if len(missing) == 1:
+            raise SpecError(
+                f"mailbox '{missing[0]}' does not exist in the tenant",
+                "check the alias or address (the guide's CSV lists aliases)",
+                location,
+            )
         if missing:
             listed = ", ".join(f"'{m}'" for m in missing[:20]) + (
                 f" and {len(missing) - 20} more" if len(missing) > 20 else ""
             )
             raise SpecError(
-                f"{len(missing)} mailbox(es) do not exist in the tenant: {listed}",
+                f"{len(missing)} mailboxes do not exist in the tenant: {listed}",
                 "check the aliases or addresses (the guide's CSV lists aliases)",
                 location,
             )
-        return sorted({smtp(row) for row in found.values() if row is not None})
+        return {name: smtp(row) for name, row in found.items() if row is not None}
 
     # -- desired ---------------------------------------------------------------------------
     def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
-        sources: Mapping[str, list[str]] = resolved.get("mailboxes", {})
+        groups: Mapping[str, list[str]] = resolved.get("mailboxes", {})
+        names: Mapping[str, str] = resolved.get("addresses", {})
         server = loaded.spec.target is Target.EXCHANGE_SERVER
         found: dict[str, Desired] = {}
         for want in permissions(loaded):
             location = loaded.locate(*want.field)
-            for mailbox in sources.get(source_key(want.mailboxes), []):
+            source = want.mailboxes
+            mailboxes = (
+                groups.get(source_key(source), [])
+                if source.group or source.room_list
+                else sorted({names.get(a, a.lower()) for a in source.addresses})
+            )
+            for mailbox in mailboxes:
                 item = self._desired(want, mailbox, location, server)
                 if item.address in found and found[item.address].attributes != item.attributes:
                     raise SpecError(

@@ -7,25 +7,7 @@ act as a mailbox in scope and open its Calendar folder.
 
 from __future__ import annotations
 
-from reconciler.clients.ews import EwsClient
-from reconciler.errors import SpecError
 from reconciler.resources.base import Context, Observed, Query
-from reconciler.spec.loader import LoadedSpec
-
-
-def service_account_ews(loaded: LoadedSpec, url: str, simulated: bool) -> EwsClient:
-    """An EWS client signed in as the service account (its password from the spec's environment reference)."""
-    spec = loaded.spec
-    account, server = spec.service_account, spec.exchange_server
-    if account is None or account.password is None or server is None:
-        raise SpecError(
-            "checking impersonation on Exchange Server needs the service account's password",
-            "set service_account.password: ${env:CRONOFY_SVC_PASSWORD}",
-            loaded.locate("service_account"),
-        )
-    password = loaded.resolve_env(account.password, "service_account", "password")
-    auth = "basic" if simulated else server.auth
-    return EwsClient(url, account.user_principal_name, password, auth, fixed_version=simulated)
 
 
 def sample_mailbox(ctx: Context) -> str | None:

@@ -20,7 +20,16 @@ def test_removed_from_spec_and_created_by_reconciler_is_destroyed(ws: Workspace)
     plan = json.loads(ws.cli("plan", str(ws.spec), "--json").stdout)
     actions = {c["address"]: c["action"] for c in plan["changes"]}
     assert actions == {"user.service_account": "delete", "license_assignment.service_account": "forget"}
-    assert plan["summary"] == {"add": 0, "change": 0, "destroy": 1, "forget": 1, "manual": 0, "widen": 0, "adopt": 0}
+    assert plan["summary"] == {
+        "add": 0,
+        "change": 0,
+        "destroy": 1,
+        "forget": 1,
+        "manual": 0,
+        "widen": 0,
+        "adopt": 0,
+        "wider": 0,
+    }
     # licenses go before the user is destroyed: removals run in reverse dependency order
     assert plan["changes"][0]["address"] == "license_assignment.service_account"
 
@@ -64,13 +73,23 @@ def test_state_list_and_show(ws: Workspace) -> None:
 
 def test_plan_json_contract(ws: Workspace) -> None:
     plan = json.loads(ws.cli("plan", str(ws.spec), "--json").stdout)
-    assert plan["format_version"] == "1.1"
-    assert set(plan) >= {"format_version", "tenant", "spec", "state", "changes", "summary"}
+    assert plan["format_version"] == "1.2"
+    assert set(plan) >= {"format_version", "tenant", "spec", "state", "changes", "summary", "resolved", "digest"}
+    assert plan["wider_access"] == [] and len(plan["digest"]) == 64
     user = plan["changes"][0]
     assert set(user) >= {"address", "kind", "action", "before", "after"}
     assert user["action"] == "create" and user["before"] is None
     assert user["after"]["password"] == "(sensitive)"
-    assert plan["summary"] == {"add": 2, "change": 0, "destroy": 0, "forget": 0, "manual": 0, "widen": 0, "adopt": 0}
+    assert plan["summary"] == {
+        "add": 2,
+        "change": 0,
+        "destroy": 0,
+        "forget": 0,
+        "manual": 0,
+        "widen": 0,
+        "adopt": 0,
+        "wider": 0,
+    }
 
 
 def test_prevent_destroy_is_remembered_until_lifted(ws: Workspace) -> None:

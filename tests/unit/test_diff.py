@@ -9,7 +9,7 @@ import pytest
 from reconciler.engine.diff import diff
 from reconciler.engine.plan import SENSITIVE, Action
 from reconciler.resources import KINDS
-from reconciler.resources.base import Desired, Observed
+from reconciler.resources.base import Desired, Item, Observed
 from reconciler.state.model import ResourceRecord
 
 USER = KINDS["user"]
@@ -24,7 +24,7 @@ def user(**attrs: Any) -> Desired:
 
 def seen(**attrs: Any) -> Observed:
     base = {"user_principal_name": UPN, "display_name": "Svc", "account_enabled": True, "surname": "x"}
-    return Observed("id-1", {**base, **attrs})
+    return Observed("user.service_account", "id-1", {**base, **attrs})
 
 
 def record(created: bool) -> ResourceRecord:
@@ -54,7 +54,7 @@ CASES = [
         "license order ignored",
         LICENSES,
         Desired("license_assignment", "s", {"user": UPN, "skus": ["A", "B"]}),
-        Observed(UPN, {"user": UPN, "skus": ["B", "A"]}),
+        Observed("license_assignment.s", UPN, {"user": UPN, "skus": ["B", "A"]}),
         None,
         Action.NOOP,
         [],
@@ -63,7 +63,7 @@ CASES = [
         "null licenses equal empty",
         LICENSES,
         Desired("license_assignment", "s", {"user": UPN, "skus": []}),
-        Observed(UPN, {"user": UPN, "skus": None}),
+        Observed("license_assignment.s", UPN, {"user": UPN, "skus": None}),
         None,
         Action.NOOP,
         [],
@@ -72,7 +72,7 @@ CASES = [
         "license removed",
         LICENSES,
         Desired("license_assignment", "s", {"user": UPN, "skus": []}),
-        Observed(UPN, {"user": UPN, "skus": ["ENTERPRISEPACK"]}),
+        Observed("license_assignment.s", UPN, {"user": UPN, "skus": ["ENTERPRISEPACK"]}),
         None,
         Action.UPDATE,
         ["skus"],
@@ -86,17 +86,17 @@ CASES = [
 def test_diff_table(
     name: str, kind: Any, desired: Any, observed: Any, rec: Any, action: Action, changed: list[str]
 ) -> None:
-    change = diff(kind, desired, observed, rec)
+    change = diff(Item(kind, desired, observed, rec))
     assert change.action is action
     assert change.changed == changed
 
 
 def test_create_hides_the_password_and_shows_write_only_values() -> None:
-    change = diff(USER, user(), None, None)
+    change = diff(Item(USER, user(), None, None))
     assert change.after is not None and change.after["password"] == SENSITIVE
     assert change.sensitive == ["password"]
 
 
 def test_deleted_outside_gives_a_reason() -> None:
-    change = diff(USER, user(), None, record(True))
+    change = diff(Item(USER, user(), None, record(True)))
     assert change.action is Action.CREATE and change.reason and "made again" in change.reason
