@@ -113,6 +113,10 @@ class PermissionAttrs(Attributes):
     sharing_permission_flags: list[str] | None = None
 
 
+# Recipients that have a Calendar folder (Get-Recipient's RecipientTypeDetails)
+MAILBOX_TYPES = frozenset({"UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "LinkedMailbox"})
+
+
 def source_key(source: MailboxSet) -> str:
     """How resolve records a group or room list's mailboxes: `group:<name>` or `room_list:<name>`."""
     return f"group:{source.group}" if source.group else f"room_list:{source.room_list}"
@@ -261,7 +265,44 @@ class CalendarPermissionKind(ResourceKind):
                     self._addresses(loaded, lookups, [a for a in source.addresses if a not in names], location)
                 )
         resolved: dict[str, Any] = {"mailboxes": groups} if groups else {}
-        return {**resolved, "addresses": names} if names else resolved
+        resolved = {**resolved, "addresses": names} if names else resolved
+        self._inside_scope(loaded, lookups, resolved)
+        return resolved
+
+    def _inside_scope(self, loaded: LoadedSpec, lookups: Lookups, resolved: Mapping[str, Any]) -> None:
+        """The preset's mailboxes must be members of the scope group (the app's scope), unless the spec says
+        otherwise (access.allow_outside_scope): folder permissions outside it widen the integration's reach."""
+        access = loaded.spec.access
+        if (
+            access is None
+            or access.scope_group is None
+            or access.allow_outside_scope
+            or access.level is AccessLevel.FULL
+        ):
+            return
+        wants = [w for w in permissions(loaded) if w.field[:1] == ("access",)]
+        if not wants:
+            return
+        scope_key = source_key(MailboxSet(group=access.scope_group))
+        inside = set(
+            resolved.get("mailboxes", {}).get(scope_key)
+            or self._members(
+                loaded, lookups, MailboxSet(group=access.scope_group), loaded.locate("access", "scope_group")
+            )
+        )
+        wanted = self.desired(loaded, resolved)
+        outside = sorted(
+            {d.attributes["mailbox"] for d in wanted if d.location == loaded.locate("access", "mailboxes")} - inside
+        )
+        if outside:
+            listed = ", ".join(outside[:10]) + (f" and {len(outside) - 10} more" if len(outside) > 10 else "")
+            raise SpecError(
+                f"{len(outside)} mailbox(es) of access.mailboxes are not members of scope group "
+                f"'{access.scope_group}': {listed}",
+                "the integration's scope stops at the scope group: add them to the group, remove them from "
+                "access.mailboxes, or confirm with access.allow_outside_scope: true",
+                loaded.locate("access", "mailboxes"),
+            )
 
     def _members(
         self, loaded: LoadedSpec, lookups: Lookups, source: MailboxSet, location: Location | None
@@ -298,6 +339,19 @@ class CalendarPermissionKind(ResourceKind):
             raise SpecError(
                 f"{len(missing)} mailboxes do not exist in the tenant: {listed}",
                 "check the aliases or addresses (the guide's CSV lists aliases)",
+                location,
+            )
+        others = [
+            f"'{name}' is a {row.get('RecipientTypeDetails')}"
+            for name, row in found.items()
+            if row is not None and row.get("RecipientTypeDetails") not in MAILBOX_TYPES
+        ]
+        if others:
+            raise SpecError(
+                f"not a mailbox: {', '.join(others[:10])}"
+                + (f" and {len(others) - 10} more" if len(others) > 10 else ""),
+                "a Calendar folder belongs to a mailbox: name a group in access.mailboxes.group (its members are "
+                "used), a room list in access.mailboxes.room_list, or list the mailboxes themselves",
                 location,
             )
         return {name: smtp(row) for name, row in found.items() if row is not None}

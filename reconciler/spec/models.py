@@ -203,6 +203,13 @@ class Access(Strict):
     assignment_name: str = "CronofyImpersonationAssignment"
     mailboxes: MailboxSources = MailboxSources()
     allow_organization_wide: bool = False  # must be true for access to every mailbox (no management scope)
+    allow_outside_scope: bool = Field(
+        False,
+        description=(
+            "true: access.mailboxes may name mailboxes outside scope_group (the service account then gets folder "
+            "permissions the app's scope does not cover); false (default): such mailboxes are refused"
+        ),
+    )
     exclusive: bool = Field(
         False,
         description=(

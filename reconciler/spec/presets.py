@@ -150,9 +150,9 @@ def mailbox_sets(loaded: LoadedSpec) -> list[MailboxSet]:
         sets.append(MailboxSet(group=sources.group))
     if sources.room_list:
         sets.append(MailboxSet(room_list=sources.room_list))
-    if not sets and access.scope_group:
+    if "mailboxes" not in access.model_fields_set and access.scope_group:
         sets.append(MailboxSet(group=access.scope_group))  # default: the members of the scope group
-    return sets
+    return sets  # an empty source (a CSV of only its header, addresses: []) means no mailboxes
 
 
 def read_csv_aliases(loaded: LoadedSpec) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ def check(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
         _permissions_need_grantee,
         _organization_wide_is_explicit,
         _no_sharing_flags_on_server,
+        _full_names_no_mailboxes,
     ):
         problems += rule(spec, locate)
     return problems
@@ -178,3 +179,20 @@ def _organization_wide_is_explicit(spec: Spec, locate: Callable[..., object]) ->
         if r.scope is None
     ]
     return problems
+
+
+def _full_names_no_mailboxes(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    """Level full grants every mailbox through the app's role and no folder permissions: mailboxes would be ignored."""
+    access = spec.access
+    if access is None or access.level is not AccessLevel.FULL or access.mailboxes.empty:
+        return []
+    return [
+        _error(
+            locate,
+            "access level 'full' grants no folder permissions, so access.mailboxes would be ignored",
+            "remove access.mailboxes, or use level: restricted (or free_busy) with a scope_group to grant "
+            "folder permissions on those mailboxes",
+            "access",
+            "mailboxes",
+        )
+    ]

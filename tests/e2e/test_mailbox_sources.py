@@ -1,0 +1,101 @@
+"""Mailbox sources mean what they say: an empty source is no mailboxes, the scope group is the default only when
+access.mailboxes is absent, mailboxes outside the scope are refused unless confirmed, groups are not mailboxes."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import Tenant
+
+SVC = "cronofy-svc@contoso.onmicrosoft.com"
+HEAD = """\
+version: 1
+tenant:
+  id: {tenant_id}
+  domain: contoso.onmicrosoft.com
+  simulator: ../state/simulated-tenant.json
+target: exchange_online
+service_account:
+  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
+  display_name: Cronofy Service Account
+  password: ${{env:CRONOFY_SVC_PASSWORD}}
+  usage_location: US
+  licenses: [ENTERPRISEPACK]
+integration:
+  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
+access:
+  level: {level}
+  scope_group: cronofy-scope@contoso.com
+"""
+
+
+def write(tenant: Tenant, tail: str, level: str = "restricted") -> str:
+    path = tenant.root / "specs" / "sources.yaml"
+    path.write_text(HEAD.format(tenant_id=tenant.tenant_id, level=level) + tail, encoding="utf-8")
+    return str(path)
+
+
+def granted(tenant: Tenant, mailbox: str) -> bool:
+    entries = tenant.graph_json(f"/users/{mailbox}/calendar/calendarPermissions")["value"]
+    return SVC in {str(e.get("emailAddress", {}).get("address", "")).lower() for e in entries}
+
+
+def test_emptied_csv_revokes_instead_of_falling_back_to_the_scope_group(tenant: Tenant) -> None:
+    csv = tenant.root / "specs" / "few.csv"
+    csv.write_text("alias\nalice\nboardroom\n", encoding="utf-8")
+    spec = write(tenant, "  mailboxes:\n    csv: few.csv\n")
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    assert granted(tenant, "alice@contoso.com") and not granted(tenant, "bob@contoso.com")
+
+    csv.write_text("alias\n", encoding="utf-8")  # the admin empties the CSV to revoke access
+    plan = json.loads(tenant.cli("plan", spec, "--json").stdout)
+    removed = {c["address"] for c in plan["changes"] if c["action"] == "delete"}
+    assert removed == {
+        f"calendar_permission.alice@contoso.com/{SVC}",
+        f"calendar_permission.boardroom@contoso.com/{SVC}",
+    }
+    assert not [c for c in plan["changes"] if c["action"] == "create"]
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    assert not granted(tenant, "alice@contoso.com") and not granted(tenant, "bob@contoso.com")
+
+
+def test_scope_group_is_the_default_only_without_mailboxes(tenant: Tenant) -> None:
+    spec = write(tenant, "")
+    plan = json.loads(tenant.cli("plan", spec, "--json").stdout)
+    mailboxes = {c["after"]["mailbox"] for c in plan["changes"] if c["kind"] == "calendar_permission"}
+    assert "bob@contoso.com" in mailboxes and "dave@contoso.com" not in mailboxes
+    empty = write(tenant, "  mailboxes:\n    addresses: []\n")
+    plan = json.loads(tenant.cli("plan", empty, "--json").stdout)
+    assert not [c for c in plan["changes"] if c["kind"] == "calendar_permission"]
+
+
+def test_mailbox_outside_the_scope_group_is_refused_unless_confirmed(tenant: Tenant) -> None:
+    spec = write(tenant, "  mailboxes:\n    addresses: [alice, dave]\n")
+    before = tenant.tenant_data()["exchange"]
+    refused = tenant.cli("plan", spec)
+    assert refused.exit_code == 1, refused.output
+    assert "not members of scope group 'cronofy-scope@contoso.com': dave@contoso.com" in refused.output
+    assert "sources.yaml:" in refused.output and "allow_outside_scope: true" in refused.output
+    assert "Traceback" not in refused.output
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 1
+    assert tenant.tenant_data()["exchange"] == before
+
+    confirmed = write(tenant, "  allow_outside_scope: true\n  mailboxes:\n    addresses: [alice, dave]\n")
+    assert tenant.cli("apply", confirmed, "--auto-approve").exit_code == 0
+    assert granted(tenant, "dave@contoso.com")
+
+
+def test_full_level_with_mailboxes_is_refused(tenant: Tenant) -> None:
+    spec = write(tenant, "  allow_organization_wide: true\n  mailboxes:\n    addresses: [alice]\n", level="full")
+    result = tenant.cli("validate", spec)
+    assert result.exit_code == 1, result.output
+    assert "access level 'full' grants no folder permissions, so access.mailboxes would be ignored" in result.output
+
+
+def test_group_alias_in_the_csv_is_refused_at_plan_saying_what_it_is(tenant: Tenant) -> None:
+    (tenant.root / "specs" / "mixed.csv").write_text("alias\nalice\ncronofy-access\n", encoding="utf-8")
+    spec = write(tenant, "  mailboxes:\n    csv: mixed.csv\n")
+    result = tenant.cli("plan", spec)
+    assert result.exit_code == 1, result.output
+    assert "not a mailbox: 'cronofy-access' is a MailUniversalSecurityGroup" in result.output
+    assert "access.mailboxes.group" in result.output and "Traceback" not in result.output
