@@ -1,5 +1,10 @@
 """`reconciler export SPEC --out FILE`: a spec describing what the tenant has now.
 
+Two parts: the `access` preset spans several kinds (service account, licenses, management scope, role
+assignments, access policies, folder permissions), so choosing the preset that reproduces the tenant is done
+here, as the inverse of spec/presets.py; every other kind writes its own section through its `export` hook
+(resources/base.py), so a new kind exports itself without touching this module.
+
 Planned against the same tenant with a fresh state, the exported spec shows no changes. Only the
 input spec's `tenant` and `target` (and `exchange_server`) sections matter; they are copied as written.
 Everything is read through the product's clients and, where a kind already reads it, the kind's code.
@@ -14,7 +19,8 @@ Exchange Online (Graph and the Exchange admin API):
   mailbox access       Get-ManagementRoleAssignment -Role "Application Calendars.ReadWrite" / ".Read",
                        Get-ServicePrincipal, Get-ManagementScope, Get-Recipient <scope group DN>,
                        Get-ApplicationAccessPolicy, Get-OrganizationConfig (the EWS allow list)
-  room lists           Get-DistributionGroup -RecipientTypeDetails RoomList, Get-DistributionGroupMember
+  other kinds          each kind's own `export` hook (room lists: Get-DistributionGroup -RecipientTypeDetails
+                       RoomList, Get-DistributionGroupMember)
 Exchange Server (EWS only): GetRoomLists / GetRooms, and GetFolder of the Calendar of every mailbox EWS lets it
 find (rooms of the room lists, plus the mailboxes, groups and room lists the input spec names); management
 scopes and role assignments have no API there and are only mentioned.
@@ -187,7 +193,7 @@ class _Exporter:
             self._integration(app, preset)
         if preset:
             self._access(preset)
-        self._room_lists_online()
+        self._kind_fragments()
         explicit = [g for g in mine if not (preset and g.mailbox in preset.mailboxes)]
         self._calendar_permissions(explicit, account)
         used = [preset.assignment] if preset and preset.assignment else []
@@ -380,28 +386,22 @@ class _Exporter:
         rows = self.ctx.lookups.members(group)
         return {lookup.smtp(m) for m in rows if m.get("RecipientTypeDetails") not in lookup.GROUP_TYPES}
 
-    def _room_lists_online(self) -> None:
-        rows = self.ctx.clients.exchange.run(
-            "Get-DistributionGroup", {"RecipientTypeDetails": "RoomList", "ResultSize": "Unlimited"}, what="room lists"
-        )
-        found: dict[str, list[str]] = {}
-        for row in rows:
-            name = str(row.get("Name"))
-            members = self.ctx.lookups.members(name)
-            found[name] = [lookup.smtp(m) for m in members if m.get("RecipientTypeDetails") in lookup.ROOM_TYPES]
-            others = [lookup.smtp(m) for m in members if m.get("RecipientTypeDetails") not in lookup.ROOM_TYPES]
-            if others:
-                self.note(
-                    f"not exported: member(s) {_names(others)} of room list '{name}': a spec's room list holds "
-                    "only rooms (reconciler leaves the others as they are)"
-                )
-        self._room_lists(found)
+    def _kind_fragments(self) -> None:
+        """The sections of the kinds the access preset does not span, each from its kind's `export` hook."""
+        for kind in KINDS.values():
+            fragment = kind.export(self.ctx)
+            if fragment is None:
+                continue
+            self.body[fragment.key] = fragment.value
+            if fragment.comment:
+                self.comments[fragment.key] = fragment.comment
+            self.notes += fragment.notes
 
     # -- Exchange Server -----------------------------------------------------------------------
     def exchange_server(self) -> None:
         ews = self.ctx.clients.ews
-        lists = {name: ews.rooms(address) for name, address in sorted(ews.room_lists().items())}
-        mailboxes = sorted({room for rooms in lists.values() for room in rooms} | self._hinted_mailboxes())
+        rooms = {r.lower() for address in ews.room_lists().values() for r in self.ctx.lookups.ews_rooms(address)}
+        mailboxes = sorted(rooms | self._hinted_mailboxes())
         grants = []
         for mailbox in mailboxes:
             for entry in ews.calendar_permissions(mailbox):
@@ -411,7 +411,7 @@ class _Exporter:
                 grants.append(Grant(mailbox, user, entry.access_rights, None))
         account = self._pick_account(grants, self._server_account)
         self._service_account(account)
-        self._room_lists(lists)
+        self._kind_fragments()
         self._calendar_permissions([g for g in grants if account and g.grantee == account.address], account)
         self.note(
             f"EWS cannot list every mailbox: the Calendar permissions of {len(mailboxes)} mailbox(es) were read, "
@@ -562,14 +562,6 @@ class _Exporter:
             "free_busy": "free/busy, with AvailabilityOnly for the service account",
         }[preset.level]
         self.comments["access"] = f"Access: {what}."
-
-    def _room_lists(self, lists: dict[str, list[str]]) -> None:
-        if not lists:
-            return
-        entries = CommentedSeq()
-        for name in sorted(lists, key=str.lower):
-            entries.append(CommentedMap(name=name, rooms=CommentedSeq(sorted(set(lists[name])))))
-        self.body["room_lists"] = entries
 
     def _calendar_permissions(self, grants: list[Grant], account: Account | None) -> None:
         if not grants or account is None:

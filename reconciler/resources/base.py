@@ -271,6 +271,16 @@ class Unsupported(Backend[A]):
 
 
 @dataclass(frozen=True)
+class Fragment:
+    """A kind's own top-level section of an exported spec (`reconciler export`), with what it could not say."""
+
+    key: str  # the spec's top-level key, e.g. "room_lists"
+    value: Any  # plain data or ruamel CommentedMap/CommentedSeq (kept in block style)
+    comment: str | None = None  # written above the key
+    notes: tuple[str, ...] = ()  # "not exported: ..." lines for the file's header
+
+
+@dataclass(frozen=True)
 class Comparison:
     """What `compare` found: the attributes that differ, and the whole object as it will be after the change."""
 
@@ -358,6 +368,13 @@ class ResourceKind(ABC):
     def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
         """Who a drift entry of this object concerns, as (words, value) parts: [("mailbox", "a@x")]."""
         return [("", name)]
+
+    def export(self, ctx: Context) -> Fragment | None:
+        """This kind's section of a spec describing what the tenant has now (`reconciler export`), or None.
+
+        Kinds that the `access` preset spans (service account, licenses, scope, assignments, policies, folder
+        permissions) are exported together by engine/export.py, the inverse of spec/presets.py."""
+        return None
 
     def powershell(self, change: dict[str, Any]) -> list[str]:
         """One planned change (its JSON: action, before, after, changed, id) as PowerShell, for review or hand-apply.

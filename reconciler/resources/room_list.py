@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
 from reconciler.errors import SpecError
 from reconciler.render import powershell as ps
 from reconciler.resources.base import (
@@ -27,6 +29,7 @@ from reconciler.resources.base import (
     Comparison,
     Context,
     Desired,
+    Fragment,
     Observed,
     Permission,
     Query,
@@ -159,6 +162,26 @@ class Server(Backend[RoomListAttrs]):
         return commands
 
 
+def _online_lists(ctx: Context) -> dict[str, tuple[list[str], list[str]]]:
+    """Get-DistributionGroup -RecipientTypeDetails RoomList: name -> (rooms, other members)."""
+    rows = ctx.clients.exchange.run(
+        "Get-DistributionGroup", {"RecipientTypeDetails": "RoomList", "ResultSize": "Unlimited"}, what="room lists"
+    )
+    found = {}
+    for row in rows:
+        name = str(row.get("Name"))
+        members = ctx.lookups.members(name)
+        rooms = [smtp(m) for m in members if m.get("RecipientTypeDetails") in ROOM_TYPES]
+        found[name] = (rooms, [smtp(m) for m in members if m.get("RecipientTypeDetails") not in ROOM_TYPES])
+    return found
+
+
+def _server_lists(ctx: Context) -> dict[str, tuple[list[str], list[str]]]:
+    """EWS GetRoomLists and GetRooms: name -> (rooms, [])."""
+    lists = ctx.clients.ews.room_lists()
+    return {name: ([r.lower() for r in ctx.lookups.ews_rooms(address)], []) for name, address in sorted(lists.items())}
+
+
 class RoomListKind(ResourceKind):
     kind = "room_list"
     online = Online(RoomListAttrs)
@@ -230,6 +253,23 @@ class RoomListKind(ResourceKind):
 
     def identity(self, name: str) -> dict[str, Any]:
         return {"name": name}
+
+    def export(self, ctx: Context) -> Fragment | None:
+        """Every room list of the tenant with its rooms (members that are not rooms are named in a note)."""
+        lists, notes = (_server_lists(ctx) if ctx.target is Target.EXCHANGE_SERVER else _online_lists(ctx)), []
+        if not lists:
+            return None
+        entries = CommentedSeq()
+        for name in sorted(lists, key=str.lower):
+            rooms, others = lists[name]
+            entries.append(CommentedMap(name=name, rooms=CommentedSeq(sorted(set(rooms)))))
+            if others:
+                shown = ", ".join(others[:20]) + (f" and {len(others) - 20} more" if len(others) > 20 else "")
+                notes.append(
+                    f"not exported: member(s) {shown} of room list '{name}': a spec's room list holds only rooms "
+                    "(reconciler leaves the others as they are)"
+                )
+        return Fragment("room_lists", entries, notes=tuple(notes))
 
     def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
         return [("room finders using room list", name)]
