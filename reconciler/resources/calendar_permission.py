@@ -130,6 +130,16 @@ def _pairs(query: Query) -> dict[tuple[str, str], dict[str, Any]]:
     return pairs
 
 
+def _sweep(ctx: Context, query: Query) -> set[str]:
+    """Every mailbox of the tenant when the spec owns the integration's access (access.exclusive): entries of the
+    spec's grantees on mailboxes it does not name are then seen, reported as wider access and removed."""
+    access = ctx.spec.spec.access
+    if access is None or not access.exclusive or not query.desired:
+        return set()
+    rows = ctx.lookups.mailbox_index().values()
+    return {smtp(r) for r in rows if r.get("RecipientTypeDetails") in MAILBOX_TYPES} - {""}
+
+
 def _address(mailbox: str, grantee: str) -> str:
     return f"{CalendarPermissionKind.kind}.{mailbox}/{grantee}"
 
@@ -141,7 +151,7 @@ class Online(Backend[PermissionAttrs]):
     def read(self, ctx: Context, query: Query) -> list[Observed]:
         pairs = _pairs(query)
         grantees = {g for _, g in pairs}
-        by_graph = sorted({m for (m, _), a in pairs.items() if _graph_routed(a)})
+        by_graph = sorted({m for (m, _), a in pairs.items() if _graph_routed(a)} | _sweep(ctx, query))
         found: list[Observed] = []
         if by_graph:
             for mailbox, entries in self._graph_entries(ctx, by_graph).items():
@@ -493,6 +503,21 @@ class CalendarPermissionKind(ResourceKind):
                 "only): the service account gets Editor; to let it see private items, make it a delegate in Outlook"
             ]
         return []
+
+    def wider(self, observed: Observed, loaded: LoadedSpec) -> str | None:
+        """An entry of the spec's grantee on a Calendar the spec does not name (seen with access.exclusive)."""
+        attrs = observed.attributes
+        rights = str(attrs.get("access_rights"))
+        if rights == "None":
+            return None
+        flags = attrs.get("sharing_permission_flags") or []
+        shown = f"{rights} + {', '.join(flags)}" if flags else rights
+        return (
+            f"{attrs.get('grantee')} holds {shown} on {attrs.get('mailbox')}'s Calendar, which the spec does not name"
+        )
+
+    def owns_wider(self, loaded: LoadedSpec) -> bool:
+        return bool(loaded.spec.access and loaded.spec.access.exclusive)
 
     def identity(self, name: str) -> dict[str, Any]:
         return dict(zip(("mailbox", "grantee"), name.split("/", 1), strict=False))

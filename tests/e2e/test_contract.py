@@ -181,3 +181,26 @@ def test_unscoped_assignment_made_by_hand_is_wider_access(tenant: Tenant) -> Non
     assert [r["Name"] for r in remaining] == ["CronofyImpersonationAssignment"]
     final = tenant.cli("plan", spec, "--detailed-exitcode")
     assert final.exit_code == 0 and "No changes." in final.stdout
+
+
+def test_folder_permission_outside_the_spec_is_found_and_removed_when_the_spec_owns_the_access(tenant: Tenant) -> None:
+    spec = write(tenant, "owned", "  exclusive: true\n")
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    tenant.exchange(
+        "Add-MailboxFolderPermission",
+        {"Identity": "dave@contoso.com:\\Calendar", "User": SVC, "AccessRights": ["Reviewer"]},
+    )
+    plan = tenant.cli("plan", spec, "--json")
+    found = json.loads(plan.stdout)
+    wider = {f["address"]: f for f in found["wider_access"]}
+    address = f"calendar_permission.dave@contoso.com/{SVC}"
+    assert address in wider and wider[address]["removed"] is True
+    assert "Reviewer on dave@contoso.com's Calendar" in wider[address]["message"]
+    assert any(c["address"] == address and c["action"] == "delete" for c in found["changes"])
+    drift = tenant.cli("drift", spec)
+    assert drift.exit_code == 2 and address in drift.stdout
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    entries = tenant.graph_json("/users/dave@contoso.com/calendar/calendarPermissions")["value"]
+    assert SVC not in {str(e.get("emailAddress", {}).get("address", "")).lower() for e in entries}
+    final = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert final.exit_code == 0, final.output
