@@ -620,11 +620,13 @@ def set_distribution_group(ctx: Ctx, params: Params) -> list[JsonObject]:
         value = params.text(key)
         if value:
             group[key] = value
+            xm.renamed()
     name = params.text("Name")
     if name and name != group["Name"]:
         if xm.find_exchange_recipient(ctx.data, name) is not None:
             raise already_exists(_group_dn(ctx, name), ctx.server)
         group.update(Name=name, Identity=name, DistinguishedName=_group_dn(ctx, name))
+        xm.renamed()
     _store_settings(ctx, group, params)
     stamp(group)
     return []

@@ -130,10 +130,15 @@ _RECIPIENT_KEYS = (
 
 
 # Lookup indexes, so a tenant of 10,000 mailboxes answers in constant time per lookup. An index is
-# rebuilt when its list changes length (recipients are only added or removed, never renamed); a hit is
+# rebuilt when its list changes length, or dropped by renamed() when an identity property changes; a hit is
 # re-checked, and Graph users (whose UPN can be PATCHed) fall back to a scan on a miss.
 _INDEXES: dict[tuple[int, str], tuple[list[JsonObject], int, dict[str, JsonObject]]] = {}
 _USER_KEYS = ("id", "userPrincipalName")
+
+
+def renamed() -> None:
+    """Forget the lookup indexes: a recipient's identity property changed (Set-DistributionGroup -Name, ...)."""
+    _INDEXES.clear()
 
 
 def _index(rows: list[JsonObject], keys: tuple[str, ...], tag: str) -> dict[str, JsonObject]:
