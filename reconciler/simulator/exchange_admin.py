@@ -71,7 +71,13 @@ ACCEPTED = frozenset(
         "IgnoreDefaultScope",
     }
 )
-_DG_SETTINGS = " ".join((*xc.STORED_BOOLEANS, *xc.STORED_TEXT, *xc.STORED_LISTS))
+
+
+def _settings(cmdlet: str) -> str:
+    """The stored group settings (exchange_cmdlets.STORED_*) that the cmdlet's page documents."""
+    documented = {p.lower() for p in PAGES[cmdlet].parameters}
+    return " ".join(p for p in (*xc.STORED_BOOLEANS, *xc.STORED_TEXT, *xc.STORED_LISTS) if p.lower() in documented)
+
 
 # name -> (function, the documented parameters it emulates, mutating). The documented parameters themselves
 # (with their pages) are exchange_params.PAGES; a documented one not listed here is refused as not emulated.
@@ -102,14 +108,15 @@ CMDLETS: dict[str, tuple[Cmdlet, str, bool]] = {
     "New-DistributionGroup": (
         xc.new_distribution_group,
         "Name Alias DisplayName PrimarySmtpAddress Members RoomList Type ManagedBy CopyOwnerToMember "
-        f"IgnoreNamingPolicy MemberJoinRestriction MemberDepartRestriction SendModerationNotifications {_DG_SETTINGS}",
+        "IgnoreNamingPolicy MemberJoinRestriction MemberDepartRestriction SendModerationNotifications "
+        + _settings("New-DistributionGroup"),
         True,
     ),
     "Set-DistributionGroup": (
         xc.set_distribution_group,
         "Identity Name Alias DisplayName PrimarySmtpAddress RoomList ManagedBy IgnoreNamingPolicy "
-        f"BypassSecurityGroupManagerCheck MemberJoinRestriction MemberDepartRestriction SendModerationNotifications "
-        f"{_DG_SETTINGS}",
+        "BypassSecurityGroupManagerCheck MemberJoinRestriction MemberDepartRestriction SendModerationNotifications "
+        + _settings("Set-DistributionGroup"),
         True,
     ),
     "Remove-DistributionGroup": (xc.remove_distribution_group, "Identity BypassSecurityGroupManagerCheck", True),
@@ -216,6 +223,23 @@ def emulated(name: str) -> frozenset[str]:
     return frozenset(CMDLETS[canonical_cmdlet(name)][1].split()) | ACCEPTED
 
 
+def prepare(
+    name: str, parameters: Mapping[str, Any], positional: Sequence[Any] = (), *, online: bool, shell: bool = False
+) -> xc.Params:
+    """Bind a cmdlet's parameters as Exchange Online (``online``) or Exchange Server would, and refuse the documented
+    ones the simulator doesn't emulate; the parameters its function receives. Raises CmdletError."""
+    canonical = canonical_cmdlet(name)
+    if not available(canonical, online):
+        raise unknown_cmdlet(canonical)  # e.g. a cloud-only cmdlet in the Exchange Management Shell
+    documented = PAGES[canonical]
+    bound = bind(documented, parameters, positional, online=online, shell=shell)
+    allowed = emulated(canonical)
+    for parameter in bound.values:
+        if parameter not in allowed:
+            raise not_emulated(canonical, parameter, documented.url)
+    return xc.Params(canonical, bound.values, bound.parameter_set)
+
+
 def invoke(
     data: JsonObject,
     name: str,
@@ -228,18 +252,9 @@ def invoke(
 
     ``shell``: the Exchange Management Shell's rules (aliases, prefixes and positional values, PowerShell's
     binding errors); otherwise the admin API's (whole names, its own unknown-parameter error)."""
-    canonical = canonical_cmdlet(name)
-    function, _, mutating = CMDLETS[canonical]
     ctx = xc.Ctx(data)
-    if not available(canonical, ctx.online):
-        raise unknown_cmdlet(canonical)  # e.g. a cloud-only cmdlet in the Exchange Management Shell
-    documented = PAGES[canonical]
-    bound = bind(documented, parameters, positional, online=ctx.online, shell=shell)
-    allowed = emulated(canonical)
-    for parameter in bound.values:
-        if parameter not in allowed:
-            raise not_emulated(canonical, parameter, documented.url)
-    params = xc.Params(canonical, bound.values, bound.parameter_set)
+    params = prepare(name, parameters, positional, online=ctx.online, shell=shell)
+    function, _, mutating = CMDLETS[params.cmdlet]
     if mutating and params.flag("WhatIf"):  # "shows what the command does without making any changes"
         function(xc.Ctx(copy.deepcopy(data)), params)
         return Result([], ctx.warnings)

@@ -55,7 +55,7 @@ def bind(
             unknown.append(key)
             continue
         if name in values:
-            raise _bound_twice(name)
+            raise bound_twice(name)
         values[name] = value
     if unknown:
         raise unknown_parameter(*unknown, shell=shell)
@@ -91,7 +91,7 @@ def resolve_name(available: dict[str, Parameter], key: str, shell: bool) -> str 
     return matches[0] if matches else None
 
 
-def _bound_twice(name: str) -> CmdletError:
+def bound_twice(name: str) -> CmdletError:
     text = (
         f"Cannot bind parameter because parameter '{name}' is specified more than once. To provide multiple values "
         'to parameters that can accept multiple values, use the array syntax. For example, "-parameter '

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.simulator import exchange_admin as xa
-from reconciler.simulator.exchange_binding import resolve_name
+from reconciler.simulator.exchange_binding import bound_twice, resolve_name
 from reconciler.simulator.exchange_errors import PARAMETER_BINDING_TYPE, CmdletError
 from reconciler.simulator.store import TenantStore
 
@@ -507,6 +507,7 @@ def _run_command(session: Session, name: str, elements: list[Parameter | Node]) 
     available = xa.page(canonical).available(online)
     named: dict[str, Any] = {}
     positional: list[Any] = []
+    seen: set[str] = set()
     index = 0
     while index < len(elements):
         element = elements[index]
@@ -514,10 +515,14 @@ def _run_command(session: Session, name: str, elements: list[Parameter | Node]) 
         if not isinstance(element, Parameter):
             positional.append(element(session))
             continue
+        resolved = resolve_name(available, element.name, shell=True)
+        if resolved is not None:
+            if resolved in seen:
+                raise bound_twice(resolved)
+            seen.add(resolved)
         if element.value is not None:
             named[element.name] = element.value(session)
             continue
-        resolved = resolve_name(available, element.name, shell=True)
         parameter = available.get(resolved) if resolved else None
         if parameter is None or parameter.switch:  # a switch, or unknown (the binder says so)
             named[element.name] = True
