@@ -451,7 +451,8 @@ def test_exchange_server_shell_lines(tmp_path: Path) -> None:
         run_shell_lines(
             tenant,
             [
-                "Add-MailboxFolderPermission 'alice:\\Calendar' -User bob -AccessRights Editor -SharingPermissionFlags Delegate"
+                "Add-MailboxFolderPermission 'alice:\\Calendar' -User bob -AccessRights Editor "
+                "-SharingPermissionFlags Delegate"
             ],
         )
     [row] = run_shell_lines(
