@@ -11,6 +11,8 @@ Tenant JSON key ``"exchange"``::
                                                "AccessRights": [...], "SharingPermissionFlags": null|[...]}]},
      "managementScopes": [...], "roleAssignments": [...], "servicePrincipals": [...],
      "applicationAccessPolicies": [...],
+     "roleGroups": [{"Guid", "Identity", "Name", "DisplayName", "Description", "DistinguishedName", "ManagedBy",
+                     "Members": [<recipient Guid>], "Roles": [...], "RoleAssignments": [<assignment Name>]}],
      "adPasswords": {"<recipient Guid>": "sha256$<salt>$<digest>"}   # exchange_server only
     }
 
@@ -87,6 +89,7 @@ def exchange(data: JsonObject) -> JsonObject:
         "roleAssignments",
         "servicePrincipals",
         "applicationAccessPolicies",
+        "roleGroups",
     ):
         section.setdefault(key, [])
     section.setdefault("folderPermissions", {})
@@ -127,10 +130,15 @@ _RECIPIENT_KEYS = (
 
 
 # Lookup indexes, so a tenant of 10,000 mailboxes answers in constant time per lookup. An index is
-# rebuilt when its list changes length (recipients are only added or removed, never renamed); a hit is
+# rebuilt when its list changes length, or dropped by renamed() when an identity property changes; a hit is
 # re-checked, and Graph users (whose UPN can be PATCHed) fall back to a scan on a miss.
 _INDEXES: dict[tuple[int, str], tuple[list[JsonObject], int, dict[str, JsonObject]]] = {}
 _USER_KEYS = ("id", "userPrincipalName")
+
+
+def renamed() -> None:
+    """Forget the lookup indexes: a recipient's identity property changed (Set-DistributionGroup -Name, ...)."""
+    _INDEXES.clear()
 
 
 def _index(rows: list[JsonObject], keys: tuple[str, ...], tag: str) -> dict[str, JsonObject]:
@@ -470,15 +478,17 @@ def _resolve(data: JsonObject, mailbox: JsonObject | str) -> JsonObject | None:
     return find_recipient(data, mailbox) if isinstance(mailbox, str) else mailbox
 
 
-def app_assignments(data: JsonObject, app_id: str) -> list[JsonObject]:
-    """Enabled role assignments whose assignee is the app's Exchange service principal."""
+def app_assignments(data: JsonObject, app_id: str, *, enabled_only: bool = True) -> list[JsonObject]:
+    """Role assignments (the enabled ones, unless ``enabled_only`` is False) to the app's Exchange service principal."""
     sp = find_service_principal(data, app_id)
     if sp is None:
         return []
     names = {str(sp.get(k, "")).lower() for k in ("ObjectId", "AppId", "Identity", "DisplayName")} - {""}
     result: list[JsonObject] = []
     for assignment in exchange(data)["roleAssignments"]:
-        if assignment.get("RoleAssigneeType") != "ServicePrincipal" or assignment.get("Enabled") is False:
+        if assignment.get("RoleAssigneeType") != "ServicePrincipal":
+            continue
+        if enabled_only and assignment.get("Enabled") is False:
             continue
         if str(assignment.get("RoleAssignee", "")).lower() in names:
             result.append(assignment)
@@ -548,15 +558,35 @@ def app_can_access(data: JsonObject, app_id: str, mailbox: JsonObject | str, per
 
 
 def _assignee_matches(data: JsonObject, assignment: JsonObject, user: JsonObject) -> bool:
+    """Whether the assignment reaches the user: directly, or through a role group or security group it is in."""
     assignee = str(assignment.get("RoleAssignee", ""))
+    kind = assignment.get("RoleAssigneeType")
+    if kind == "RoleGroup":
+        groups: list[JsonObject] = exchange(data)["roleGroups"]
+        group = next((g for g in groups if _same(g.get("Name"), assignee.lower())), None)
+        return group is not None and is_member(group, user)
     found = find_recipient(data, assignee)
-    if found is not None:
-        return str(found.get("Guid", "")).lower() == str(user.get("Guid", "")).lower()
-    return False
+    if found is None:
+        return False
+    if kind == "SecurityGroup":
+        return is_group(found) and is_member(found, user)
+    return str(found.get("Guid", "")).lower() == str(user.get("Guid", "")).lower()
+
+
+def _write_scope_covers(data: JsonObject, assignment: JsonObject, user: JsonObject, recipient: JsonObject) -> bool:
+    """The assignment's RecipientWriteScope: the organization (or the GAL), a management scope, or the user itself."""
+    write_scope = assignment.get("RecipientWriteScope")
+    if write_scope in ("Organization", "MyGAL", None):
+        return True
+    if write_scope in ("CustomRecipientScope", "ExclusiveRecipientScope"):
+        return assignment_in_scope(data, assignment, recipient)
+    if write_scope == "Self":
+        return str(user.get("Guid", "")).lower() == str(recipient.get("Guid", "")).lower()
+    return False  # None, MyDistributionGroups: no mailbox
 
 
 def user_can_impersonate(data: JsonObject, user_identity: str, mailbox: JsonObject | str) -> bool:
-    """An enabled ApplicationImpersonation assignment to the user whose write scope covers the mailbox."""
+    """An enabled ApplicationImpersonation assignment reaching the user whose write scope covers the mailbox."""
     user = find_recipient(data, user_identity)
     recipient = _resolve(data, mailbox)
     if user is None or recipient is None:
@@ -564,13 +594,9 @@ def user_can_impersonate(data: JsonObject, user_identity: str, mailbox: JsonObje
     for assignment in exchange(data)["roleAssignments"]:
         if str(assignment.get("Role", "")).lower() != IMPERSONATION_ROLE.lower():
             continue
-        if assignment.get("RoleAssigneeType") != "User" or assignment.get("Enabled") is False:
+        if assignment.get("Enabled") is False or not _assignee_matches(data, assignment, user):
             continue
-        if not _assignee_matches(data, assignment, user):
-            continue
-        if assignment.get("RecipientWriteScope") != "CustomRecipientScope":
-            return True
-        if assignment_in_scope(data, assignment, recipient):
+        if _write_scope_covers(data, assignment, user, recipient):
             return True
     return False
 
