@@ -101,10 +101,18 @@ class ExchangeAdminClient:
     def close(self) -> None:
         self._http.close()
 
-    def run(self, cmdlet: str, parameters: dict[str, Any] | None = None, *, what: str = "") -> list[dict[str, Any]]:
-        """Run one cmdlet; every page of its output. `what` names the object for error messages."""
+    def run(
+        self,
+        cmdlet: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        what: str = "",
+        select: tuple[str, ...] = (),
+    ) -> list[dict[str, Any]]:
+        """Run one cmdlet; every page of its output. `what` names the object for error messages; `select` asks
+        for only those properties (OData $select, as the admin API's endpoints take it)."""
         body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters or {}}}
-        url: str | None = self._url(cmdlet)
+        url: str | None = self._url(cmdlet) + (f"?$select={','.join(select)}" if select else "")
         rows: list[dict[str, Any]] = []
         while url:
             page = self._post(url, body, cmdlet, what)

@@ -26,6 +26,9 @@ INDEX_ABOVE = 20  # more names than this are resolved from one listing of every 
 GROUP_TYPES = frozenset(
     {"MailUniversalDistributionGroup", "MailUniversalSecurityGroup", "RoomList", "MailNonUniversalGroup"}
 )
+# What the look-ups use of each row (the admin API answers whole objects otherwise: ~11 kB per mailbox)
+MAILBOX_PROPERTIES = ("Alias", "Name", "DisplayName", "PrimarySmtpAddress", "RecipientTypeDetails", "Guid")
+MEMBER_PROPERTIES = ("Name", "PrimarySmtpAddress", "RecipientTypeDetails", "Guid")
 # The Exchange roles of the recipient cmdlets: Microsoft365DSC's EXODistributionGroup (read View-Only Recipients,
 # update Distribution Groups; Recipient Management is the role group with both)
 RECIPIENTS_DOC = (
@@ -101,7 +104,10 @@ class Lookups:
             "members",
             identity,
             lambda: exchange.run(
-                "Get-DistributionGroupMember", {"Identity": identity, "ResultSize": "Unlimited"}, what=identity
+                "Get-DistributionGroupMember",
+                {"Identity": identity, "ResultSize": "Unlimited"},
+                what=identity,
+                select=MEMBER_PROPERTIES,
             ),
         )
 
@@ -112,7 +118,9 @@ class Lookups:
         """Every mailbox by alias, name, display name and address: one paged Get-Mailbox for the tenant."""
 
         def load() -> dict[str, dict[str, Any]]:
-            rows = self.clients.exchange.run("Get-Mailbox", {"ResultSize": "Unlimited"}, what="mailboxes")
+            rows = self.clients.exchange.run(
+                "Get-Mailbox", {"ResultSize": "Unlimited"}, what="mailboxes", select=MAILBOX_PROPERTIES
+            )
             index: dict[str, dict[str, Any]] = {}
             for row in rows:
                 for key in ("Alias", "Name", "DisplayName", "PrimarySmtpAddress"):

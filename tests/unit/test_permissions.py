@@ -236,9 +236,11 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
             record.graph.append(f"{method} {path}")
         return await send_once(self, method, path, body)
 
-    def recording_run(self: ExchangeAdminClient, cmdlet: str, parameters: Any = None, *, what: str = "") -> Any:
+    def recording_run(
+        self: ExchangeAdminClient, cmdlet: str, parameters: Any = None, *, what: str = "", select: Any = ()
+    ) -> Any:
         record.cmdlets.append(cmdlet)
-        return run(self, cmdlet, parameters, what=what)
+        return run(self, cmdlet, parameters, what=what, select=select)
 
     monkeypatch.setattr(GraphClient, "_send_once", recording_send)
     monkeypatch.setattr(ExchangeAdminClient, "run", recording_run)
