@@ -5,6 +5,7 @@ Every problem is reported at once, each with file, line, column and field path.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
@@ -21,6 +22,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from reconciler.errors import Location, ReconcilerError, SpecError
 from reconciler.redact import register
 from reconciler.spec import rules
+from reconciler.spec.mailbox_csv import read_mailbox_csv
 from reconciler.spec.models import ENV_REF, FILE_REF, Spec
 
 MAX_SPEC_BYTES = 1_000_000
@@ -34,6 +36,9 @@ class LoadedSpec:
     path: Path
     sha256: str
     document: Any  # the ruamel document, for locating fields
+    # What the user should know that is not an error, e.g. "the CSV was read as Windows-1252"; a command may
+    # print these (validate, plan) before its result.
+    notes: tuple[str, ...] = ()
 
     def locate(self, *field_path: str | int) -> Location:
         return locate(self.document, str(self.path), field_path)
@@ -106,9 +111,10 @@ def load_spec(path: Path) -> LoadedSpec:
     loaded = LoadedSpec(spec, path, hashlib.sha256(raw).hexdigest(), document)
     problems: list[ReconcilerError] = list(rules.check(spec, loaded.locate))
     if not problems and spec.access is not None and spec.access.mailboxes.csv:
-        from reconciler.spec.presets import read_csv_aliases
-
-        read_csv_aliases(loaded)  # a broken CSV is a spec error before anything is touched
+        # a broken CSV is a spec error before anything is touched (presets.read_csv_aliases reads it the same way)
+        csv_path = loaded.relative(spec.access.mailboxes.csv)
+        mailboxes = read_mailbox_csv(csv_path, loaded.locate("access", "mailboxes", "csv"))
+        loaded = dataclasses.replace(loaded, notes=loaded.notes + mailboxes.notes)
     if problems:
         first = problems[0]
         summary = f"{len(problems)} problem(s) in the spec" if len(problems) > 1 else first.summary
