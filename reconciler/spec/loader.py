@@ -24,6 +24,7 @@ from reconciler.redact import register
 from reconciler.spec import rules
 from reconciler.spec.mailbox_csv import read_mailbox_csv
 from reconciler.spec.models import ENV_REF, FILE_REF, Spec
+from reconciler.spec.yaml_limits import check_expansion
 
 MAX_SPEC_BYTES = 1_000_000
 
@@ -85,19 +86,10 @@ class LoadedSpec:
 
 def load_spec(path: Path) -> LoadedSpec:
     """Parse and validate a spec file, or raise SpecError listing every problem."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise SpecError(
-                f"the spec is {size / 1e6:.1f} MB; a spec is a small YAML file (at most {MAX_SPEC_BYTES // 10**6} MB)",
-                "list many mailboxes in a CSV (access.mailboxes.csv) or by group instead",
-                Location(str(path)),
-            )
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read spec: {exc.strerror}", location=Location(str(path))) from None
+    raw = _read_bounded(path)
     if not raw.strip():
         raise SpecError("the spec is empty", "start from specs/example.yaml", Location(str(path), 1, 1))
+    check_expansion(raw, path)  # alias bombs and deep nesting, before anything is composed
     document = _parse_yaml(raw, path)
     if not isinstance(document, CommentedMap):
         raise SpecError(
@@ -120,6 +112,26 @@ def load_spec(path: Path) -> LoadedSpec:
         summary = f"{len(problems)} problem(s) in the spec" if len(problems) > 1 else first.summary
         raise SpecError(summary, first.detail, first.location, problems)
     return loaded
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The spec's bytes, refusing a file over MAX_SPEC_BYTES before reading it (and a pipe or special file,
+    whose size stat cannot tell, once MAX_SPEC_BYTES + 1 bytes have been read)."""
+    try:
+        size = path.stat().st_size
+        if size <= MAX_SPEC_BYTES:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_SPEC_BYTES + 1)
+            size = len(raw)
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror}", location=Location(str(path))) from None
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"the spec is {size / 1e6:.1f} MB; a spec is a small YAML file (at most {MAX_SPEC_BYTES // 10**6} MB)",
+            "list many mailboxes in a CSV (access.mailboxes.csv) or by group instead",
+            Location(str(path)),
+        )
+    return raw
 
 
 def _parse_yaml(raw: bytes, path: Path) -> Any:
