@@ -14,6 +14,7 @@ adds that much to the document, and the running total is bounded.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,9 @@ from reconciler.errors import Location, SpecError
 MAX_ALIAS_NODES = 10_000  # nodes all aliases together may add when expanded
 MAX_ALIAS_CHARS = 1_000_000  # scalar characters all aliases together may add when expanded
 MAX_DEPTH = 64  # nested mappings and sequences (a spec needs about 5)
+# MAX_DEPTH + 1 flow brackets in a row: refused before the scanner, whose look-ahead for a possible mapping key
+# after each "[" makes a long run of them cost about a second even though the event check stops at MAX_DEPTH.
+BRACKET_RUN = re.compile(rb"[\[{](?:[ \t\r\n]*[\[{]){%d}" % MAX_DEPTH)
 
 
 @dataclass
@@ -53,6 +57,17 @@ class _Open:
 def check_expansion(raw: bytes | str, path: Path) -> None:
     """Refuse a YAML document whose aliases expand beyond the bounds above, or that nests too deeply; a
     SpecError at the offending alias or collection. Syntax errors are left to the loader, which reports them."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    run = BRACKET_RUN.search(data)
+    if run:
+        before = data[: run.start()]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        raise SpecError(
+            f"the spec nests more than {MAX_DEPTH} levels of mappings and lists ({MAX_DEPTH + 1} brackets in a row)",
+            "a spec nests a few levels (see specs/example.yaml); check the brackets and indentation",
+            Location(str(path), line, column),
+        )
     anchors: dict[str, _Size] = {}
     stack: list[_Open] = []
     expanded = _Size()
