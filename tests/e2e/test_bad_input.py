@@ -45,7 +45,7 @@ SPECS: dict[str, tuple[str, str, str]] = {
     ),
     "UPN without @": (
         HEAD + SVC.replace("cronofy-svc@contoso.onmicrosoft.com", "cronofy-svc"),
-        "should match",
+        "exactly one @",
         "(service_account.user_principal_name)",
     ),
     "empty display name": (
