@@ -361,13 +361,19 @@ def test_excel_csv_is_read(ws: Workspace, name: str) -> None:
 
 
 def _add_mailbox(ws: Workspace, alias: str, address: str) -> None:
+    """A user mailbox like alice's, in the scope group (the spec's scope_group) and its mail-enabled twin."""
+    guid = "5b0f4c1e-6d0a-4f43-9a35-7a4bb1f1e001"
+
     def add(data: dict[str, Any]) -> None:
         recipients = data["exchange"]["recipients"]
         alice = next(r for r in recipients if r["Alias"] == "alice")
+        for group in recipients:
+            if alice["Guid"] in group.get("Members", []):
+                group["Members"].append(guid)
         recipients.append(
             {
                 **alice,
-                "Guid": "5b0f4c1e-6d0a-4f43-9a35-7a4bb1f1e001",
+                "Guid": guid,
                 "Identity": alias,
                 "Name": alias,
                 "Alias": alias,
