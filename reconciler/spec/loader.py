@@ -5,6 +5,7 @@ Every problem is reported at once, each with file, line, column and field path.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
@@ -21,7 +22,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from reconciler.errors import Location, ReconcilerError, SpecError
 from reconciler.redact import register
 from reconciler.spec import rules
+from reconciler.spec.mailbox_csv import read_mailbox_csv
 from reconciler.spec.models import ENV_REF, FILE_REF, Spec
+from reconciler.spec.yaml_limits import check_expansion
 
 MAX_SPEC_BYTES = 1_000_000
 
@@ -34,6 +37,9 @@ class LoadedSpec:
     path: Path
     sha256: str
     document: Any  # the ruamel document, for locating fields
+    # What the user should know that is not an error, e.g. "the CSV was read as Windows-1252"; a command may
+    # print these (validate, plan) before its result.
+    notes: tuple[str, ...] = ()
 
     def locate(self, *field_path: str | int) -> Location:
         return locate(self.document, str(self.path), field_path)
@@ -80,19 +86,10 @@ class LoadedSpec:
 
 def load_spec(path: Path) -> LoadedSpec:
     """Parse and validate a spec file, or raise SpecError listing every problem."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise SpecError(
-                f"the spec is {size / 1e6:.1f} MB; a spec is a small YAML file (at most {MAX_SPEC_BYTES // 10**6} MB)",
-                "list many mailboxes in a CSV (access.mailboxes.csv) or by group instead",
-                Location(str(path)),
-            )
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read spec: {exc.strerror}", location=Location(str(path))) from None
+    raw = _read_bounded(path)
     if not raw.strip():
         raise SpecError("the spec is empty", "start from specs/example.yaml", Location(str(path), 1, 1))
+    check_expansion(raw, path)  # alias bombs and deep nesting, before anything is composed
     document = _parse_yaml(raw, path)
     if not isinstance(document, CommentedMap):
         raise SpecError(
@@ -106,14 +103,35 @@ def load_spec(path: Path) -> LoadedSpec:
     loaded = LoadedSpec(spec, path, hashlib.sha256(raw).hexdigest(), document)
     problems: list[ReconcilerError] = list(rules.check(spec, loaded.locate))
     if not problems and spec.access is not None and spec.access.mailboxes.csv:
-        from reconciler.spec.presets import read_csv_aliases
-
-        read_csv_aliases(loaded)  # a broken CSV is a spec error before anything is touched
+        # a broken CSV is a spec error before anything is touched (presets.read_csv_aliases reads it the same way)
+        csv_path = loaded.relative(spec.access.mailboxes.csv)
+        mailboxes = read_mailbox_csv(csv_path, loaded.locate("access", "mailboxes", "csv"))
+        loaded = dataclasses.replace(loaded, notes=loaded.notes + mailboxes.notes)
     if problems:
         first = problems[0]
         summary = f"{len(problems)} problem(s) in the spec" if len(problems) > 1 else first.summary
         raise SpecError(summary, first.detail, first.location, problems)
     return loaded
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The spec's bytes, refusing a file over MAX_SPEC_BYTES before reading it (and a pipe or special file,
+    whose size stat cannot tell, once MAX_SPEC_BYTES + 1 bytes have been read)."""
+    try:
+        size = path.stat().st_size
+        if size <= MAX_SPEC_BYTES:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_SPEC_BYTES + 1)
+            size = len(raw)
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror}", location=Location(str(path))) from None
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"the spec is {size / 1e6:.1f} MB; a spec is a small YAML file (at most {MAX_SPEC_BYTES // 10**6} MB)",
+            "list many mailboxes in a CSV (access.mailboxes.csv) or by group instead",
+            Location(str(path)),
+        )
+    return raw
 
 
 def _parse_yaml(raw: bytes, path: Path) -> Any:

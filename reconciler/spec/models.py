@@ -12,7 +12,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from reconciler.spec import limits
 
 ENV_REF = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
 FILE_REF = re.compile(r"^\$\{file:([^}]+)\}$")  # a file holding only the secret (e.g. a mounted CI secret)
@@ -37,6 +39,42 @@ def _guid(value: str) -> str:
 
 EnvRef = Annotated[str, AfterValidator(_env_reference)]
 Guid = Annotated[str, AfterValidator(_guid)]
+
+# Names with Microsoft's documented limits (spec/limits.py cites each page). The checks run before pydantic's
+# own constraints, which stay for the JSON Schema (specs/schema.json), so the user reads the limit and its source.
+# Something in the tenant the spec refers to (group, mailbox, role, grantee): not empty, one printable line.
+Ref = Annotated[str, BeforeValidator(limits.reference)]
+ScopeName = Annotated[
+    str,
+    BeforeValidator(
+        limits.name(
+            limits.MANAGEMENT_SCOPE_NAME,
+            "New-ManagementScope -Name",
+            "https://learn.microsoft.com/powershell/module/exchange/new-managementscope",
+        )
+    ),
+]
+AssignmentName = Annotated[
+    str,
+    BeforeValidator(
+        limits.name(
+            limits.ROLE_ASSIGNMENT_NAME,
+            "New-ManagementRoleAssignment -Name",
+            "https://learn.microsoft.com/powershell/module/exchange/new-managementroleassignment",
+        )
+    ),
+]
+RoomListName = Annotated[
+    str,
+    BeforeValidator(
+        limits.name(
+            limits.DISTRIBUTION_GROUP_NAME,
+            "New-DistributionGroup -Name (a room list)",
+            "https://learn.microsoft.com/powershell/module/exchange/new-distributiongroup",
+        )
+    ),
+]
+GRAPH_USER = "https://learn.microsoft.com/graph/api/resources/user"
 
 
 class Strict(BaseModel):
@@ -123,11 +161,21 @@ class Tenant(Strict):
 class ServiceAccount(Strict):
     """The guide's "Create a Service Account" (steps 1-3) and "Deselect the assigned license" (step 6)."""
 
-    user_principal_name: str = Field(pattern=r"^[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-    display_name: str = Field(min_length=1, max_length=256)
-    given_name: str | None = Field(default=None, max_length=64)
-    surname: str | None = Field(default=None, max_length=64)
-    mail_nickname: str | None = Field(default=None, pattern=r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}$")
+    user_principal_name: Annotated[str, BeforeValidator(limits.user_principal_name)] = Field(
+        pattern=r"^[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+    )
+    display_name: Annotated[
+        str, BeforeValidator(limits.name(limits.USER_DISPLAY_NAME, "Entra ID's user displayName", GRAPH_USER))
+    ] = Field(min_length=1, max_length=256)
+    given_name: Annotated[
+        str | None, BeforeValidator(limits.name(limits.USER_GIVEN_NAME, "Entra ID's givenName", GRAPH_USER, True))
+    ] = Field(default=None, max_length=64)
+    surname: Annotated[
+        str | None, BeforeValidator(limits.name(limits.USER_SURNAME, "Entra ID's surname", GRAPH_USER, True))
+    ] = Field(default=None, max_length=64)
+    mail_nickname: Annotated[str | None, BeforeValidator(limits.alias)] = Field(
+        default=None, pattern=r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}$"
+    )
     account_enabled: bool = True
     password: EnvRef | None = None
     force_change_password_next_sign_in: bool = False
@@ -175,7 +223,7 @@ class Integration(Strict):
     """The integrator's Entra app (Exchange Online): Cronofy's is 10bb7e5b-b80b-4e6e-a209-f78581dbc79e."""
 
     app_id: Guid
-    display_name: str = "Calendar integration"
+    display_name: Ref = "Calendar integration"  # no documented limit (New-ServicePrincipal -DisplayName)
     restriction: AppRestriction = AppRestriction.RBAC_FOR_APPLICATIONS
     uses_ews: bool = False  # the integration still calls EWS in Exchange Online (allow list needed)
     client_secret: EnvRef | None = None  # the integration's own secret, only for `verify`'s real calendar read
@@ -184,10 +232,10 @@ class Integration(Strict):
 class MailboxSources(Strict):
     """Mailboxes whose Calendar folders get permissions: any combination of the four sources."""
 
-    addresses: list[str] = Field(default_factory=list)
+    addresses: list[Ref] = Field(default_factory=list)
     csv: str | None = None  # the guide's cronofy.csv (an `alias` column), relative to the spec
-    room_list: str | None = None
-    group: str | None = None
+    room_list: Ref | None = None
+    group: Ref | None = None
 
     @property
     def empty(self) -> bool:
@@ -198,9 +246,9 @@ class Access(Strict):
     """The `access` preset: expands into scope, role assignment or access policy, and folder permissions."""
 
     level: AccessLevel
-    scope_group: str | None = None  # distribution group (mail-enabled security group for an access policy)
-    scope_name: str = "CronofyImpersonationScope"
-    assignment_name: str = "CronofyImpersonationAssignment"
+    scope_group: Ref | None = None  # distribution group (mail-enabled security group for an access policy)
+    scope_name: ScopeName = "CronofyImpersonationScope"
+    assignment_name: AssignmentName = "CronofyImpersonationAssignment"
     mailboxes: MailboxSources = MailboxSources()
     allow_organization_wide: bool = False  # must be true for access to every mailbox (no management scope)
     allow_outside_scope: bool = Field(
@@ -227,8 +275,8 @@ class Access(Strict):
 
 
 class RoomList(Strict):
-    name: str = Field(min_length=1)
-    rooms: list[str] = Field(default_factory=list)  # room mailboxes by name, alias or address
+    name: RoomListName = Field(min_length=1)
+    rooms: list[Ref] = Field(default_factory=list)  # room mailboxes by name, alias or address
     exclusive: bool = False  # true: members not listed are removed
 
 
@@ -251,8 +299,8 @@ SharingFlag = Literal["Delegate", "CanViewPrivateItems"]
 class CalendarPermission(Strict):
     """One Calendar-folder permission entry (Add-MailboxFolderPermission)."""
 
-    mailbox: str
-    grantee: str
+    mailbox: Ref
+    grantee: Ref
     access_rights: AccessRight
     sharing_permission_flags: list[SharingFlag] = Field(default_factory=list)
 
@@ -273,11 +321,11 @@ class CalendarPermission(Strict):
 class RoleAssignment(Strict):
     """An explicit management role assignment (beyond what the access preset makes)."""
 
-    name: str
-    role: str
+    name: AssignmentName
+    role: Ref
     app_id: Guid | None = None  # Exchange Online: RBAC for Applications
-    user: str | None = None  # Exchange Server: the service account
-    scope: str | None = None  # management scope name
+    user: Ref | None = None  # Exchange Server: the service account
+    scope: ScopeName | None = None  # management scope name
 
     @model_validator(mode="after")
     def _one_assignee(self) -> RoleAssignment:
@@ -290,7 +338,7 @@ class ExchangeServer(Strict):
     """How reconciler reaches an on-premises Exchange Server: EWS (and optional PowerShell remoting)."""
 
     ews_url: str = Field(pattern=r"^https?://")
-    username: str
+    username: Ref
     password: EnvRef
     auth: Literal["ntlm", "basic"] = "ntlm"
 

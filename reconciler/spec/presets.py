@@ -17,12 +17,10 @@ Nothing here reads the tenant: group members, DNs and rooms are resolved by the 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
 
-from reconciler.errors import Location, ReconcilerError, SpecError
 from reconciler.spec.loader import LoadedSpec
+from reconciler.spec.mailbox_csv import MailboxCsv, read_mailbox_csv
 from reconciler.spec.models import AccessLevel, AppRestriction, Spec, Target
 
 EDITOR_DELEGATE = ("Editor", ("Delegate", "CanViewPrivateItems"))
@@ -156,38 +154,15 @@ def mailbox_sets(loaded: LoadedSpec) -> list[MailboxSet]:
 
 
 def read_csv_aliases(loaded: LoadedSpec) -> tuple[str, ...]:
-    """The `alias` column of the guide's cronofy.csv (relative to the spec)."""
+    """The `alias` column of the guide's cronofy.csv (relative to the spec), in file order.
+
+    Read by spec/mailbox_csv.py: UTF-8 (with or without a BOM), UTF-16, or Windows-1252 with a note; comma,
+    semicolon or tab; rows without values ignored; every problem reported at once with its file:line."""
+    return _aliases(loaded).values
+
+
+def _aliases(loaded: LoadedSpec) -> MailboxCsv:
+    """The CSV with each entry's line and the notes on how it was read (for errors naming file:line)."""
     access = loaded.spec.access
     assert access is not None and access.mailboxes.csv is not None
-    path = loaded.relative(access.mailboxes.csv)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise SpecError(
-            f"cannot read mailbox CSV {path}: {exc.strerror}",
-            "mailboxes.csv is relative to the spec file",
-            loaded.locate("access", "mailboxes", "csv"),
-        ) from None
-    rows = list(csv.DictReader(text.splitlines()))
-    header = [h.strip().lower() for h in (csv.DictReader(text.splitlines()).fieldnames or [])]
-    if "alias" not in header:
-        raise SpecError(
-            "the mailbox CSV has no 'alias' column",
-            "the guide's format is a header line `alias` then one mailbox alias or address per line",
-            Location(str(path), 1, 1),
-        )
-    return tuple(_aliases(rows, path))
-
-
-def _aliases(rows: list[dict[str, str]], path: Path) -> list[str]:
-    aliases, problems = [], []
-    for number, row in enumerate(rows, start=2):
-        value = next((v for k, v in row.items() if k and k.strip().lower() == "alias"), "") or ""
-        if not value.strip():
-            problems.append(SpecError("empty alias", "give a mailbox alias or address", Location(str(path), number)))
-        else:
-            aliases.append(value.strip())
-    if problems:
-        errors: list[ReconcilerError] = list(problems)
-        raise SpecError(f"{len(problems)} empty alias(es) in {path}", problems[0].detail, problems[0].location, errors)
-    return aliases
+    return read_mailbox_csv(loaded.relative(access.mailboxes.csv), loaded.locate("access", "mailboxes", "csv"))

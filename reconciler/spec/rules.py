@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconciler.errors import SpecError
+from reconciler.spec import limits
 from reconciler.spec.models import AccessLevel, Spec, Target
 
 CRONOFY_APP = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
@@ -19,6 +20,7 @@ Locate = Callable[..., object]
 def check(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
     problems: list[SpecError] = []
     for rule in (
+        _nickname_from_upn_is_an_alias,
         _no_impersonation_online,
         _unlicensed_mailbox_owner,
         _online_access_needs_app,
@@ -34,6 +36,27 @@ def check(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
 
 def _error(locate: Callable[..., object], summary: str, detail: str, *field: str | int) -> SpecError:
     return SpecError(summary, detail, locate(*field))  # type: ignore[arg-type]
+
+
+def _nickname_from_upn_is_an_alias(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    """Without mail_nickname, the UPN's part before the @ becomes the account's Exchange alias (Entra ID's
+    mailNickname), which has its own rules (spec/limits.py: each period between other characters)."""
+    account = spec.service_account
+    if account is None or account.mail_nickname is not None:
+        return []
+    try:
+        limits.alias(account.nickname)
+    except ValueError as exc:
+        return [
+            _error(
+                locate,
+                f"the part before the @ becomes the account's mail nickname, and {exc}",
+                "set service_account.mail_nickname to a valid alias, or change the user principal name",
+                "service_account",
+                "user_principal_name",
+            )
+        ]
+    return []
 
 
 def _no_impersonation_online(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:

@@ -4,10 +4,14 @@ traceback, and no change to the tenant or the state. `pytest` prints the corpus 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from reconciler.spec.loader import load_spec
+from reconciler.spec.presets import read_csv_aliases
 from tests.conftest import Workspace
 
 TENANT = "6972eeb0-1bf6-5393-8f32-08076f624a10"
@@ -17,6 +21,10 @@ SVC = (
     "  password: ${env:CRONOFY_SVC_PASSWORD}\n  usage_location: US\n"
 )
 APP = "integration:\n  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e\n"
+ACCESS = "access:\n  level: free_busy\n  scope_group: cronofy-scope@contoso.com\n  mailboxes: {{csv: {csv}}}\n"
+LAUGHS = "".join(  # the classic "billion laughs": ten levels, each alias nine times the previous one
+    f"lol{n}: &l{n} [" + ", ".join([f"*l{n - 1}" if n else '"lol"'] * 9) + "]\n" for n in range(10)
+)
 
 # name: (spec text, expected message part, expected location part)
 SPECS: dict[str, tuple[str, str, str]] = {
@@ -45,7 +53,7 @@ SPECS: dict[str, tuple[str, str, str]] = {
     ),
     "UPN without @": (
         HEAD + SVC.replace("cronofy-svc@contoso.onmicrosoft.com", "cronofy-svc"),
-        "should match",
+        "exactly one @",
         "(service_account.user_principal_name)",
     ),
     "empty display name": (
@@ -169,13 +177,103 @@ SPECS: dict[str, tuple[str, str, str]] = {
         "empty alias",
         "emptyalias.csv:3",
     ),
+    "CSV empty aliases after CRLF and blank lines": (
+        HEAD + SVC + APP + ACCESS.format(csv="crlf.csv"),
+        "crlf.csv:8: empty alias",  # and crlf.csv:6: every empty alias is reported
+        "crlf.csv:6",  # physical lines: a quoted value spans two, blank lines count, CRLF is one break
+    ),
+    "CSV not text (undecodable bytes)": (
+        HEAD + SVC + APP + ACCESS.format(csv="undecodable.csv"),
+        "undecodable.csv is not readable text",
+        "undecodable.csv:3",
+    ),
+    "CSV that is an Excel workbook": (
+        HEAD + SVC + APP + ACCESS.format(csv="workbook.csv"),
+        "is an Excel workbook (.xlsx)",
+        "workbook.csv:1",
+    ),
+    "YAML alias bomb": (HEAD + LAUGHS, "YAML aliases expand the spec beyond 10,000 values", ":9:"),
+    "YAML recursive alias": (HEAD + "x: &loop [1, *loop]\n", "recursive", ":5:"),
+    "YAML nested 5000 deep": (HEAD + "x: " + "[" * 5000 + "]" * 5000 + "\n", "nests more than 64 levels", ":5:4"),
+    "scope name over 64 characters": (
+        HEAD
+        + SVC
+        + APP
+        + "access:\n  level: free_busy\n  scope_group: g@contoso.com\n  scope_name: "
+        + "S" * 65
+        + "\n",
+        "New-ManagementScope -Name takes at most 64",
+        "(access.scope_name)",
+    ),
+    "assignment name over 64 characters": (
+        HEAD
+        + SVC
+        + APP
+        + "access:\n  level: free_busy\n  scope_group: g@contoso.com\n  assignment_name: "
+        + "A" * 65
+        + "\n",
+        "New-ManagementRoleAssignment -Name takes at most 64",
+        "(access.assignment_name)",
+    ),
+    "room list name over 64 characters": (
+        HEAD + "room_lists:\n  - {name: " + "R" * 65 + ", rooms: [Board room]}\n",
+        "New-DistributionGroup -Name (a room list) takes at most 64",
+        "(room_lists.0.name)",
+    ),
+    "display name over 256 characters": (
+        HEAD + SVC.replace("display_name: Svc", "display_name: " + "D" * 257),
+        "displayName takes at most 256",
+        "(service_account.display_name)",
+    ),
+    "UPN over 64 characters before the @": (
+        HEAD + SVC.replace("cronofy-svc@", "c" * 65 + "@"),
+        "the part before @ is 65 characters; 1 to 64",
+        "(service_account.user_principal_name)",
+    ),
+    "mail nickname with a space": (
+        HEAD + SVC + "  mail_nickname: cronofy svc\n",
+        "' ' can't be used",
+        "(service_account.mail_nickname)",
+    ),
+    "line break in a scope name": (
+        HEAD + SVC + APP + 'access:\n  level: free_busy\n  scope_group: g@contoso.com\n  scope_name: "a\\nb"\n',
+        "control character U+000A",
+        "(access.scope_name)",
+    ),
 }
-CORPUS_SIZE = len(SPECS) + 5  # + the state, plan, environment and size cases below
+# The guide's CSV as Excel writes it: each one is read, not refused (name: (bytes, aliases, a note expected)).
+EXCEL_CSVS: dict[str, tuple[bytes, tuple[str, ...], str | None]] = {
+    "Windows-1252 (CSV (Comma delimited)) with an accented alias": (
+        "alias,name\r\nboardroom,Board room\r\nrené,René\r\n".encode("cp1252"),
+        ("boardroom", "rené"),
+        "Windows-1252",
+    ),
+    "UTF-16 tab-separated (Unicode Text)": (
+        "\ufeffname\talias\r\nBoard room\tboardroom\r\nAlice\talice\r\n".encode("utf-16-le"),
+        ("boardroom", "alice"),
+        None,
+    ),
+    "semicolons (European Excel)": (
+        b"Name;Alias\r\nBoard room;boardroom\r\nAlice;alice\r\n",
+        ("boardroom", "alice"),
+        None,
+    ),
+    "rows of separators only": (
+        b"alias,name\r\nboardroom,Board room\r\n,\r\n,,\r\nalice,\r\n,\r\n",
+        ("boardroom", "alice"),
+        None,
+    ),
+    "header only": (b"\xef\xbb\xbfalias\r\n", (), None),
+}
+CORPUS_SIZE = len(SPECS) + len(EXCEL_CSVS) + 5  # + the state, plan, environment and size cases below
 
 
 def _prepare(ws: Workspace) -> None:
     (ws.root / "noalias.csv").write_text("mailbox\nalice\n", encoding="utf-8")
     (ws.root / "emptyalias.csv").write_text("alias\nalice\n ,x\nbob\n", encoding="utf-8")
+    (ws.root / "crlf.csv").write_bytes(b'alias,note\r\nalice,"two\r\nlines"\r\n\r\n\r\n,nobody\r\nbob,\r\n ,x\r\n')
+    (ws.root / "undecodable.csv").write_bytes(b"alias\r\nalice\r\nbj\x81rn\r\n")
+    (ws.root / "workbook.csv").write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00")
 
 
 def _untouched(ws: Workspace, tenant_before: str) -> None:
@@ -237,3 +335,62 @@ def test_not_a_saved_plan(ws: Workspace, tmp_path: Path) -> None:
     result = ws.cli("apply", str(broken), "--auto-approve")
     assert result.exit_code == 1 and "is not a saved plan" in result.stderr
     _untouched(ws, before)
+
+
+@pytest.mark.parametrize("name", list(EXCEL_CSVS))
+def test_excel_csv_is_read(ws: Workspace, name: str) -> None:
+    """What Excel writes is read, not refused: validate passes, plan grants each alias in the file."""
+    data, aliases, note = EXCEL_CSVS[name]
+    (ws.root / "excel.csv").write_bytes(data)
+    ws.write_spec(text=(HEAD + SVC + APP + ACCESS.format(csv="excel.csv")).replace("tenant.json", ws.tenant.name))
+    _add_mailbox(ws, "rené", "rene@contoso.com")
+    result = ws.cli("validate", str(ws.spec))
+    assert result.exit_code == 0, (name, result.output)
+    loaded = load_spec(ws.spec)
+    assert read_csv_aliases(loaded) == aliases
+    assert (note is None and loaded.notes == ()) or (note is not None and note in " ".join(loaded.notes))
+    plan = ws.cli("plan", str(ws.spec), "--json")
+    assert plan.exit_code == 0, (name, plan.output)
+    granted = {c["address"] for c in json.loads(plan.stdout)["changes"] if c["kind"] == "calendar_permission"}
+    if aliases:  # (no aliases: presets still fall back to the scope group's members; zero mailboxes is to come)
+        addresses = {"rené": "rene@contoso.com"}
+        assert granted == {
+            f"calendar_permission.{addresses.get(a, a + '@contoso.com')}/cronofy-svc@contoso.onmicrosoft.com"
+            for a in aliases
+        }
+
+
+def _add_mailbox(ws: Workspace, alias: str, address: str) -> None:
+    """A user mailbox like alice's, in the scope group (the spec's scope_group) and its mail-enabled twin."""
+    guid = "5b0f4c1e-6d0a-4f43-9a35-7a4bb1f1e001"
+
+    def add(data: dict[str, Any]) -> None:
+        recipients = data["exchange"]["recipients"]
+        alice = next(r for r in recipients if r["Alias"] == "alice")
+        for group in recipients:
+            if alice["Guid"] in group.get("Members", []):
+                group["Members"].append(guid)
+        recipients.append(
+            {
+                **alice,
+                "Guid": guid,
+                "Identity": alias,
+                "Name": alias,
+                "Alias": alias,
+                "DisplayName": alias.title(),
+                "PrimarySmtpAddress": address,
+                "DistinguishedName": alice["DistinguishedName"].replace("CN=alice", f"CN={alias}"),
+                "ExternalDirectoryObjectId": "5b0f4c1e-6d0a-4f43-9a35-7a4bb1f1e002",
+            }
+        )
+
+    ws.set_tenant(add)
+
+
+def test_an_alias_bomb_is_refused_in_well_under_a_second(ws: Workspace) -> None:
+    ws.write_spec(text=(HEAD + LAUGHS).replace("tenant.json", ws.tenant.name))
+    for command in ("validate", "plan"):
+        start = time.monotonic()
+        result = ws.cli(command, str(ws.spec))
+        assert result.exit_code == 1 and "YAML aliases expand" in result.stderr
+        assert time.monotonic() - start < 1.0
