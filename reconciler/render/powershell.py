@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from reconciler.syntax import ps_single_quoted
+
 if TYPE_CHECKING:
     from reconciler.resources.base import ResourceKind
 
@@ -50,7 +52,7 @@ Render = Callable[[dict[str, Any]], list[str]]
 # -- syntax --------------------------------------------------------------------------------
 def quote(value: object) -> str:
     """A single-quoted PowerShell string: nothing inside is expanded; each quote character is doubled."""
-    return "'" + "".join(c + c if c in QUOTES else c for c in str(value)) + "'"
+    return ps_single_quoted(str(value))
 
 
 def word(value: object) -> str:

@@ -44,7 +44,14 @@ from reconciler.resources.lookups import GROUP_TYPES, read_permission, smtp
 from reconciler.resources.room_list import resolve_rooms
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import AccessLevel, Spec, Target
-from reconciler.spec.presets import AVAILABILITY_ONLY, EDITOR_DELEGATE, MailboxSet, PermissionWant, permissions
+from reconciler.spec.presets import (
+    AVAILABILITY_ONLY,
+    EDITOR_DELEGATE,
+    MailboxSet,
+    PermissionWant,
+    mailbox_csv,
+    permissions,
+)
 
 if TYPE_CHECKING:
     from reconciler.engine.plan import Change
@@ -336,33 +343,28 @@ class CalendarPermissionKind(ResourceKind):
             return {a: (a if "@" in a else f"{a}@{domain}").lower() for a in names}
         found = lookups.recipients(names)
         missing = [name for name, row in found.items() if row is None]
-        if len(missing) == 1:
-            raise SpecError(
-                f"mailbox '{missing[0]}' does not exist in the tenant",
+        if missing:
+            raise _located(
+                loaded,
+                missing,
+                "mailbox '{value}' does not exist in the tenant",
                 "check the alias or address (the guide's CSV lists aliases)",
                 location,
             )
-        if missing:
-            listed = ", ".join(f"'{m}'" for m in missing[:20]) + (
-                f" and {len(missing) - 20} more" if len(missing) > 20 else ""
-            )
-            raise SpecError(
-                f"{len(missing)} mailboxes do not exist in the tenant: {listed}",
-                "check the aliases or addresses (the guide's CSV lists aliases)",
-                location,
-            )
-        others = [
-            f"'{name}' is a {row.get('RecipientTypeDetails')}"
+        others = {
+            name: str(row.get("RecipientTypeDetails"))
             for name, row in found.items()
             if row is not None and row.get("RecipientTypeDetails") not in MAILBOX_TYPES
-        ]
+        }
         if others:
-            raise SpecError(
-                f"not a mailbox: {', '.join(others[:10])}"
-                + (f" and {len(others) - 10} more" if len(others) > 10 else ""),
+            raise _located(
+                loaded,
+                list(others),
+                "not a mailbox: '{value}' is a {kind}",
                 "a Calendar folder belongs to a mailbox: name a group in access.mailboxes.group (its members are "
                 "used), a room list in access.mailboxes.room_list, or list the mailboxes themselves",
                 location,
+                others,
             )
         return {name: smtp(row) for name, row in found.items() if row is not None}
 
@@ -562,6 +564,31 @@ class CalendarPermissionKind(ResourceKind):
         mailbox, _, grantee = ps.name_of(change).partition("/")
         folder = f"{attrs.get('mailbox') or mailbox}:\\Calendar"
         return f"-Identity {ps.quote(folder)} -User {ps.quote(attrs.get('grantee') or grantee)}"
+
+
+def _located(
+    loaded: LoadedSpec,
+    names: list[str],
+    summary: str,
+    detail: str,
+    location: Location | None,
+    kinds: Mapping[str, str] | None = None,
+) -> SpecError:
+    """One error naming every bad mailbox name at once: each CSV entry at its file:line, the others at the spec."""
+    access = loaded.spec.access
+    from_csv = mailbox_csv(loaded) if access is not None and access.mailboxes.csv else None
+    lines = {e.value.lower() for e in from_csv.entries} if from_csv is not None else set()
+    problems: list[ReconcilerError] = []
+    for name in names:
+        text = summary.format(value=name, kind=(kinds or {}).get(name, ""))
+        entry = next((e for e in from_csv.entries if e.value.lower() == name.lower()), None) if from_csv else None
+        where = from_csv.location(entry) if from_csv is not None and entry is not None else location
+        problems.append(SpecError(text, detail, where))
+    first = problems[0]
+    if len(problems) == 1:
+        return SpecError(first.summary, detail, first.location)
+    origin = " (the CSV's lines below)" if lines & {n.lower() for n in names} else ""
+    return SpecError(f"{len(problems)} mailbox names are wrong{origin}: {first.summary}, ...", detail, first.location, problems)
 
 
 def _graph_routed(attrs: Mapping[str, Any]) -> bool:

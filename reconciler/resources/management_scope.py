@@ -40,6 +40,7 @@ from reconciler.resources.lookups import read_permission
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
 from reconciler.spec.presets import scopes
+from reconciler.syntax import opath_equals
 
 if TYPE_CHECKING:
     from reconciler.engine.plan import Change
@@ -79,8 +80,8 @@ class ScopeAttrs(Attributes):
 
 
 def member_of(dn: str) -> str:
-    """The guide's filter for a group's members; the DN is an OPATH single-quoted value (a quote is doubled)."""
-    return "MemberOfGroup -eq '" + dn.replace("'", "''") + "'"
+    """The guide's filter for a group's members; the DN is an OPATH text value (syntax.opath_equals)."""
+    return opath_equals("MemberOfGroup", dn)
 
 
 class Online(Backend[ScopeAttrs]):

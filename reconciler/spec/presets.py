@@ -158,10 +158,10 @@ def read_csv_aliases(loaded: LoadedSpec) -> tuple[str, ...]:
 
     Read by spec/mailbox_csv.py: UTF-8 (with or without a BOM), UTF-16, or Windows-1252 with a note; comma,
     semicolon or tab; rows without values ignored; every problem reported at once with its file:line."""
-    return _aliases(loaded).values
+    return mailbox_csv(loaded).values
 
 
-def _aliases(loaded: LoadedSpec) -> MailboxCsv:
+def mailbox_csv(loaded: LoadedSpec) -> MailboxCsv:
     """The CSV with each entry's line and the notes on how it was read (for errors naming file:line)."""
     access = loaded.spec.access
     assert access is not None and access.mailboxes.csv is not None
