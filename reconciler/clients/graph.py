@@ -206,9 +206,7 @@ class GraphClient:
             info.set_stream_content(json.dumps(body).encode(), "application/json")
         elif body is not None:
             info.set_content_from_parsable(self.sdk.request_adapter, "application/json", body)
-        raw: bytes | None = await self.sdk.request_adapter.send_primitive_async(  # type: ignore[func-returns-value]
-            info, "bytes", {"XXX": ODataError}
-        )
+        raw: bytes | None = await self.sdk.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
         return json.loads(raw) if raw else {}
 
     def _call(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -65,6 +65,18 @@ class State(BaseModel):
     lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
     tenant: str | None = None
     _records: dict[str, ResourceRecord] = PrivateAttr(default_factory=dict)
+
+    if TYPE_CHECKING:  # the constructor pydantic makes, with `resources` (validated below) among its arguments
+
+        def __init__(
+            self,
+            *,
+            version: Literal[1] = 1,
+            serial: int = 0,
+            lineage: str = ...,
+            tenant: str | None = None,
+            resources: Iterable[ResourceRecord | Mapping[str, Any]] = (),
+        ) -> None: ...
 
     @model_validator(mode="wrap")
     @classmethod

@@ -112,7 +112,8 @@ _OPERATION = st.tuples(st.sampled_from(["put", "remove"]), _ADDRESS, st.integers
 
 @given(st.lists(_OPERATION, max_size=40))
 def test_any_sequence_of_changes_matches_the_list_based_state(operations: list[tuple[str, str, int]]) -> None:
-    state, reference = State(lineage="l", tenant="t"), []
+    state = State(lineage="l", tenant="t")
+    reference: list[ResourceRecord] = []
     for operation, address, value in operations:
         if operation == "put":
             state.put(record(address, v=value))
@@ -124,9 +125,10 @@ def test_any_sequence_of_changes_matches_the_list_based_state(operations: list[t
     assert state.resources == reference
     expected = {"version": 1, "serial": 0, "lineage": "l", "tenant": "t", "resources": reference}
     assert render_state(state) == json.dumps(State.model_validate(expected).model_dump(mode="json"), indent=2) + "\n"
-    assert render_state(state) == json.dumps(
-        {**expected, "resources": [r.model_dump(mode="json") for r in reference]}, indent=2
-    ) + "\n"
+    assert (
+        render_state(state)
+        == json.dumps({**expected, "resources": [r.model_dump(mode="json") for r in reference]}, indent=2) + "\n"
+    )
 
 
 def test_a_copy_has_its_own_records() -> None:
