@@ -182,8 +182,10 @@ def test_graph_names_are_the_names_a_refused_call_gives() -> None:
 def test_every_kind_declares_what_it_needs() -> None:
     """A new kind must say what it needs (ResourceKind.permissions) for a spec that uses it."""
     variants = [load_spec(REPO / "specs" / f"{n}.yaml").spec for n in SPECS]
+    integration = variants[0].integration
+    assert integration is not None, f"specs/{SPECS[0]}.yaml names no integration"
     ews = load_spec(REPO / "specs" / "example.yaml").spec.model_copy(
-        update={"integration": variants[0].integration.model_copy(update={"uses_ews": True})}  # type: ignore[union-attr]
+        update={"integration": integration.model_copy(update={"uses_ews": True})}
     )
     for kind in KINDS.values():
         assert any(kind.permissions(spec) for spec in [*variants, ews]), f"{kind.kind}: permissions() lists nothing"
