@@ -391,8 +391,8 @@ class GraphClient:
 
 
 def _import_sdk() -> None:
-    import msgraph.generated.models.o_data_errors.o_data_error
-    import msgraph.graph_request_adapter
+    import msgraph.generated.models.o_data_errors.o_data_error  # noqa: F401
+    import msgraph.graph_request_adapter  # noqa: F401
     import msgraph.graph_service_client  # noqa: F401
     import msgraph_core  # noqa: F401
 
