@@ -207,19 +207,19 @@ def test_private_uses_finds_imported_names_and_module_attributes() -> None:
     source = (
         "import reconciler.state.model\n"
         "import reconciler.state.store as store\n"
-        "from reconciler.resources import exchange_lookup as lookup\n"
-        "from reconciler.resources.ews_access import _config, EwsAccessKind\n"
+        "from reconciler.state import lock as locking\n"
+        "from reconciler.state.select import _only_state_file, StateChoice\n"
         "from .model import _by_address\n"
         "from reconciler import __version__\n"
-        "x = lookup._cached(1)\n"
+        "x = locking._held(1)\n"
         "y = reconciler.state.model._by_address\n"
-        "z = store.write_private, store.__name__, EwsAccessKind._fields\n"
+        "z = store.write_private, store.__name__, StateChoice._fields\n"
     )
     found = private_uses(source, "reconciler.state.backend")
     assert found == [
-        "line 4: from reconciler.resources.ews_access import _config",
+        "line 4: from reconciler.state.select import _only_state_file",
         "line 5: from reconciler.state.model import _by_address",
-        "line 7: lookup._cached (reconciler.resources.exchange_lookup._cached)",
+        "line 7: locking._held (reconciler.state.lock._held)",
         "line 8: reconciler.state.model._by_address (reconciler.state.model._by_address)",
     ]
     assert not private_uses("from reconciler.state.model import _by_address", "reconciler.state.model")
