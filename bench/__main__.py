@@ -1,4 +1,4 @@
-"""`make bench` (python -m bench [--sizes 100,1000,10000] [--latency-ms 30]).
+"""`make bench` (python -m bench [--sizes 100,1000,10000] [--latency-ms 30] [--only help|plan|state ...]).
 
 For each size: a simulated tenant with that many room mailboxes, each with a calendar permission to
 reconcile, served by `reconciler sim serve --latency-ms 30` in its own process; then `reconciler plan`
@@ -7,6 +7,10 @@ request per object), each a fresh process whose wall time, peak RSS and requests
 Writes bench/results.json and prints a table. Targets (issue 4): 10,000 mailboxes planned in < 10 s with
 <= 10,000/20 + 50 requests and < 400 MB, >= 20x faster than sequential; 1,000 in < 2 s; --help < 0.5 s;
 the 10,000 figure within 12x the 1,000 one.
+
+The state row (issue 12) is in-process: build 10,000 ResourceRecords, put each into a State, get each,
+and render it once as a write does; target < 0.5 s (median of 5). `--only state` runs it alone in
+seconds; `--only` keeps what bench/results.json holds for the parts not run, and judges only those run.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -24,8 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.simulator import init_tenant
+from reconciler.state.backend import render_state
+from reconciler.state.model import ResourceRecord, State
 
 HERE = Path(__file__).resolve().parent
+PARTS = ("help", "plan", "state")
+STATE_RECORDS = 10_000
 RECONCILER = [sys.executable, "-m", "reconciler"]
 PASSWORD = "Bench-only-Pa55word!"
 SPEC = """\
@@ -56,21 +65,39 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--latency-ms", type=int, default=30)
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument(
+        "--only", action="append", choices=PARTS, help="run only this part (repeatable; default: every part)"
+    )
     args = parser.parse_args()
-    results: dict[str, Any] = {"help_s": help_seconds(), "runs": []}
-    print(f"reconciler --help: {results['help_s']:.3f} s (median of 7)")
-    header = ("mailboxes", 9), ("plan_s", 7), ("requests", 8), ("peak_mb", 7), ("sequential_s", 12), ("seq_req", 7)
-    print(" ".join(f"{name:>{width}}" for name, width in header), f"{'speedup':>7}")
-    for size in (int(s) for s in args.sizes.split(",")):
-        run = measure(size, args.latency_ms)
-        results["runs"].append(run)
+    parts: set[str] = set(args.only or PARTS)
+    results: dict[str, Any] = {}
+    if parts != set(PARTS) and args.out.exists():
+        results = json.loads(args.out.read_text(encoding="utf-8"))  # keep the figures of the parts not run
+    if "help" in parts:
+        results["help_s"] = help_seconds()
+        print(f"reconciler --help: {results['help_s']:.3f} s (median of 7)")
+    if "state" in parts:
+        results["state"] = state_seconds(STATE_RECORDS)
+        state = results["state"]
         print(
-            f"{run['mailboxes']:>9} {run['plan_s']:>7.2f} {run['requests']:>8} {run['peak_mb']:>7.1f} "
-            f"{run['sequential_s']:>12.2f} {run['sequential_requests']:>7} {run['speedup']:>7.1f}"
+            f"state put/get at {state['records']:,} records: {state['seconds']:.3f} s (median of 5: "
+            f"build {state['build_s']:.3f} s, put+get {state['put_get_s']:.3f} s, render {state['render_s']:.3f} s)"
         )
-        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if "plan" in parts:
+        results["runs"] = []
+        header = ("mailboxes", 9), ("plan_s", 7), ("requests", 8), ("peak_mb", 7), ("sequential_s", 12), ("seq_req", 7)
+        print(" ".join(f"{name:>{width}}" for name, width in header), f"{'speedup':>7}")
+        for size in (int(s) for s in args.sizes.split(",")):
+            run = measure(size, args.latency_ms)
+            results["runs"].append(run)
+            print(
+                f"{run['mailboxes']:>9} {run['plan_s']:>7.2f} {run['requests']:>8} {run['peak_mb']:>7.1f} "
+                f"{run['sequential_s']:>12.2f} {run['sequential_requests']:>7} {run['speedup']:>7.1f}"
+            )
+            args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
-    verdict(results)
+    verdict(results, parts)
 
 
 def help_seconds() -> float:
@@ -80,6 +107,48 @@ def help_seconds() -> float:
         subprocess.run([*RECONCILER, "--help"], check=True, capture_output=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def state_seconds(records: int) -> dict[str, Any]:
+    """What one large apply asks of State: `records` records built, put (in no particular order), each got
+    back, and the state rendered once as a write renders it. Medians of 5 rounds, in seconds."""
+    rounds = sorted((_state_round(records) for _ in range(5)), key=lambda r: r["seconds"])
+    middle = rounds[len(rounds) // 2]
+    return {"records": records, **{name: round(value, 4) for name, value in middle.items()}}
+
+
+def _state_round(records: int) -> dict[str, float]:
+    order = list(range(records))
+    random.Random(records).shuffle(order)
+    start = time.perf_counter()
+    built = [
+        ResourceRecord(
+            address=f"calendar_permission.room{i:05}@contoso.com/cronofy-svc@contoso.onmicrosoft.com",
+            kind="calendar_permission",
+            id=f"permission-{i}",
+            created_by_reconciler=True,
+            depends_on=["user.service_account"],
+            attributes={"role": "freeBusyRead", "mailbox": f"room{i:05}@contoso.com"},
+        )
+        for i in order
+    ]
+    built_at = time.perf_counter()
+    state = State(tenant="contoso.onmicrosoft.com")
+    for record in built:
+        state.put(record)
+    if any(state.get(record.address) is not record for record in built):
+        raise SystemExit("state lost a record")
+    got_at = time.perf_counter()
+    text = render_state(state)
+    end = time.perf_counter()
+    if text.count('"address"') != records:
+        raise SystemExit("the rendered state does not hold every record")
+    return {
+        "seconds": end - start,
+        "build_s": built_at - start,
+        "put_get_s": got_at - built_at,
+        "render_s": end - got_at,
+    }
 
 
 def measure(size: int, latency_ms: int) -> dict[str, Any]:
@@ -156,9 +225,16 @@ def check_same_plan(bulk: dict[str, Any], sequential: dict[str, Any]) -> None:
         raise SystemExit(f"bulk and sequential plans differ: {bulk['changes']} vs {sequential['changes']}")
 
 
-def verdict(results: dict[str, Any]) -> None:
-    runs = {r["mailboxes"]: r for r in results["runs"]}
-    checks = [("--help < 0.5 s", results["help_s"] < 0.5)]
+def verdict(results: dict[str, Any], parts: set[str]) -> None:
+    """Print PASS/FAIL for each target of the parts run."""
+    checks: list[tuple[str, bool]] = []
+    if "help" in parts:
+        checks.append(("--help < 0.5 s", results["help_s"] < 0.5))
+    if "state" in parts:
+        checks.append(
+            (f"state put/get at {results['state']['records']:,} records < 0.5 s", results["state"]["seconds"] < 0.5)
+        )
+    runs = {r["mailboxes"]: r for r in results["runs"]} if "plan" in parts else {}
     if 10000 in runs:
         big = runs[10000]
         checks += [

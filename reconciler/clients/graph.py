@@ -206,9 +206,7 @@ class GraphClient:
             info.set_stream_content(json.dumps(body).encode(), "application/json")
         elif body is not None:
             info.set_content_from_parsable(self.sdk.request_adapter, "application/json", body)
-        raw: bytes | None = await self.sdk.request_adapter.send_primitive_async(  # type: ignore[func-returns-value]
-            info, "bytes", {"XXX": ODataError}
-        )
+        raw: bytes | None = await self.sdk.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
         return json.loads(raw) if raw else {}
 
     def _call(
@@ -393,8 +391,8 @@ class GraphClient:
 
 
 def _import_sdk() -> None:
-    import msgraph.generated.models.o_data_errors.o_data_error
-    import msgraph.graph_request_adapter
+    import msgraph.generated.models.o_data_errors.o_data_error  # noqa: F401
+    import msgraph.graph_request_adapter  # noqa: F401
     import msgraph.graph_service_client  # noqa: F401
     import msgraph_core  # noqa: F401
 

@@ -588,7 +588,8 @@ def _located(
     if len(problems) == 1:
         return SpecError(first.summary, detail, first.location)
     origin = " (the CSV's lines below)" if lines & {n.lower() for n in names} else ""
-    return SpecError(f"{len(problems)} mailbox names are wrong{origin}: {first.summary}, ...", detail, first.location, problems)
+    headline = f"{len(problems)} mailbox names are wrong{origin}: {first.summary}, ..."
+    return SpecError(headline, detail, first.location, problems)
 
 
 def _graph_routed(attrs: Mapping[str, Any]) -> bool:

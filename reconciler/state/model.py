@@ -6,14 +6,27 @@
 `serial` rises by one on every write that changes something; `lineage` is made once, when the
 state is first written, and never changes. `attributes` are the last applied values of the
 compared attributes; sensitive (write-only) attributes such as passwords are never recorded.
+`resources` is sorted by address, so a state file changes only where its records do.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    computed_field,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 
 FORMAT_VERSION = 1
 
@@ -30,21 +43,95 @@ class ResourceRecord(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
+_RECORDS: TypeAdapter[list[ResourceRecord]] = TypeAdapter(list[ResourceRecord])
+
+
+def _by_address(records: Iterable[ResourceRecord]) -> dict[str, ResourceRecord]:
+    """Records keyed by address; of two with one address the first wins, as `get` always returned it."""
+    index: dict[str, ResourceRecord] = {}
+    for record in records:
+        index.setdefault(record.address, record)
+    return index
+
+
 class State(BaseModel):
+    """A workspace's state. Records are held by address (`get`, `put` and `remove` take constant time)
+    and sorted only when read as `resources` or serialised, which is what a write does once."""
+
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1] = 1
     serial: int = 0
     lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
     tenant: str | None = None
-    resources: list[ResourceRecord] = Field(default_factory=list)
+    _records: dict[str, ResourceRecord] = PrivateAttr(default_factory=dict)
+
+    if TYPE_CHECKING:  # the constructor pydantic makes, with `resources` (validated below) among its arguments
+
+        def __init__(
+            self,
+            *,
+            version: Literal[1] = 1,
+            serial: int = 0,
+            lineage: str = ...,
+            tenant: str | None = None,
+            resources: Iterable[ResourceRecord | Mapping[str, Any]] = (),
+        ) -> None: ...
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _index_resources(cls, data: Any, handler: ModelWrapValidatorHandler[State]) -> State:
+        """`resources` (a list, as in the file) is validated here and kept in the private index."""
+        if not isinstance(data, Mapping) or "resources" not in data:
+            return handler(data)
+        rest = dict(data)
+        raw = rest.pop("resources")
+        try:
+            records = _RECORDS.validate_python(raw)
+        except ValidationError as exc:  # the same errors as a `resources` field's, located under it
+            details: list[InitErrorDetails] = []
+            for error in exc.errors():
+                detail = InitErrorDetails(type=error["type"], loc=("resources", *error["loc"]), input=error["input"])
+                if "ctx" in error:
+                    detail["ctx"] = error["ctx"]
+                details.append(detail)
+            raise ValidationError.from_exception_data(cls.__name__, details) from None
+        state = handler(rest)
+        state._records = _by_address(records)
+        return state
+
+    @computed_field  # type: ignore[prop-decorator]  # mypy does not follow decorators stacked on a property
+    @property
+    def resources(self) -> list[ResourceRecord]:
+        """Every record, in address order (a new list: change state through `put` and `remove`)."""
+        return sorted(self._records.values(), key=lambda r: r.address)
+
+    @resources.setter
+    def resources(self, records: Iterable[ResourceRecord]) -> None:
+        self._records = _by_address(records)
 
     def get(self, address: str) -> ResourceRecord | None:
-        return next((r for r in self.resources if r.address == address), None)
+        return self._records.get(address)
 
     def put(self, record: ResourceRecord) -> None:
-        self.resources = [r for r in self.resources if r.address != record.address] + [record]
-        self.resources.sort(key=lambda r: r.address)
+        """Record `record`, replacing the one at its address if any."""
+        self._records[record.address] = record
 
     def remove(self, address: str) -> None:
-        self.resources = [r for r in self.resources if r.address != address]
+        self._records.pop(address, None)
+
+    def __copy__(self) -> Self:
+        # A copy gets its own index (pydantic copies private attributes shallowly): a `put` on a state
+        # after `model_copy(update={"serial": ...})` must not change the copy, as it never did.
+        copied = super().__copy__()
+        copied._records = dict(self._records)
+        return copied
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """As BaseModel's; `update={"resources": [...]}` replaces the records (it would be ignored otherwise)."""
+        rest = dict(update or {})
+        records = rest.pop("resources", None)
+        copied = super().model_copy(update=rest, deep=deep)
+        if records is not None:
+            copied.resources = records
+        return copied

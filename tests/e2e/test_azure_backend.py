@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def _cli(tenant: Tenant, azurite: str, *args: str) -> tuple[int, str]:
     return result.exit_code, output
 
 
-def _holding(tenant: Tenant, azurite: str, spec: str) -> object:
+def _holding(tenant: Tenant, azurite: str, spec: str) -> subprocess.Popen[str]:
     """An apply in a real process, slowed down, once it holds the lease."""
     process = tenant.process("apply", spec, "--auto-approve", env={ENV: azurite})
     deadline = time.monotonic() + 30
@@ -92,8 +93,8 @@ def test_second_apply_is_refused_and_a_killed_apply_is_unlocked(
     assert code == 1 and "is locked by" in output and "apply since" in output, output
     assert "reconciler state unlock" in output
 
-    first.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
-    first.wait()  # type: ignore[attr-defined]
+    first.send_signal(signal.SIGKILL)
+    first.wait()
     code, output = _cli(tenant, azurite, "plan", spec)
     assert code == 1 and "is locked by" in output
     lock_id = re.search(r"lock ID ([0-9a-f-]{36})", output)
@@ -112,8 +113,8 @@ def test_a_killed_apply_frees_the_tenant_when_the_lease_runs_out(
 ) -> None:
     spec = _spec(tenant, azure_container, latency_ms=400)
     first = _holding(tenant, azurite, spec)
-    first.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
-    first.wait()  # type: ignore[attr-defined]
+    first.send_signal(signal.SIGKILL)
+    first.wait()
     tenant.set_tenant(lambda t: t.update(settings={"latency_ms": 0}))
     deadline = time.monotonic() + 25
     while True:

@@ -122,10 +122,19 @@ def test_object_deleted_outside_is_missing_then_recreated(ws: Workspace) -> None
 
 def test_saved_plan_applies_and_stale_plan_is_refused(ws: Workspace) -> None:
     planfile = ws.root / "first.plan"
-    assert ws.cli("plan", str(ws.spec), "--out", str(planfile)).exit_code == 0
-    assert "apply " in ws.cli("show", str(planfile)).stdout or True
+    planned = ws.cli("plan", str(ws.spec), "--out", str(planfile))
+    assert planned.exit_code == 0, planned.output
+    saved = f"Saved the plan to {planfile}. Apply it with: reconciler apply {planfile}"
+    assert planned.stdout.rstrip().endswith(saved), planned.stdout
     shown = ws.cli("show", str(planfile))
-    assert "Plan: 2 to add" in shown.stdout
+    assert shown.exit_code == 0 and not shown.stderr, shown.output
+    # `show PLANFILE` prints the saved plan exactly as `plan` printed it, without the line about saving it
+    assert shown.stdout.startswith("reconciler will perform the following actions:\n"), shown.stdout
+    assert planned.stdout == shown.stdout + "\n" + saved + "\n"
+    assert "# user.service_account will be created" in shown.stdout
+    assert "# license_assignment.service_account will be created" in shown.stdout
+    assert "password                           = (sensitive)" in shown.stdout
+    assert shown.stdout.endswith("Plan: 2 to add, 0 to change, 0 to destroy.\n")
 
     stale_by_spec = ws.root / "second.plan"
     assert ws.cli("plan", str(ws.spec), "--out", str(stale_by_spec)).exit_code == 0

@@ -21,6 +21,12 @@ ADMIN_APP = "11111111-2222-3333-4444-555555555555"
 CAL = ":\\Calendar"
 
 
+def distinguished_name(data: dict[str, Any], identity: str) -> str:
+    recipient = xm.find_recipient(data, identity)
+    assert recipient is not None, f"no recipient {identity}"
+    return str(recipient["DistinguishedName"])
+
+
 class Exo:
     """A tiny admin API client: ``exo.call("Get-Mailbox", Identity="x")``."""
 
@@ -471,7 +477,7 @@ def test_filter_evaluation() -> None:
     data = build_tenant()
     alice = xm.find_recipient(data, "alice")
     assert alice is not None
-    dn = xm.find_recipient(data, "Cronofy Access")["DistinguishedName"]  # type: ignore[index]
+    dn = distinguished_name(data, "Cronofy Access")
     assert xm.evaluate_filter(data, alice, f"(MemberOfGroup -eq '{dn}') -and (RecipientTypeDetails -eq 'UserMailbox')")
     assert not xm.evaluate_filter(data, alice, f"MemberOfGroup -ne '{dn}' -or RecipientTypeDetails -eq 'RoomMailbox'")
     with pytest.raises(xm.FilterError):

@@ -83,7 +83,7 @@ def test_product_quoting_round_trips(tenant: Path, name: str) -> None:
     run_shell_lines(tenant, [f"New-DistributionGroup -Name {quote(name)} -Alias x{abs(hash(name))}"])
     assert name in names(tenant)
     [group] = run_shell_lines(tenant, [f"Get-DistributionGroup -Identity {quote(name)}"])
-    assert group["Name"] == name  # type: ignore[index]
+    assert group["Name"] == name
 
 
 def test_quoted_and_bare_arguments_in_commands(tenant: Path) -> None:
@@ -96,7 +96,7 @@ def test_quoted_and_bare_arguments_in_commands(tenant: Path) -> None:
         ],
     )
     members = run_shell_lines(tenant, ["Get-DistributionGroupMember 'Meeting Rooms'"])
-    assert [m["Name"] for m in members] == ["Board room", "Conference room A", "Conference room B"]  # type: ignore[index]
+    assert [m["Name"] for m in members] == ["Board room", "Conference room A", "Conference room B"]
     # the en dash starts a parameter too; prefixes and aliases bind as in PowerShell
     run_shell_lines(tenant, ["Remove-DistributionGroupMember \u2013Ident 'Meeting Rooms' -Mem 'Board room' -cf:$false"])
     assert len(run_shell_lines(tenant, ["Get-DistributionGroupMember 'Meeting Rooms'"])) == 2

@@ -10,8 +10,9 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
@@ -23,7 +24,14 @@ from reconciler.state.model import ResourceRecord, State
 from tests.azurite import ACCOUNT_KEY, connection_string
 
 KEY = "prod.tfstate.json"
-Backends = Callable[..., AzureBlobBackend]
+
+
+class Backends(Protocol):
+    """Makes an AzureBlobBackend on this test's container; a keyword argument overrides that default."""
+
+    def __call__(
+        self, *, container: str = ..., key: str = ..., workspace: str | None = ..., lease_seconds: int = ...
+    ) -> AzureBlobBackend: ...
 
 
 @pytest.fixture
@@ -31,15 +39,17 @@ def backend(azurite: str, azure_container: str, tmp_path: Path) -> Iterator[Back
     """Makes backends on this test's container (closed at the end); keyword arguments override the defaults."""
     made: list[AzureBlobBackend] = []
 
-    def make(**overrides: object) -> AzureBlobBackend:
-        options: dict[str, object] = {
-            "container": azure_container,
-            "key": KEY,
-            "connection_string": azurite,
-            "local_dir": tmp_path / "local",
-        }
-        options.update(overrides)
-        instance = AzureBlobBackend(**options)  # type: ignore[arg-type]
+    def make(
+        *, container: str = azure_container, key: str = KEY, workspace: str | None = None, lease_seconds: int = 60
+    ) -> AzureBlobBackend:
+        instance = AzureBlobBackend(
+            container=container,
+            key=key,
+            workspace=workspace,
+            connection_string=azurite,
+            lease_seconds=lease_seconds,
+            local_dir=tmp_path / "local",
+        )
         made.append(instance)
         return instance
 

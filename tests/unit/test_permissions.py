@@ -82,6 +82,7 @@ def test_read_only_set_is_covered_by_what_apply_needs(name: str) -> None:
 @pytest.mark.parametrize("name", SPECS)
 def test_read_only_set_has_no_write_permission_or_role(name: str) -> None:
     report = report_for(name)
+    assert report.read, "every spec reads something"
     for entry in report.read:
         if entry.holder == EWS_ACCOUNT:  # Exchange Server: reading a Calendar over EWS is by impersonation
             assert entry.name == APPLICATION_IMPERSONATION, entry
@@ -171,19 +172,24 @@ def test_rights_graph_cannot_write_go_through_the_admin_api(tmp_path: Path) -> N
 
 def test_graph_names_are_the_names_a_refused_call_gives() -> None:
     """Every Graph entry is named by clients/graph.py's PERMISSIONS table, as the 403 message names it."""
+    checked = 0
     for name in SPECS:
         for entry in report_for(name).entries:
             if entry.api == GRAPH_PERMISSION:
                 for call in entry.calls:
                     assert required_permission(call) == entry.name, (call, entry.name)
                     assert entry.name in graph.missing_permission(call)
+                    checked += 1
+    assert checked, "no Graph entry lists a call"
 
 
 def test_every_kind_declares_what_it_needs() -> None:
     """A new kind must say what it needs (ResourceKind.permissions) for a spec that uses it."""
     variants = [load_spec(REPO / "specs" / f"{n}.yaml").spec for n in SPECS]
+    integration = variants[0].integration
+    assert integration is not None, f"specs/{SPECS[0]}.yaml names no integration"
     ews = load_spec(REPO / "specs" / "example.yaml").spec.model_copy(
-        update={"integration": variants[0].integration.model_copy(update={"uses_ews": True})}  # type: ignore[union-attr]
+        update={"integration": integration.model_copy(update={"uses_ews": True})}
     )
     for kind in KINDS.values():
         assert any(kind.permissions(spec) for spec in [*variants, ews]), f"{kind.kind}: permissions() lists nothing"
