@@ -47,11 +47,15 @@ if TYPE_CHECKING:
 @app.command()
 def validate(spec: SpecArg) -> None:
     """Check a spec without contacting the tenant; exit 0 when valid, 1 with every problem otherwise."""
+    from rich.markup import escape
+
     from reconciler.spec.loader import load_spec
 
     with errors():
         loaded = load_spec(spec)
     out.print(f"{spec}: valid (tenant {loaded.spec.tenant.name})")
+    for note in loaded.notes:
+        out.print(f"Note: {escape(note)}")
 
 
 @app.command()

@@ -43,6 +43,7 @@ from reconciler.resources.lookups import RECIPIENTS_DOC
 from reconciler.resources.role_assignment import SERVICE_PRINCIPAL_DOC, SERVICE_PRINCIPAL_NOTE
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import AppRestriction, Spec, Target
+from reconciler.syntax import ps_single_quoted
 
 PERMISSIONS_FORMAT_VERSION = "1.0"
 ADMIN_API_DOC = "https://learn.microsoft.com/en-us/exchange/reference/admin-api-authentication"
@@ -415,4 +416,4 @@ def _grant_server(spec: Spec, entries: list[PermissionEntry]) -> list[str]:
 
 
 def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return ps_single_quoted(text)

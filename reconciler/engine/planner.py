@@ -44,7 +44,7 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
         state=StateRef(path=backend.location, lineage=state.lineage if backend.exists() else None, serial=state.serial),
         changes=ordered,
         summary=summarize(ordered, len(findings)),
-        warnings=[w for kind in KINDS.values() for w in kind.warnings(loaded)],
+        warnings=[*loaded.notes, *(w for kind in KINDS.values() for w in kind.warnings(loaded))],
         targets=list(targets),
         resolved=resolved,
         wider_access=findings,

@@ -240,6 +240,14 @@ SPECS: dict[str, tuple[str, str, str]] = {
         "control character U+000A",
         "(access.scope_name)",
     ),
+    "level full names mailboxes": (
+        HEAD
+        + SVC
+        + APP
+        + "access:\n  level: full\n  allow_organization_wide: true\n  mailboxes: {addresses: [alice]}\n",
+        "access.mailboxes would be ignored",
+        "(access.mailboxes)",
+    ),
 }
 # The guide's CSV as Excel writes it: each one is read, not refused (name: (bytes, aliases, a note expected)).
 EXCEL_CSVS: dict[str, tuple[bytes, tuple[str, ...], str | None]] = {

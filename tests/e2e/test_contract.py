@@ -157,6 +157,11 @@ def test_unscoped_assignment_made_by_hand_is_wider_access(tenant: Tenant) -> Non
     assert entries["role_assignment.ByHand"]["status"] == "wider"
     assert any("Remove-ManagementRoleAssignment" in line for line in entries["role_assignment.ByHand"]["fix"])
 
+    verify = tenant.cli("verify", spec)
+    assert verify.exit_code == 1, verify.output
+    outside = [line for line in verify.stdout.splitlines() if "(expected: refused)" in line]
+    assert outside and all(line.startswith("FAIL Test-ServicePrincipalAuthorization") for line in outside)
+
     markdown = tenant.cli("drift", spec, "--format", "markdown")
     assert markdown.exit_code == 2 and "access wider than the spec" in markdown.stdout
 
@@ -204,3 +209,25 @@ def test_folder_permission_outside_the_spec_is_found_and_removed_when_the_spec_o
     assert SVC not in {str(e.get("emailAddress", {}).get("address", "")).lower() for e in entries}
     final = tenant.cli("plan", spec, "--detailed-exitcode")
     assert final.exit_code == 0, final.output
+
+
+def test_an_organization_wide_assignment_is_narrowed_in_place(tenant: Tenant) -> None:
+    """Brownfield: the app already holds its role on every mailbox; the spec narrows it to the scope group."""
+    sp = tenant.graph_json(f"/servicePrincipals(appId='{APP}')")
+    tenant.exchange("New-ServicePrincipal", {"AppId": APP, "ObjectId": sp["id"], "DisplayName": "Cronofy"})
+    tenant.exchange(
+        "New-ManagementRoleAssignment",
+        {"Name": "Org-wide", "Role": "Application Calendars.ReadWrite", "App": sp["id"]},
+    )
+    spec = write(tenant, "narrow")
+    plan = json.loads(tenant.cli("plan", spec, "--json").stdout)
+    [role] = [c for c in plan["changes"] if c["kind"] == "role_assignment"]
+    assert (role["action"], role["id"], role["changed"]) == ("update", "Org-wide", ["scope"])
+    assert role["before"]["scope"] is None and role["after"]["scope"] == "CronofyImpersonationScope"
+    assert role["widens"] is None
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    [row] = tenant.exchange("Get-ManagementRoleAssignment", {"RoleAssignee": sp["id"]})
+    assert (row["Name"], row["CustomResourceScope"]) == ("Org-wide", "CronofyImpersonationScope")
+    again = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.stdout
