@@ -99,3 +99,19 @@ def test_group_alias_in_the_csv_is_refused_at_plan_saying_what_it_is(tenant: Ten
     assert result.exit_code == 1, result.output
     assert "not a mailbox: 'cronofy-access' is a MailUniversalSecurityGroup" in result.output
     assert "access.mailboxes.group" in result.output and "Traceback" not in result.output
+
+
+def test_a_scope_group_with_a_quote_in_its_name_converges(tenant: Tenant) -> None:
+    """O'Brien: the group's DN goes into the scope's OPATH filter with the quote doubled (syntax.opath_literal)."""
+    tenant.exchange("New-DistributionGroup", {"Name": "O'Brien Team", "Members": ["alice", "bob"]})
+    spec = write(tenant, "")
+    path = tenant.root / "specs" / "sources.yaml"
+    text = path.read_text(encoding="utf-8").replace("cronofy-scope@contoso.com", "\"O'Brien Team\"")
+    path.write_text(text, encoding="utf-8")
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    [scope] = tenant.exchange("Get-ManagementScope", {"Identity": "CronofyImpersonationScope"})
+    assert "O''Brien Team" in scope["RecipientFilter"]
+    assert granted(tenant, "alice@contoso.com") and not granted(tenant, "carol@contoso.com")
+    again = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.stdout
