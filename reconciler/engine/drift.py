@@ -20,7 +20,9 @@ from reconciler.resources.base import Context, ResourceKind
 from reconciler.state.backend import StateBackend
 from reconciler.state.model import ResourceRecord, State
 
-DRIFT_FORMAT_VERSION = "1.2"  # 1.1: entries carry id and expected; 1.2: status "wider" with fix (additive)
+# 1.1: entries carry id and expected; 1.2 (additive): statuses "wider" (with fix), "removed_from_spec" and
+# "not_in_state", so drift reports exactly what plan would act on
+DRIFT_FORMAT_VERSION = "1.2"
 
 
 class AttributeDrift(BaseModel):
@@ -34,7 +36,7 @@ class AttributeDrift(BaseModel):
 class DriftEntry(BaseModel):
     address: str
     kind: str
-    status: Literal["missing", "changed", "wider"]
+    status: Literal["missing", "changed", "wider", "removed_from_spec", "not_in_state"]
     message: str
     attributes: list[AttributeDrift] = []
     id: str | None = None  # the object's id in the tenant (None when missing)
@@ -57,10 +59,12 @@ def detect_drift(ctx: Context, state: State, backend: StateBackend) -> DriftRepo
     """The same comparison as `plan`, reported: every spec object the plan would create or change, and every
     object that gives the integration access wider than the spec."""
     plan = make_plan(ctx, state, backend)
-    kept = [c for c in plan.changes if c.action not in (Action.DELETE, Action.FORGET)]
+    wider = {f.address for f in plan.wider_access}
+    kept = [c for c in plan.changes if c.address not in wider]
     entries = [entry for change in kept if (entry := _entry(change, state)) is not None]
     entries += [_wider(f) for f in plan.wider_access]
-    return DriftReport(tenant=plan.tenant, drifted=bool(entries), entries=entries, checked=len(kept))
+    checked = sum(1 for c in kept if c.action not in (Action.DELETE, Action.FORGET))
+    return DriftReport(tenant=plan.tenant, drifted=bool(entries), entries=entries, checked=checked)
 
 
 def _entry(change: Change, state: State) -> DriftEntry | None:
@@ -75,6 +79,27 @@ def _entry(change: Change, state: State) -> DriftEntry | None:
             else "does not exist in the tenant (never applied?)"
         )
         return DriftEntry(address=change.address, kind=change.kind, status="missing", message=why, expected=shown)
+    if change.action in (Action.DELETE, Action.FORGET):
+        outcome = "apply destroys it" if change.action is Action.DELETE else "apply stops managing it (kept)"
+        return DriftEntry(
+            address=change.address,
+            kind=change.kind,
+            status="removed_from_spec",
+            message=f"recorded in state but no longer in the spec: {outcome}",
+            id=change.id,
+        )
+    if change.action is Action.NOOP:
+        if not change.import_id:
+            return None
+        return DriftEntry(
+            address=change.address,
+            kind=change.kind,
+            status="not_in_state",
+            message=f"exists in the tenant as the spec says, but state does not record it: apply adopts it "
+            f"(or: reconciler import '{change.address}' '{change.import_id}')",
+            id=change.id,
+            expected=shown,
+        )
     if change.action not in (Action.UPDATE, Action.REPLACE):
         return None
     kind = KINDS[change.kind]

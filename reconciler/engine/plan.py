@@ -118,8 +118,9 @@ class Plan(BaseModel):
 
     @property
     def differs(self) -> bool:
-        """Whether the tenant differs from the spec: changes to make, or access wider than the spec."""
-        return self.has_changes or bool(self.wider_access)
+        """Whether the tenant or the state differ from the spec: changes to make, objects to adopt into state, or
+        access wider than the spec (what `plan --detailed-exitcode` and `drift` exit 2 for)."""
+        return self.has_changes or bool(self.wider_access) or any(c.import_id for c in self.changes)
 
     def content_digest(self) -> str:
         """sha256 over everything apply acts on or checks: changes, resolved inputs, target, tenant, state ref."""

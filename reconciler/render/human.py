@@ -148,7 +148,9 @@ def drift_lines(report: dict[str, Any]) -> list[str]:
         return [f"[bold green]No drift.[/] The tenant matches the spec ({report['checked']} objects checked)."]
     lines = [f"[bold red]Drift detected:[/] {len(entries)} of {report['checked']} objects differ from the spec.", ""]
     for entry in entries:
-        symbol = {"missing": "+", "wider": "(!)"}.get(entry["status"], "~")
+        symbol = {"missing": "+", "wider": "(!)", "removed_from_spec": "-", "not_in_state": "."}.get(
+            entry["status"], "~"
+        )
         lines.append(f"  [yellow]{escape(symbol)}[/] [bold]{entry['address']}[/]: {escape(entry['message'])}")
         lines += [f"      fix: {escape(command)}" for command in entry.get("fix") or []]
         for attr in entry["attributes"]:

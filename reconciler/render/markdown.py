@@ -86,13 +86,17 @@ def _what(entry: Mapping[str, Any]) -> str:
         return "missing from the tenant"
     if entry["status"] == "wider":
         return "**(!) access wider than the spec**"
+    if entry["status"] == "removed_from_spec":
+        return "no longer in the spec"
+    if entry["status"] == "not_in_state":
+        return "not recorded in state"
     return "<br>".join(
         f"{code(a['name'])}: expected {code(a['expected'])}, actual {code(a['actual'])}" for a in entry["attributes"]
     )
 
 
 def _why(entry: Mapping[str, Any]) -> str:
-    if entry["status"] in ("missing", "wider"):
+    if entry["status"] in ("missing", "wider", "removed_from_spec", "not_in_state"):
         return plain(entry["message"])
     outside = [a for a in entry["attributes"] if a["changed_outside"]]
     if not outside:
@@ -114,7 +118,7 @@ def _affects(entry: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> str
 
 
 def _how_to_fix(entries: Sequence[Mapping[str, Any]], kinds: Mapping[str, ResourceKind], spec_path: str) -> list[str]:
-    changes = [fix_change(entry, kinds) for entry in entries if entry["status"] != "wider"]
+    changes = [fix_change(entry, kinds) for entry in entries if entry["status"] in ("missing", "changed")]
     body = ps.script_body(changes, kinds)
     for entry in entries:
         if entry["status"] == "wider":

@@ -1,0 +1,103 @@
+"""One comparison, two reports: after any hand change, `drift` exits 2 exactly when `plan --detailed-exitcode`
+does (both read the tenant, resolve the spec and diff the same way). 200 seeded random hand changes."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from tests.conftest import E3, Tenant
+
+SVC = "cronofy-svc@contoso.onmicrosoft.com"
+APP = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
+SCOPE_GROUP = "cronofy-scope@contoso.com"
+CSV_MAILBOXES = ("boardroom@contoso.com", "confrooma@contoso.com", "alice@contoso.com")
+OTHERS = ("bob@contoso.com", "carol@contoso.com", "dave@contoso.com")
+RIGHTS = ("Reviewer", "AvailabilityOnly", "Author", "Editor")
+STEPS = 200
+
+Change = Callable[[Tenant, random.Random], None]
+
+
+def _permission(tenant: Tenant, rng: random.Random) -> None:
+    mailbox = rng.choice(CSV_MAILBOXES + OTHERS)
+    identity = {"Identity": f"{mailbox}:\\Calendar", "User": SVC}
+    entries = tenant.graph_json(f"/users/{mailbox}/calendar/calendarPermissions")["value"]
+    present = SVC in {str(e.get("emailAddress", {}).get("address", "")).lower() for e in entries}
+    if present and rng.random() < 0.4:
+        tenant.exchange("Remove-MailboxFolderPermission", {**identity, "Confirm": False})
+    elif present:
+        tenant.exchange("Set-MailboxFolderPermission", {**identity, "AccessRights": [rng.choice(RIGHTS)]})
+    else:
+        tenant.exchange("Add-MailboxFolderPermission", {**identity, "AccessRights": [rng.choice(RIGHTS)]})
+
+
+def _aliases(tenant: Tenant, group: str) -> set[str]:
+    rows = tenant.exchange("Get-DistributionGroupMember", {"Identity": group})
+    return {str(m["PrimarySmtpAddress"]).split("@")[0].lower() for m in rows}
+
+
+def _membership(tenant: Tenant, rng: random.Random) -> None:
+    member = rng.choice(("bob", "carol", "dave"))  # not the CSV's: outside the scope, the spec is refused
+    members = _aliases(tenant, SCOPE_GROUP)
+    cmdlet = "Remove-DistributionGroupMember" if member in members else "Add-DistributionGroupMember"
+    parameters = {"Identity": SCOPE_GROUP, "Member": member}
+    tenant.exchange(cmdlet, {**parameters, "Confirm": False} if cmdlet.startswith("Remove") else parameters)
+
+
+def _license(tenant: Tenant, rng: random.Random) -> None:
+    add = rng.random() < 0.5
+    body = {"addLicenses": [{"skuId": E3, "disabledPlans": []}] if add else [], "removeLicenses": [] if add else [E3]}
+    tenant.graph("POST", f"/users/{SVC}/assignLicense", body)
+
+
+def _display_name(tenant: Tenant, rng: random.Random) -> None:
+    tenant.graph("PATCH", f"/users/{SVC}", {"displayName": rng.choice(("Cronofy Service Account", "Renamed"))})
+
+
+def _assignment(tenant: Tenant, rng: random.Random) -> None:
+    principals = [r for r in tenant.exchange("Get-ServicePrincipal", {}) if str(r.get("AppId")).lower() == APP]
+    if not principals:
+        return
+    rows = tenant.exchange("Get-ManagementRoleAssignment", {"RoleAssignee": principals[0]["ObjectId"]})
+    if rows and rng.random() < 0.5:
+        tenant.exchange("Remove-ManagementRoleAssignment", {"Identity": rng.choice(rows)["Name"], "Confirm": False})
+    else:
+        name = f"ByHand{rng.randrange(1000)}"
+        role = rng.choice(("Application Calendars.ReadWrite", "Application Calendars.Read"))
+        tenant.exchange("New-ManagementRoleAssignment", {"Name": name, "Role": role, "App": principals[0]["ObjectId"]})
+
+
+def _room_list(tenant: Tenant, rng: random.Random) -> None:
+    if not tenant.exchange("Get-DistributionGroup", {"RecipientTypeDetails": "RoomList"}):
+        return
+    room = rng.choice(("boardroom", "confroomb"))
+    members = _aliases(tenant, "Meeting Rooms")
+    if room in members:
+        tenant.exchange(
+            "Remove-DistributionGroupMember", {"Identity": "Meeting Rooms", "Member": room, "Confirm": False}
+        )
+    else:
+        tenant.exchange("Add-DistributionGroupMember", {"Identity": "Meeting Rooms", "Member": room})
+
+
+CHANGES: tuple[Change, ...] = (_permission, _permission, _membership, _license, _display_name, _assignment, _room_list)
+
+
+def test_drift_and_plan_agree_after_random_hand_changes(tenant: Tenant) -> None:
+    spec = tenant.spec_file("example")
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    rng = random.Random(20261202)
+    drifted = 0
+    for step in range(STEPS):
+        change = rng.choice(CHANGES)
+        change(tenant, rng)
+        plan = tenant.cli("plan", spec, "--detailed-exitcode", "--json")
+        drift = tenant.cli("drift", spec, "--json")
+        assert plan.exit_code in (0, 2), (step, change.__name__, plan.output)
+        assert drift.exit_code == plan.exit_code, (step, change.__name__, plan.stdout, drift.stdout)
+        drifted += drift.exit_code == 2
+        if step % 15 == 14:  # converge now and then, so later changes start from the spec again
+            applied = tenant.cli("apply", spec, "--auto-approve")
+            assert applied.exit_code == 0, (step, applied.output)
+    assert drifted > STEPS // 4  # the walk did leave the spec, often
