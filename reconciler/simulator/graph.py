@@ -2,7 +2,8 @@
 
 Everything under ``/v1.0`` arrives at :func:`handle_http`. One request runs under the tenant
 lock; if it changed the tenant (a successful POST/PATCH/PUT/DELETE, or a fault whose ``times``
-was decremented) the tenant file is saved before the response is sent.
+was decremented) the change is saved (one journal line, :mod:`reconciler.simulator.store`) before the
+response is sent.
 """
 
 from __future__ import annotations

@@ -182,8 +182,7 @@ def create_user(req: GraphRequest, params: Params) -> GraphResult:
         created=now_iso(),
     )
     _apply(user, body)
-    req.store.add_user(user)
-    return GraphResult(201, user_view(req, user))
+    return GraphResult(201, user_view(req, req.store.add_user(user)))
 
 
 def get_user(req: GraphRequest, params: Params) -> GraphResult:
