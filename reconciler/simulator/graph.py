@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from reconciler.simulator import graph_calendar as calendar
+from reconciler.simulator import graph_places as places
 from reconciler.simulator import graph_users as users
 from reconciler.simulator.faults import retry_after, take_fault
 from reconciler.simulator.graph_common import (
@@ -60,9 +61,11 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", rf"{_PERMS}/(?P<perm>[^/]+)$", calendar.get_permission),
         ("PATCH", rf"{_PERMS}/(?P<perm>[^/]+)$", calendar.update_permission),
         ("DELETE", rf"{_PERMS}/(?P<perm>[^/]+)$", calendar.delete_permission),
-        ("GET", r"^/places/microsoft\.graph\.roomlist$", calendar.list_room_lists),
-        ("GET", r"^/places/microsoft\.graph\.room$", calendar.list_rooms),
-        ("GET", rf"^/places/{_KEY}/microsoft\.graph\.roomlist/rooms$", calendar.list_rooms_in_list),
+        ("GET", r"^/places/microsoft\.graph\.roomlist$", places.list_room_lists),
+        ("GET", r"^/places/microsoft\.graph\.room$", places.list_rooms),
+        ("GET", rf"^/places/{_KEY}/microsoft\.graph\.roomlist/rooms$", places.list_rooms_in_list),
+        ("GET", rf"^/places/{_KEY}$", places.get_place),
+        ("PATCH", rf"^/places/{_KEY}$", places.update_place),
         ("GET", r"^/servicePrincipals\(appId=(?P<key>[^)]+)\)$", calendar.get_service_principal_by_app_id),
         ("GET", r"^/servicePrincipals$", calendar.list_service_principals),
     )

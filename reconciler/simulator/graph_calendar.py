@@ -1,4 +1,4 @@
-"""Graph v1.0 calendar, calendarPermission, places and servicePrincipal handlers.
+"""Graph v1.0 calendar, calendarPermission and servicePrincipal handlers (places: :mod:`graph_places`).
 
 calendarPermissions are a view of the same Exchange folder-permission rows the admin API and EWS use
 (:mod:`exchange_model`). App tokens whose app id Exchange scopes (RBAC for Applications or application
@@ -208,54 +208,6 @@ def delete_permission(req: GraphRequest, params: Params) -> GraphResult:
         raise _bad("The 'My Organization' calendar permission can't be removed.")
     xm.calendar_permissions(req.store.data, str(mailbox["Guid"])).remove(row)
     return GraphResult(204)
-
-
-# --- places ----------------------------------------------------------------------------------
-
-
-def _place(recipient: JsonObject) -> JsonObject:
-    return {
-        "id": recipient["Guid"],
-        "displayName": recipient.get("DisplayName"),
-        "emailAddress": recipient.get("PrimarySmtpAddress"),
-    }
-
-
-def _room(recipient: JsonObject) -> JsonObject:
-    room = _place(recipient)
-    room.update(nickname=recipient.get("DisplayName"), capacity=None, bookingType="standard", building=None)
-    return room
-
-
-def _places(req: GraphRequest, items: list[JsonObject], path: str, kind: str) -> GraphResult:
-    page, next_link = odata.paginate(req, items, path)
-    body: JsonObject = {"@odata.context": req.context(f"places/microsoft.graph.{kind}")}
-    if next_link:
-        body["@odata.nextLink"] = next_link
-    body["value"] = page
-    return GraphResult(200, body)
-
-
-def list_room_lists(req: GraphRequest, params: Params) -> GraphResult:
-    """https://learn.microsoft.com/en-us/graph/api/place-list?view=graph-rest-1.0"""
-    lists = [_place(r) for r in xm.recipients(req.store.data) if r.get("RecipientTypeDetails") == "RoomList"]
-    return _places(req, lists, "/places/microsoft.graph.roomlist", "roomList")
-
-
-def list_rooms(req: GraphRequest, params: Params) -> GraphResult:
-    """https://learn.microsoft.com/en-us/graph/api/place-list?view=graph-rest-1.0"""
-    rooms = [_room(r) for r in xm.recipients(req.store.data) if r.get("RecipientTypeDetails") == "RoomMailbox"]
-    return _places(req, rooms, "/places/microsoft.graph.room", "room")
-
-
-def list_rooms_in_list(req: GraphRequest, params: Params) -> GraphResult:
-    """https://learn.microsoft.com/en-us/graph/api/place-list?view=graph-rest-1.0 (rooms in a room list)"""
-    found = xm.find_exchange_recipient(req.store.data, params["key"])
-    if found is None or found.get("RecipientTypeDetails") != "RoomList":
-        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-    members = xm.group_members(req.store.data, found)
-    rooms = [_room(m) for m in members if m.get("RecipientTypeDetails") == "RoomMailbox"]
-    return _places(req, rooms, f"/places/{params['key']}/microsoft.graph.roomlist/rooms", "room")
 
 
 # --- service principals ----------------------------------------------------------------------
