@@ -12,6 +12,7 @@ Shape of the tenant (JSON object)::
                  plus "passwordHash": "sha256$<salt hex>$<digest hex>" (never returned)>],
       "rooms": [{"id", "displayName", "emailAddress", "alias"}],
       "servicePrincipals": [{"id", "appId", "displayName"}],      # Entra enterprise apps (Graph)
+      "places": {"<recipient Guid>": {<Graph room/roomList properties set by PATCH /places>}},  # graph_places
       "exchange": {...},                                           # see reconciler.simulator.exchange_model
       "faults": [{"method": "GET", "path": "<regex on the path after /v1.0>",
                   "status": 429 | 500 | 503, "times": N, "retry_after": seconds,
