@@ -66,6 +66,8 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", rf"^/places/{_KEY}/microsoft\.graph\.roomlist/rooms$", places.list_rooms_in_list),
         ("GET", rf"^/places/{_KEY}$", places.get_place),
         ("PATCH", rf"^/places/{_KEY}$", places.update_place),
+        ("GET", r"^/organization$", users.list_organization),
+        ("GET", rf"^/organization/{_KEY}$", users.get_organization),
         ("GET", r"^/servicePrincipals\(appId=(?P<key>[^)]+)\)$", calendar.get_service_principal_by_app_id),
         ("GET", r"^/servicePrincipals$", calendar.list_service_principals),
     )
@@ -120,7 +122,7 @@ def _method_not_allowed() -> GraphError:
 
 def _segment_error(path: str) -> GraphError:
     segments = [s for s in path.split("/") if s]
-    known = {"users", "subscribedskus", "places", "serviceprincipals"}
+    known = {"users", "subscribedskus", "places", "serviceprincipals", "organization"}
     bad = next((s for s in segments if s.lower() not in known), segments[-1] if segments else "")
     if segments and segments[0].lower() in known and len(segments) > 2:
         bad = segments[2]

@@ -252,6 +252,18 @@ def check_places(g: Graph) -> None:
     g.entity("PATCH /places/{list}", body, "place", lists, "places/$entity")
 
 
+def check_organization(g: Graph) -> None:
+    """organization: list and get (https://learn.microsoft.com/en-us/graph/api/organization-list, organization-get)."""
+    every = g.csdl.all_properties("organization")
+    orgs = g.collection("GET /organization", g.call("GET", "/organization", 200), "organization", every, "organization")
+    if orgs:
+        body = g.call("GET", f"/organization/{orgs[0]['id']}", 200)
+        g.entity("GET /organization/{id}", body, "organization", every, "organization/$entity")
+        body = g.call("GET", f"/organization/{orgs[0]['id']}?$select=id,verifiedDomains", 200)
+        context = "organization(id,verifiedDomains)/$entity"
+        g.entity("GET /organization/{id}?$select", body, "organization", ["id", "verifiedDomains"], context)
+
+
 def check_batch(g: Graph) -> None:
     """$batch: the envelope (https://learn.microsoft.com/en-us/graph/json-batching) and each inner body."""
     requests = [
@@ -292,6 +304,7 @@ CHECKS: dict[str, Callable[[Graph], None]] = {
     "servicePrincipals": check_service_principals,
     "calendar": check_calendar,
     "places": check_places,
+    "organization": check_organization,
     "$batch": check_batch,
 }
 
@@ -308,7 +321,7 @@ HANDLERS_CHECKED = {
     "list_license_details", "list_subscribed_skus", "get_subscribed_sku", "get_calendar", "list_permissions",
     "create_permission", "get_permission", "update_permission", "delete_permission", "list_room_lists",
     "list_rooms", "list_rooms_in_list", "get_place", "update_place", "get_service_principal_by_app_id",
-    "list_service_principals",
+    "list_service_principals", "list_organization", "get_organization",
 }  # fmt: skip
 
 
