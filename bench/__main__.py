@@ -3,7 +3,9 @@
 For each size: a simulated tenant with that many room mailboxes, each with a calendar permission to
 reconcile, served by `reconciler sim serve --latency-ms 30` in its own process; then `reconciler plan`
 (bulk: $batch, bounded concurrency) and the sequential baseline (`--no-batch --parallelism 1`, one
-request per object), each a fresh process whose wall time, peak RSS and requests served are measured.
+request per object), each a fresh process whose wall time, peak RSS, CPU time and requests served are
+measured. The simulator's own CPU time is measured apart (from /proc while each plan runs, and for its
+whole life when it exits), so the cost of the test double is not taken for the product's.
 Writes bench/results.json and prints a table. Targets (issue 4): 10,000 mailboxes planned in < 10 s with
 <= 10,000/20 + 50 requests and < 400 MB, >= 20x faster than sequential; 1,000 in < 2 s; --help < 0.5 s;
 the 10,000 figure within 12x the 1,000 one.
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -85,14 +88,28 @@ def main() -> None:
         )
     if "plan" in parts:
         results["runs"] = []
-        header = ("mailboxes", 9), ("plan_s", 7), ("requests", 8), ("peak_mb", 7), ("sequential_s", 12), ("seq_req", 7)
+        header = (
+            ("mailboxes", 9),
+            ("plan_s", 7),
+            ("requests", 8),
+            ("peak_mb", 7),
+            ("plan_cpu", 8),
+            ("sim_cpu", 7),
+            ("sequential_s", 12),
+            ("seq_req", 7),
+            ("seq_sim_cpu", 11),
+            ("sim_total", 9),
+        )
         print(" ".join(f"{name:>{width}}" for name, width in header), f"{'speedup':>7}")
         for size in (int(s) for s in args.sizes.split(",")):
             run = measure(size, args.latency_ms)
             results["runs"].append(run)
             print(
                 f"{run['mailboxes']:>9} {run['plan_s']:>7.2f} {run['requests']:>8} {run['peak_mb']:>7.1f} "
-                f"{run['sequential_s']:>12.2f} {run['sequential_requests']:>7} {run['speedup']:>7.1f}"
+                f"{run['plan_cpu_s']:>8.2f} {_seconds(run['sim_cpu_s']):>7} "
+                f"{run['sequential_s']:>12.2f} {run['sequential_requests']:>7} "
+                f"{_seconds(run['sequential_sim_cpu_s']):>11} {_seconds(run['sim_total_cpu_s']):>9} "
+                f"{run['speedup']:>7.1f}"
             )
             args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -159,11 +176,10 @@ def measure(size: int, latency_ms: int) -> dict[str, Any]:
         try:
             spec = root / "bench.yaml"
             spec.write_text(SPEC.format(tenant_id=tenant["tenant"]["id"], url=url), encoding="utf-8")
-            bulk = plan(spec, root, url, [])
-            sequential = plan(spec, root, url, ["--no-batch", "--parallelism", "1"])
+            bulk = plan(spec, root, url, [], server.pid)
+            sequential = plan(spec, root, url, ["--no-batch", "--parallelism", "1"], server.pid)
         finally:
-            server.terminate()
-            server.wait(10)
+            sim_total = stop(server)
     check_same_plan(bulk, sequential)
     return {
         "mailboxes": size,
@@ -171,11 +187,48 @@ def measure(size: int, latency_ms: int) -> dict[str, Any]:
         "plan_s": round(bulk["seconds"], 3),
         "requests": bulk["requests"],
         "peak_mb": round(bulk["peak_mb"], 1),
+        "plan_cpu_s": round(bulk["cpu_s"], 3),  # the product (reconciler plan) process
+        "sim_cpu_s": _round(bulk["sim_cpu_s"]),  # the simulator process, while that plan ran
         "sequential_s": round(sequential["seconds"], 3),
         "sequential_requests": sequential["requests"],
+        "sequential_cpu_s": round(sequential["cpu_s"], 3),
+        "sequential_sim_cpu_s": _round(sequential["sim_cpu_s"]),
+        "sim_total_cpu_s": _round(sim_total),  # the simulator's whole life: load, both plans, shutdown
         "speedup": round(sequential["seconds"] / bulk["seconds"], 1),
         "changes": bulk["changes"],
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a running process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
+def stop(server: subprocess.Popen[str]) -> float | None:
+    """Stop `sim serve` (SIGTERM: it folds its journal in and exits) and return its CPU seconds."""
+    server.terminate()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pid, status, usage = os.wait4(server.pid, os.WNOHANG)
+        if pid:
+            server.returncode = os.waitstatus_to_exitcode(status)
+            return usage.ru_utime + usage.ru_stime
+        time.sleep(0.05)
+    server.send_signal(signal.SIGKILL)
+    server.wait(10)
+    return None
 
 
 def serve(tenant: Path, latency_ms: int) -> tuple[subprocess.Popen[str], str]:
@@ -192,32 +245,35 @@ def served(url: str) -> int:
         return int(json.loads(answer.read())["requests_served"])
 
 
-def plan(spec: Path, root: Path, url: str, extra: list[str]) -> dict[str, Any]:
+def plan(spec: Path, root: Path, url: str, extra: list[str], server_pid: int) -> dict[str, Any]:
+    """Run one `reconciler plan` process; its wall time, peak RSS and CPU, and the simulator's CPU meanwhile."""
     before = served(url)
+    sim_before = process_cpu_seconds(server_pid)
     env = {**os.environ, "BENCH_SVC_PASSWORD": PASSWORD}
     command = [*RECONCILER, "plan", str(spec), "--json", "--state", str(root / "state.json"), *extra]
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    stdout, stderr = process.communicate()
-    seconds = time.perf_counter() - start
-    _, _, usage = os.wait4(process.pid, 0) if process.returncode is None else (0, 0, None)
-    if process.returncode != 0:
-        raise SystemExit(f"plan failed: {stderr.decode()}")
-    peak_kb = usage.ru_maxrss if usage else _peak_of_children_kb()
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=env)
+        assert process.stdout is not None
+        stdout = process.stdout.read()
+        process.stdout.close()
+        _, status, usage = os.wait4(process.pid, 0)  # this process's own rusage (peak RSS, CPU)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"plan failed: {errors.read().decode()}")
+    sim_after = process_cpu_seconds(server_pid)
     result = json.loads(stdout)
     return {
         "seconds": seconds,
         "requests": served(url) - before,
-        "peak_mb": peak_kb / 1024,
+        "peak_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "sim_cpu_s": None if sim_before is None or sim_after is None else sim_after - sim_before,
         "changes": result["summary"],
         "plan": result,
     }
-
-
-def _peak_of_children_kb() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 
 def check_same_plan(bulk: dict[str, Any], sequential: dict[str, Any]) -> None:

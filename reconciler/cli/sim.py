@@ -50,6 +50,7 @@ def sim_serve(
     seed: Annotated[int, typer.Option(help="Seed of the random faults (same seed, same faults).")] = 0,
 ) -> None:
     """Serve a simulated tenant on 127.0.0.1 until interrupted, optionally with injected faults."""
+    import signal
     import time
 
     from reconciler.simulator import Simulator
@@ -63,6 +64,10 @@ def sim_serve(
     except FaultFileError as exc:
         err.print(f"Error: {exc}")
         raise typer.Exit(ExitCode.ERROR) from None
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: the journal is folded into the file on the way out
+
+    signal.signal(signal.SIGTERM, _terminate)
     with Simulator(file, port=port, latency_ms=latency_ms, faults=rules) as sim:
         out.print(f"Simulated tenant {sim.tenant_id} at {sim.base_url} (Ctrl-C to stop)")
         if rules:
@@ -107,12 +112,14 @@ def sim_ems(
     lines: Annotated[list[str], typer.Argument(help='Cmdlet lines, e.g. "Get-ManagementRoleAssignment -Role X".')],
 ) -> None:
     """Play an admin at the simulated tenant's Exchange Management Shell (run a plan's manual commands)."""
-    from reconciler.simulator import ShellError, run_shell_lines
+    from reconciler.simulator import ShellError, compact_tenant, run_shell_lines
 
     try:
         rows = run_shell_lines(file, lines)
     except ShellError as exc:
         err.print(f"[bold red]Error:[/] {exc}")
         raise typer.Exit(ExitCode.ERROR) from None
+    finally:
+        compact_tenant(file)  # the shell's changes are journaled; leave the tenant file whole
     for row in rows:
         out.print(json.dumps(row))

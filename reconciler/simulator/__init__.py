@@ -4,7 +4,9 @@ It speaks Microsoft Graph v1.0's JSON wire format (``/v1.0/...``) so the real ms
 client can be pointed at it unchanged. It imports nothing from the rest of ``reconciler``:
 it is the tenant, not the tool.
 
-Modules: ``store`` (the tenant file), ``seed`` (``init_tenant``), ``tokens`` (unsigned JWTs),
+Modules: ``store`` (the tenant file and its journal; ``read_tenant`` is how anything outside a running
+simulator reads the tenant as it is now), ``journal`` (change tracking), ``seed`` (``init_tenant``),
+``tokens`` (unsigned JWTs),
 ``server`` (HTTP server + :class:`Simulator`), ``graph`` (auth, faults, routes, ``$batch``),
 ``graph_users`` (user, licence and SKU handlers), ``graph_calendar`` (calendar, calendarPermissions,
 places, servicePrincipals), ``odata`` (query options), ``exchange_model`` (the Exchange organization
@@ -15,6 +17,16 @@ shared by every view), ``exchange_admin`` (``/adminapi`` + ``run_cmdlet``/``pars
 from reconciler.simulator.seed import init_tenant
 from reconciler.simulator.server import Simulator
 from reconciler.simulator.shell import ShellError, run_shell_line, run_shell_lines
+from reconciler.simulator.store import compact_tenant, read_tenant
 from reconciler.simulator.tokens import make_token
 
-__all__ = ["ShellError", "Simulator", "init_tenant", "make_token", "run_shell_line", "run_shell_lines"]
+__all__ = [
+    "ShellError",
+    "Simulator",
+    "compact_tenant",
+    "init_tenant",
+    "make_token",
+    "read_tenant",
+    "run_shell_line",
+    "run_shell_lines",
+]

@@ -2,7 +2,8 @@
 
 Everything under ``/v1.0`` arrives at :func:`handle_http`. One request runs under the tenant
 lock; if it changed the tenant (a successful POST/PATCH/PUT/DELETE, or a fault whose ``times``
-was decremented) the tenant file is saved before the response is sent.
+was decremented) the change is saved (one journal line, :mod:`reconciler.simulator.store`) before the
+response is sent.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from reconciler.simulator import graph_calendar as calendar
+from reconciler.simulator import graph_places as places
 from reconciler.simulator import graph_users as users
 from reconciler.simulator.faults import retry_after, take_fault
 from reconciler.simulator.graph_common import (
@@ -59,9 +61,13 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", rf"{_PERMS}/(?P<perm>[^/]+)$", calendar.get_permission),
         ("PATCH", rf"{_PERMS}/(?P<perm>[^/]+)$", calendar.update_permission),
         ("DELETE", rf"{_PERMS}/(?P<perm>[^/]+)$", calendar.delete_permission),
-        ("GET", r"^/places/microsoft\.graph\.roomlist$", calendar.list_room_lists),
-        ("GET", r"^/places/microsoft\.graph\.room$", calendar.list_rooms),
-        ("GET", rf"^/places/{_KEY}/microsoft\.graph\.roomlist/rooms$", calendar.list_rooms_in_list),
+        ("GET", r"^/places/microsoft\.graph\.roomlist$", places.list_room_lists),
+        ("GET", r"^/places/microsoft\.graph\.room$", places.list_rooms),
+        ("GET", rf"^/places/{_KEY}/microsoft\.graph\.roomlist/rooms$", places.list_rooms_in_list),
+        ("GET", rf"^/places/{_KEY}$", places.get_place),
+        ("PATCH", rf"^/places/{_KEY}$", places.update_place),
+        ("GET", r"^/organization$", users.list_organization),
+        ("GET", rf"^/organization/{_KEY}$", users.get_organization),
         ("GET", r"^/servicePrincipals\(appId=(?P<key>[^)]+)\)$", calendar.get_service_principal_by_app_id),
         ("GET", r"^/servicePrincipals$", calendar.list_service_principals),
     )
@@ -116,7 +122,7 @@ def _method_not_allowed() -> GraphError:
 
 def _segment_error(path: str) -> GraphError:
     segments = [s for s in path.split("/") if s]
-    known = {"users", "subscribedskus", "places", "serviceprincipals"}
+    known = {"users", "subscribedskus", "places", "serviceprincipals", "organization"}
     bad = next((s for s in segments if s.lower() not in known), segments[-1] if segments else "")
     if segments and segments[0].lower() in known and len(segments) > 2:
         bad = segments[2]

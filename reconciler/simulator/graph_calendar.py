@@ -1,4 +1,4 @@
-"""Graph v1.0 calendar, calendarPermission, places and servicePrincipal handlers.
+"""Graph v1.0 calendar, calendarPermission and servicePrincipal handlers (places: :mod:`graph_places`).
 
 calendarPermissions are a view of the same Exchange folder-permission rows the admin API and EWS use
 (:mod:`exchange_model`). App tokens whose app id Exchange scopes (RBAC for Applications or application
@@ -19,7 +19,8 @@ Params = dict[str, str]
 
 DEFAULT_ID = "RGVmYXVsdA=="  # base64("Default")
 MY_ORGANIZATION = "My Organization"
-DEFAULT_ALLOWED = ["none", "freeBusyRead", "limitedRead", "read"]
+# the "My Organization" entry's allowedRoles, as calendar-list-calendarpermissions and calendarpermission-get show it
+DEFAULT_ALLOWED = ["none", "freeBusyRead", "limitedRead", "read", "write"]
 USER_ALLOWED = [
     "none",
     "freeBusyRead",
@@ -79,21 +80,58 @@ def _calendar_id(mailbox: JsonObject) -> str:
     return base64.urlsafe_b64encode(f"Calendar.{mailbox['Guid']}".encode()).decode()
 
 
-def get_calendar(req: GraphRequest, params: Params) -> GraphResult:
-    """https://learn.microsoft.com/en-us/graph/api/calendar-get?view=graph-rest-1.0"""
-    mailbox = _authorized_mailbox(req, params["key"], write=False)
-    body: JsonObject = {
-        "@odata.context": req.context(f"users('{params['key']}')/calendar/$entity"),
+# https://learn.microsoft.com/en-us/graph/api/resources/calendar (v1.0 CSDL: every property of calendar)
+CALENDAR_PROPERTIES = (
+    "id",
+    "name",
+    "color",
+    "hexColor",
+    "isDefaultCalendar",
+    "changeKey",
+    "canShare",
+    "canViewPrivateItems",
+    "canEdit",
+    "allowedOnlineMeetingProviders",
+    "defaultOnlineMeetingProvider",
+    "isTallyingResponses",
+    "isRemovable",
+    "owner",
+)
+
+
+def _calendar_view(mailbox: JsonObject) -> JsonObject:
+    """The mailbox's default calendar as calendar-get's example shows one (changeKey: not tracked, null)."""
+    return {
         "id": _calendar_id(mailbox),
         "name": "Calendar",
         "color": "auto",
+        "hexColor": "",
         "isDefaultCalendar": True,
+        "changeKey": None,
         "canShare": True,
         "canViewPrivateItems": True,
         "canEdit": True,
+        "allowedOnlineMeetingProviders": ["teamsForBusiness"],
+        "defaultOnlineMeetingProvider": "teamsForBusiness",
+        "isTallyingResponses": True,
         "isRemovable": False,
         "owner": {"name": mailbox.get("DisplayName"), "address": mailbox.get("PrimarySmtpAddress")},
     }
+
+
+def get_calendar(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/calendar-get?view=graph-rest-1.0"""
+    odata.check_options(req, frozenset({"$select"}))
+    mailbox = _authorized_mailbox(req, params["key"], write=False)
+    selected = odata.parse_select(req, CALENDAR_PROPERTIES, "calendar")
+    if selected is not None and "id" not in selected:
+        selected = ["id", *selected]  # Outlook entities always carry their id
+    view = _calendar_view(mailbox)
+    fragment = f"users('{odata.key_segment(params['key'])}')/calendar"
+    if req.query.get("$select") is not None:
+        fragment += f"({req.query['$select']})"
+    body: JsonObject = {"@odata.context": req.context(f"{fragment}/$entity")}
+    body.update(view if selected is None else {name: view[name] for name in selected})
     return GraphResult(200, body)
 
 
@@ -142,14 +180,15 @@ def _find_permission(req: GraphRequest, mailbox: JsonObject, perm_id: str) -> tu
 
 
 def _entity(req: GraphRequest, key: str, view: JsonObject) -> JsonObject:
-    return {"@odata.context": req.context(f"users('{key}')/calendar/calendarPermissions/$entity"), **view}
+    context = req.context(f"users('{odata.key_segment(key)}')/calendar/calendarPermissions/$entity")
+    return {"@odata.context": context, **view}
 
 
 def list_permissions(req: GraphRequest, params: Params) -> GraphResult:
     """https://learn.microsoft.com/en-us/graph/api/calendar-list-calendarpermissions?view=graph-rest-1.0"""
     mailbox = _authorized_mailbox(req, params["key"], write=False)
     values = [view for _, view in _views(req, mailbox)]
-    context = req.context(f"users('{params['key']}')/calendar/calendarPermissions")
+    context = req.context(f"users('{odata.key_segment(params['key'])}')/calendar/calendarPermissions")
     return GraphResult(200, {"@odata.context": context, "value": values})
 
 
@@ -210,66 +249,85 @@ def delete_permission(req: GraphRequest, params: Params) -> GraphResult:
     return GraphResult(204)
 
 
-# --- places ----------------------------------------------------------------------------------
-
-
-def _place(recipient: JsonObject) -> JsonObject:
-    return {
-        "id": recipient["Guid"],
-        "displayName": recipient.get("DisplayName"),
-        "emailAddress": recipient.get("PrimarySmtpAddress"),
-    }
-
-
-def _room(recipient: JsonObject) -> JsonObject:
-    room = _place(recipient)
-    room.update(nickname=recipient.get("DisplayName"), capacity=None, bookingType="standard", building=None)
-    return room
-
-
-def _places(req: GraphRequest, items: list[JsonObject], path: str, kind: str) -> GraphResult:
-    page, next_link = odata.paginate(req, items, path)
-    body: JsonObject = {"@odata.context": req.context(f"places/microsoft.graph.{kind}")}
-    if next_link:
-        body["@odata.nextLink"] = next_link
-    body["value"] = page
-    return GraphResult(200, body)
-
-
-def list_room_lists(req: GraphRequest, params: Params) -> GraphResult:
-    """https://learn.microsoft.com/en-us/graph/api/place-list?view=graph-rest-1.0"""
-    lists = [_place(r) for r in xm.recipients(req.store.data) if r.get("RecipientTypeDetails") == "RoomList"]
-    return _places(req, lists, "/places/microsoft.graph.roomlist", "roomList")
-
-
-def list_rooms(req: GraphRequest, params: Params) -> GraphResult:
-    """https://learn.microsoft.com/en-us/graph/api/place-list?view=graph-rest-1.0"""
-    rooms = [_room(r) for r in xm.recipients(req.store.data) if r.get("RecipientTypeDetails") == "RoomMailbox"]
-    return _places(req, rooms, "/places/microsoft.graph.room", "room")
-
-
-def list_rooms_in_list(req: GraphRequest, params: Params) -> GraphResult:
-    """https://learn.microsoft.com/en-us/graph/api/place-list?view=graph-rest-1.0 (rooms in a room list)"""
-    found = xm.find_exchange_recipient(req.store.data, params["key"])
-    if found is None or found.get("RecipientTypeDetails") != "RoomList":
-        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-    members = xm.group_members(req.store.data, found)
-    rooms = [_room(m) for m in members if m.get("RecipientTypeDetails") == "RoomMailbox"]
-    return _places(req, rooms, f"/places/{params['key']}/microsoft.graph.roomlist/rooms", "room")
-
-
 # --- service principals ----------------------------------------------------------------------
 
+# https://learn.microsoft.com/en-us/graph/api/resources/serviceprincipal: every property of the v1.0
+# servicePrincipal (and directoryObject) type. Stored service principals keep what is known (id, appId,
+# displayName); the rest reads as Graph shows it unset: [] for collections, false for appRoleAssignmentRequired
+# (documented default, not nullable), null otherwise. customSecurityAttributes is returned only on $select.
+SP_PROPERTIES = (
+    "id",
+    "deletedDateTime",
+    "accountEnabled",
+    "addIns",
+    "alternativeNames",
+    "appDescription",
+    "appDisplayName",
+    "appId",
+    "applicationTemplateId",
+    "appOwnerOrganizationId",
+    "appRoleAssignmentRequired",
+    "appRoles",
+    "createdByAppId",
+    "customSecurityAttributes",
+    "description",
+    "disabledByMicrosoftStatus",
+    "displayName",
+    "homepage",
+    "info",
+    "isDisabled",
+    "keyCredentials",
+    "loginUrl",
+    "logoutUrl",
+    "notes",
+    "notificationEmailAddresses",
+    "oauth2PermissionScopes",
+    "passwordCredentials",
+    "preferredSingleSignOnMode",
+    "preferredTokenSigningKeyThumbprint",
+    "replyUrls",
+    "resourceSpecificApplicationPermissions",
+    "samlSingleSignOnSettings",
+    "servicePrincipalNames",
+    "servicePrincipalType",
+    "signInAudience",
+    "tags",
+    "tokenEncryptionKeyId",
+    "verifiedPublisher",
+)
+SP_COLLECTIONS = frozenset(
+    {
+        "addIns",
+        "alternativeNames",
+        "appRoles",
+        "keyCredentials",
+        "notificationEmailAddresses",
+        "oauth2PermissionScopes",
+        "passwordCredentials",
+        "replyUrls",
+        "resourceSpecificApplicationPermissions",
+        "servicePrincipalNames",
+        "tags",
+    }
+)
+SP_SELECT_ONLY = frozenset({"customSecurityAttributes"})
+SP_DEFAULTS: JsonObject = {"accountEnabled": True, "appRoleAssignmentRequired": False}
 SP_FILTER_PROPERTIES = ("appId", "displayName", "id")
 
 
 def _service_principals(req: GraphRequest) -> list[JsonObject]:
-    items: list[JsonObject] = req.store.data.setdefault("servicePrincipals", [])
+    items: list[JsonObject] = req.store.data.get("servicePrincipals") or []
     return items
+
+
+def _sp_view(sp: JsonObject, selected: list[str] | None) -> JsonObject:
+    names = selected if selected is not None else [n for n in SP_PROPERTIES if n not in SP_SELECT_ONLY]
+    return {n: sp[n] if n in sp else ([] if n in SP_COLLECTIONS else SP_DEFAULTS.get(n)) for n in names}
 
 
 def get_service_principal_by_app_id(req: GraphRequest, params: Params) -> GraphResult:
     """https://learn.microsoft.com/en-us/graph/api/serviceprincipal-get?view=graph-rest-1.0 (appId key)"""
+    odata.check_options(req, frozenset({"$select"}))
     app_id = params["key"].strip("'\"").lower()
     found = next((sp for sp in _service_principals(req) if str(sp.get("appId", "")).lower() == app_id), None)
     if found is None:
@@ -277,16 +335,21 @@ def get_service_principal_by_app_id(req: GraphRequest, params: Params) -> GraphR
             f"Resource '{app_id}' does not exist or one of its queried reference-property objects are not present."
         )
         raise GraphError(404, "Request_ResourceNotFound", message)
-    return GraphResult(200, {"@odata.context": req.context("servicePrincipals/$entity"), **found})
+    selected = odata.parse_select(req, SP_PROPERTIES, "servicePrincipal")
+    context = req.context(odata.select_context("servicePrincipals", selected, entity=True))
+    return GraphResult(200, {"@odata.context": context, **_sp_view(found, selected)})
 
 
 def list_service_principals(req: GraphRequest, params: Params) -> GraphResult:
     """https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list?view=graph-rest-1.0"""
     odata.check_options(req, frozenset({"$filter", "$top", "$skiptoken", "$select"}))
+    selected = odata.parse_select(req, SP_PROPERTIES, "servicePrincipal")
     keep = odata.parse_filter(req, SP_FILTER_PROPERTIES, "servicePrincipal")
     page, next_link = odata.paginate(req, [sp for sp in _service_principals(req) if keep(sp)], "/servicePrincipals")
-    body: JsonObject = {"@odata.context": req.context("servicePrincipals")}
+    body: JsonObject = {
+        "@odata.context": req.context(odata.select_context("servicePrincipals", selected, entity=False))
+    }
     if next_link:
         body["@odata.nextLink"] = next_link
-    body["value"] = page
+    body["value"] = [_sp_view(sp, selected) for sp in page]
     return GraphResult(200, body)

@@ -182,8 +182,7 @@ def create_user(req: GraphRequest, params: Params) -> GraphResult:
         created=now_iso(),
     )
     _apply(user, body)
-    req.store.add_user(user)
-    return GraphResult(201, user_view(req, user))
+    return GraphResult(201, user_view(req, req.store.add_user(user)))
 
 
 def get_user(req: GraphRequest, params: Params) -> GraphResult:
@@ -396,4 +395,106 @@ def get_subscribed_sku(req: GraphRequest, params: Params) -> GraphResult:
     selected = odata.parse_select(req, SKU_PROPERTIES, "subscribedSku")
     body: JsonObject = {"@odata.context": req.context(odata.select_context("subscribedSkus", selected, entity=True))}
     body.update(odata.project(sku, selected) if selected is not None else sku)
+    return GraphResult(200, body)
+
+
+# --- organization ----------------------------------------------------------------------------
+
+# https://learn.microsoft.com/en-us/graph/api/resources/organization: every property of the v1.0 organization
+# (and directoryObject) type. What the tenant file knows (id, displayName, verified domains) is shown; the
+# rest reads as unset: [] for collections, null otherwise; the two non-nullable scalars take the values the
+# resource page gives as defaults (mobileDeviceManagementAuthority unknown, tenantType AAD).
+ORGANIZATION_PROPERTIES = (
+    "id",
+    "deletedDateTime",
+    "assignedPlans",
+    "businessPhones",
+    "city",
+    "country",
+    "countryLetterCode",
+    "createdDateTime",
+    "defaultUsageLocation",
+    "displayName",
+    "marketingNotificationEmails",
+    "mobileDeviceManagementAuthority",
+    "onPremisesLastSyncDateTime",
+    "onPremisesSyncEnabled",
+    "partnerTenantType",
+    "postalCode",
+    "preferredLanguage",
+    "privacyProfile",
+    "provisionedPlans",
+    "securityComplianceNotificationMails",
+    "securityComplianceNotificationPhones",
+    "state",
+    "street",
+    "technicalNotificationMails",
+    "tenantType",
+    "verifiedDomains",
+)
+ORGANIZATION_COLLECTIONS = frozenset(
+    {
+        "assignedPlans",
+        "businessPhones",
+        "marketingNotificationEmails",
+        "provisionedPlans",
+        "securityComplianceNotificationMails",
+        "securityComplianceNotificationPhones",
+        "technicalNotificationMails",
+        "verifiedDomains",
+    }
+)
+ORGANIZATION_DEFAULTS: JsonObject = {"mobileDeviceManagementAuthority": "unknown", "tenantType": "AAD"}
+
+
+def _verified_domains(tenant: JsonObject) -> list[JsonObject]:
+    """verifiedDomain objects; the default is the first custom domain (else the initial one), as Exchange's."""
+    domains = [str(d) for d in tenant.get("domains", [])]
+    initial = str(tenant.get("initialDomain", ""))
+    default = next((d for d in domains if not d.lower().endswith(".onmicrosoft.com")), initial)
+    return [
+        {
+            "capabilities": "Email, OfficeCommunicationsOnline",
+            "isDefault": name == default,
+            "isInitial": name == initial,
+            "name": name,
+            "type": "Managed",
+        }
+        for name in domains
+    ]
+
+
+def _organization(req: GraphRequest, selected: list[str] | None) -> JsonObject:
+    tenant = req.store.tenant
+    known: JsonObject = {
+        "id": tenant["id"],
+        "displayName": tenant.get("displayName"),
+        "verifiedDomains": _verified_domains(tenant),
+    }
+    names = selected if selected is not None else list(ORGANIZATION_PROPERTIES)
+    empty: JsonObject = {n: ([] if n in ORGANIZATION_COLLECTIONS else ORGANIZATION_DEFAULTS.get(n)) for n in names}
+    return {n: known[n] if n in known else empty[n] for n in names}
+
+
+def list_organization(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/organization-list?view=graph-rest-1.0"""
+    odata.check_options(req, USER_OPTIONS)
+    selected = odata.parse_select(req, ORGANIZATION_PROPERTIES, "organization")
+    context = req.context(odata.select_context("organization", selected, entity=False))
+    return GraphResult(200, {"@odata.context": context, "value": [_organization(req, selected)]})
+
+
+def get_organization(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/organization-get?view=graph-rest-1.0"""
+    odata.check_options(req, USER_OPTIONS)
+    if params["key"].lower() != str(req.store.tenant["id"]).lower():
+        raise GraphError(
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{params['key']}' does not exist or one of its queried reference-property objects "
+            "are not present.",
+        )
+    selected = odata.parse_select(req, ORGANIZATION_PROPERTIES, "organization")
+    body: JsonObject = {"@odata.context": req.context(odata.select_context("organization", selected, entity=True))}
+    body.update(_organization(req, selected))
     return GraphResult(200, body)

@@ -64,6 +64,11 @@ def project(obj: JsonObject, names: Sequence[str], collections: frozenset[str] =
     return {n: obj.get(n, [] if n in collections else None) for n in names}
 
 
+def key_segment(key: str) -> str:
+    """A key as @odata.context shows it, percent-encoded: ``users('alice%40contoso.com')``."""
+    return quote(key, safe="")
+
+
 def select_context(collection: str, selected: list[str] | None, entity: bool) -> str:
     """The ``$metadata#...`` fragment: ``users/$entity``, ``users(displayName,id)`` ..."""
     fragment = collection if selected is None else f"{collection}({','.join(selected)})"

@@ -23,7 +23,7 @@ from reconciler.simulator.directory import (
     subscribed_sku,
 )
 from reconciler.simulator.seed_exchange import build_exchange, graph_service_principals
-from reconciler.simulator.store import dump_tenant, write_atomic
+from reconciler.simulator.store import write_tenant
 
 JsonObject = dict[str, Any]
 
@@ -126,5 +126,5 @@ def init_tenant(
     default ``Simulated-Pa55!``); only its salted hash is written.
     """
     data = build_tenant(users=users, rooms=rooms, flavor=flavor, ad_password=ad_password)
-    write_atomic(Path(path), dump_tenant(data))
+    write_tenant(Path(path), data)
     return data

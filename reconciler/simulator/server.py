@@ -176,6 +176,7 @@ class Simulator:
             server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+        self.store.close()  # fold the journal into the tenant file
 
     def __enter__(self) -> Simulator:
         self.start()

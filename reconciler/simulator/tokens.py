@@ -6,7 +6,9 @@ A token is a JWT with ``alg: none`` and an empty signature::
 
 The payload carries the claims the simulator looks at: ``tid`` (must equal the tenant id),
 ``appid`` (the calling application, kept on the request for later per-app scoping),
-``roles`` (application permissions) and ``aud``; ``exp`` is honoured when present.
+``roles`` (application permissions), ``scp`` (delegated permissions, space-separated: present only in a
+token for a signed-in user, https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference)
+and ``aud``; ``exp`` is honoured when present.
 Nothing is signed or verified cryptographically: this is a loopback test double.
 """
 
@@ -30,6 +32,12 @@ class Caller:
     tenant_id: str
     app_id: str
     roles: tuple[str, ...] = field(default_factory=tuple)
+    scopes: tuple[str, ...] = field(default_factory=tuple)  # delegated permissions (the scp claim)
+
+    @property
+    def delegated(self) -> bool:
+        """A token for a signed-in user (it has an ``scp`` claim), not an app-only token."""
+        return bool(self.scopes)
 
 
 class TokenError(Exception):
@@ -44,8 +52,11 @@ def _unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def make_token(tenant_id: str, app_id: str, roles: list[str] | None = None) -> str:
-    """Build an unsigned JWT the simulator accepts for ``tenant_id``, valid for one hour."""
+def make_token(tenant_id: str, app_id: str, roles: list[str] | None = None, *, scopes: list[str] | None = None) -> str:
+    """Build an unsigned JWT the simulator accepts for ``tenant_id``, valid for one hour.
+
+    ``roles``: application permissions (an app-only token); ``scopes``: delegated permissions (``scp``).
+    """
     now = int(time.time())
     payload = {
         "aud": GRAPH_AUDIENCE,
@@ -57,6 +68,8 @@ def make_token(tenant_id: str, app_id: str, roles: list[str] | None = None) -> s
         "appid": app_id,
         "roles": list(roles or []),
     }
+    if scopes:
+        payload["scp"] = " ".join(scopes)
     header = _b64url(json.dumps(_HEADER, separators=(",", ":")).encode())
     body = _b64url(json.dumps(payload, separators=(",", ":")).encode())
     return f"{header}.{body}."
@@ -84,4 +97,7 @@ def decode_token(token: str, tenant_id: str) -> Caller:
     if isinstance(exp, int | float) and exp < time.time():
         raise TokenError("expired")
     roles = payload.get("roles") or []
-    return Caller(tenant_id=tenant_id, app_id=str(payload.get("appid", "")), roles=tuple(map(str, roles)))
+    scopes = str(payload.get("scp") or "").split()
+    return Caller(
+        tenant_id=tenant_id, app_id=str(payload.get("appid", "")), roles=tuple(map(str, roles)), scopes=tuple(scopes)
+    )

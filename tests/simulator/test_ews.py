@@ -16,7 +16,7 @@ from exchangelib.errors import ErrorImpersonateUserDenied, ErrorNameResolutionNo
 from exchangelib.properties import CalendarPermission, UserId
 from exchangelib.version import EXCHANGE_2016
 
-from reconciler.simulator import Simulator, init_tenant, make_token
+from reconciler.simulator import Simulator, init_tenant, make_token, read_tenant
 
 ADMIN = "reconciler-admin@contoso.com"
 PASSWORD = "Simulated-Pa55!"
@@ -71,7 +71,7 @@ def set_rows(data: dict[str, Any], mailbox: str, rows: list[dict[str, Any]]) -> 
 
 
 def stored_rows(path: Path, mailbox: str) -> list[dict[str, Any]]:
-    data = json.loads(path.read_text())
+    data = read_tenant(path)
     rows: list[dict[str, Any]] = data["exchange"]["folderPermissions"][guid(data, mailbox)]
     return rows
 
@@ -288,7 +288,7 @@ def test_save_permission_set_replaces_rows_and_keeps_editor_flags(server: Simula
     )
     calendar.save(update_fields=["permission_set"])
     rows = stored_rows(server_file, "boardroom")
-    data = json.loads(server_file.read_text())
+    data = read_tenant(server_file)
     assert rows == [
         {"User": "Default", "AccessRights": ["AvailabilityOnly"], "SharingPermissionFlags": None},
         {"User": "Anonymous", "AccessRights": ["None"], "SharingPermissionFlags": None},

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.simulator import Simulator, init_tenant, make_token
+from reconciler.simulator import Simulator, init_tenant, make_token, read_tenant
 
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
 EXCHANGE_P1 = "4b9405b0-7788-4568-add1-99614e613b69"
@@ -113,9 +113,10 @@ def test_create_user_returns_201_with_the_user(graph: httpx.Client, tenant_file:
     assert body["displayName"] == "Cronofy service"
     uuid.UUID(body["id"])
     assert "request-id" in response.headers
-    stored = next(u for u in json.loads(tenant_file.read_text())["users"] if u["id"] == body["id"])
+    stored = next(u for u in read_tenant(tenant_file)["users"] if u["id"] == body["id"])
     assert stored["passwordHash"].startswith("sha256$")
-    assert GOOD_PASSWORD not in tenant_file.read_text()
+    for path in tenant_file.parent.iterdir():  # the tenant file and its journal
+        assert GOOD_PASSWORD not in path.read_text()
     assert "passwordHash" not in graph.get(f"/users/{body['id']}?$select=id,passwordProfile").text
 
 
@@ -409,7 +410,7 @@ def test_fault_returns_status_with_retry_after_then_clears(tenant_file: Path, st
             response = client.get(f"/users/{ADMIN}/licenseDetails")
             assert_error(response, status, code)
             assert response.headers["retry-after"] == "7"
-            assert json.loads(tenant_file.read_text())["faults"][0]["times"] == remaining
+            assert read_tenant(tenant_file)["faults"][0]["times"] == remaining
         assert client.get(f"/users/{ADMIN}/licenseDetails").status_code == 200
         assert client.get(f"/users/{ADMIN}").status_code == 200
 
@@ -486,7 +487,7 @@ def test_faults_apply_inside_batch(tenant_file: Path) -> None:
         assert by_id["a"]["status"] == 429 and by_id["a"]["headers"]["Retry-After"] == "3"
         assert by_id["a"]["body"]["error"]["code"] == "TooManyRequests"
         assert by_id["b"]["status"] == 200
-        assert json.loads(tenant_file.read_text())["faults"][0]["times"] == 0
+        assert read_tenant(tenant_file)["faults"][0]["times"] == 0
 
 
 # --- server ----------------------------------------------------------------------------------
@@ -609,7 +610,7 @@ def test_msgraph_sdk_retries_a_429(tenant_file: Path) -> None:
         skus = asyncio.run(fetch())
         assert len(skus.value) == 3
         assert sim.requests_served == 2  # the throttled attempt and the retry
-        assert json.loads(tenant_file.read_text())["faults"][0]["times"] == 0
+        assert read_tenant(tenant_file)["faults"][0]["times"] == 0
 
 
 def test_msgraph_sdk_batch_request_content(sim: Simulator) -> None:

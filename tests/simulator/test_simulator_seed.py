@@ -73,11 +73,14 @@ def test_bad_options(tmp_path: Path) -> None:
         init_tenant(tmp_path / "t.json", users=-1)
 
 
-def test_store_save_is_atomic_and_reloadable(tmp_path: Path) -> None:
+def test_store_save_is_journaled_and_close_folds_it_in(tmp_path: Path) -> None:
     init_tenant(tmp_path / "t.json")
     store = TenantStore(tmp_path / "t.json")
     with store.lock:
         store.tenant["displayName"] = "Changed"
         store.save()
     assert TenantStore(tmp_path / "t.json").tenant["displayName"] == "Changed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json", "t.json.journal"]
+    store.close()
     assert [p.name for p in tmp_path.iterdir()] == ["t.json"]
+    assert json.loads((tmp_path / "t.json").read_text())["tenant"]["displayName"] == "Changed"
