@@ -105,6 +105,7 @@ USER_SELECT = [
     "accountEnabled",
     "usageLocation",
     "assignedLicenses",
+    "passwordProfile",  # returned only on $select: forceChangePasswordNextSignIn (its password is always null)
 ]
 
 
@@ -314,12 +315,20 @@ class GraphClient:
         self._users.clear()
         return self._call("POST", "/users", body, what=f"POST /users ({properties.get('user_principal_name')})")
 
-    def update_user(self, user_id: str, properties: dict[str, Any]) -> None:
-        """PATCH /users/{id} (Graph answers 204 No Content)."""
+    def update_user(
+        self, user_id: str, properties: dict[str, Any], password: str | None = None, force_change: bool | None = None
+    ) -> None:
+        """PATCH /users/{id} (Graph answers 204 No Content); with `password`, its passwordProfile too (Microsoft's
+        example updates passwordProfile with the password and forceChangePasswordNextSignIn together).
+        https://learn.microsoft.com/en-us/graph/api/user-update"""
+        from msgraph.generated.models.password_profile import PasswordProfile
         from msgraph.generated.models.user import User
 
+        body = User(**properties)
+        if password is not None:
+            body.password_profile = PasswordProfile(password=password, force_change_password_next_sign_in=force_change)
         self._users.clear()
-        self._call("PATCH", f"/users/{quote(user_id)}", User(**properties))
+        self._call("PATCH", f"/users/{quote(user_id)}", body)
 
     def delete_user(self, user_id: str) -> None:
         """DELETE /users/{id} (to the deleted items, restorable for 30 days)."""

@@ -55,6 +55,8 @@ def _with_backend(ctx: Context, item: Item, change: Change) -> Change:
     """Checks that a create can succeed, and the manual steps of a target without an API for the kind."""
     if change.action in (Action.CREATE, Action.REPLACE) and item.desired is not None:
         item.kind.check_create(ctx.spec, item.desired)
+    if change.action is Action.UPDATE and item.desired is not None:
+        item.kind.check_update(ctx.spec, item.desired, change.changed)
     backend = item.kind.backend(ctx.target)
     if change.action in (Action.CREATE, Action.REPLACE, Action.UPDATE) and not backend.automated:
         return change.model_copy(update={"manual": backend.manual(change), "automated": False})

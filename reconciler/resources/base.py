@@ -356,6 +356,10 @@ class ResourceKind(ABC):
         """Raise a SpecError at plan time when a create could not succeed (e.g. a secret is unset)."""
         return None
 
+    def check_update(self, loaded: LoadedSpec, desired: Desired, changed: list[str]) -> None:
+        """Raise a SpecError at plan time when an update of `changed` could not succeed."""
+        return None
+
     def permissions(self, spec: Spec) -> list[Permission]:
         """What reconciler's own identity needs to read (READ: plan, drift) and change (APPLY) this kind for `spec`,
         from the spec alone (the tenant is not read); [] when the spec asks nothing of this kind."""

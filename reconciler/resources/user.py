@@ -57,6 +57,9 @@ GRAPH_FIELDS = {
 }
 
 
+FORCE_CHANGE = "force_change_password_next_sign_in"
+
+
 class UserAttrs(Attributes):
     """The service account as the spec names its fields (Graph user properties)."""
 
@@ -67,6 +70,8 @@ class UserAttrs(Attributes):
     mail_nickname: str | None = None
     account_enabled: bool | None = None
     usage_location: str | None = None
+    # passwordProfile.forceChangePasswordNextSignIn (Graph returns passwordProfile only on $select)
+    force_change_password_next_sign_in: bool | None = None
 
 
 class Online(Backend[UserAttrs]):
@@ -87,9 +92,10 @@ class Online(Backend[UserAttrs]):
     def create(self, ctx: Context, change: Change) -> Observed:
         password = _password(ctx.spec)
         after = change.after or {}
-        properties = {GRAPH_FIELDS[k]: v for k, v in self.parse(after).to_json().items() if v is not None}
+        wanted = self.parse(after).to_json()
+        properties = {GRAPH_FIELDS[k]: v for k, v in wanted.items() if v is not None and k in GRAPH_FIELDS}
         user = ctx.clients.graph.create_user(
-            properties, password, bool(after.get("force_change_password_next_sign_in"))
+            properties, password, bool(wanted.get(FORCE_CHANGE))
         )
         ctx.lookups.forget_user(str(after.get("user_principal_name", "")))
         return Observed(change.address, user.get("id"), _record_attrs(after))
@@ -98,7 +104,12 @@ class Online(Backend[UserAttrs]):
         if change.id is None:
             raise ReconcilerError(f"{change.address}: the plan names no user id to change")
         wanted = self.parse(change.after).to_json()
-        ctx.clients.graph.update_user(change.id, {GRAPH_FIELDS[k]: wanted[k] for k in change.changed if k in wanted})
+        properties = {GRAPH_FIELDS[k]: wanted[k] for k in change.changed if k in GRAPH_FIELDS}
+        if FORCE_CHANGE in change.changed:  # passwordProfile is updated with the password it protects
+            force = bool(wanted[FORCE_CHANGE])
+            ctx.clients.graph.update_user(change.id, properties, _password(ctx.spec), force)
+        else:
+            ctx.clients.graph.update_user(change.id, properties)
         return Observed(change.address, change.id, _record_attrs(change.after or {}))
 
     def delete(self, ctx: Context, change: Change) -> None:
@@ -108,11 +119,14 @@ class Online(Backend[UserAttrs]):
 
 
 def _observed(address: str, user: dict[str, Any]) -> Observed:
-    return Observed(address, user.get("id"), {name: user.get(prop) for name, prop in JSON_FIELDS.items()})
+    attributes = {name: user.get(prop) for name, prop in JSON_FIELDS.items()}
+    profile = user.get("passwordProfile")
+    attributes[FORCE_CHANGE] = profile.get("forceChangePasswordNextSignIn") if isinstance(profile, dict) else None
+    return Observed(address, user.get("id"), attributes)
 
 
 def _record_attrs(after: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in after.items() if k in JSON_FIELDS}
+    return {k: v for k, v in after.items() if k in JSON_FIELDS or k == FORCE_CHANGE}
 
 
 def _password(loaded: LoadedSpec, location: Location | None = None) -> str:
@@ -129,7 +143,7 @@ def _password(loaded: LoadedSpec, location: Location | None = None) -> str:
 
 class UserKind(ResourceKind):
     kind = "user"
-    write_only = frozenset({"password", "force_change_password_next_sign_in"})
+    write_only = frozenset({"password"})
     sensitive = frozenset({"password"})
     online = Online(UserAttrs)
     server = Unsupported(UserAttrs)
@@ -149,11 +163,9 @@ class UserKind(ResourceKind):
             mail_nickname=account.nickname,
             account_enabled=account.account_enabled,
             usage_location=account.usage_location,
+            force_change_password_next_sign_in=account.force_change_password_next_sign_in,
         ).to_json()
-        write_only = {
-            "password": account.password,
-            "force_change_password_next_sign_in": account.force_change_password_next_sign_in,
-        }
+        write_only = {"password": account.password}
         return [
             Desired(
                 kind=self.kind,
@@ -181,6 +193,11 @@ class UserKind(ResourceKind):
 
     def check_create(self, loaded: LoadedSpec, desired: Desired) -> None:
         _password(loaded, desired.location)
+
+    def check_update(self, loaded: LoadedSpec, desired: Desired, changed: list[str]) -> None:
+        """Graph updates passwordProfile with the password: changing the sign-in flag needs the spec's password."""
+        if FORCE_CHANGE in changed:
+            _password(loaded, desired.location)
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         upn = attributes.get("user_principal_name")

@@ -151,6 +151,17 @@ def _password_hash(profile: Any, salt: str) -> str:
     return hash_password(password, salt)
 
 
+def _profile(profile: Any) -> JsonObject:
+    """passwordProfile as stored and returned on $select: the password is never returned (null).
+    https://learn.microsoft.com/en-us/graph/api/resources/passwordprofile ("If not set, default is false")"""
+    given = profile if isinstance(profile, dict) else {}
+    return {
+        "forceChangePasswordNextSignIn": bool(given.get("forceChangePasswordNextSignIn", False)),
+        "forceChangePasswordNextSignInWithMfa": bool(given.get("forceChangePasswordNextSignInWithMfa", False)),
+        "password": None,
+    }
+
+
 def _apply(user: JsonObject, body: JsonObject) -> None:
     for prop, value in body.items():
         if prop.startswith("@odata.") or prop in ("passwordProfile", "userPrincipalName"):
@@ -182,6 +193,7 @@ def create_user(req: GraphRequest, params: Params) -> GraphResult:
         created=now_iso(),
     )
     _apply(user, body)
+    user["passwordProfile"] = _profile(body["passwordProfile"])
     return GraphResult(201, user_view(req, req.store.add_user(user)))
 
 
@@ -217,6 +229,7 @@ def update_user(req: GraphRequest, params: Params) -> GraphResult:
         _check_upn(req, str(new_upn), current=user)
     if "passwordProfile" in body:
         user["passwordHash"] = _password_hash(body["passwordProfile"], uuid.uuid4().hex)
+        user["passwordProfile"] = _profile(body["passwordProfile"])
     _apply(user, body)
     if new_upn is not None:
         req.store.rename_user(user, str(new_upn))

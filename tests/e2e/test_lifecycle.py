@@ -111,3 +111,30 @@ def test_prevent_destroy_is_remembered_until_lifted(ws: Workspace) -> None:
     _without_service_account(ws)
     plan = ws.cli("plan", str(ws.spec))
     assert plan.exit_code == 0 and "user.service_account will be destroyed" in plan.stdout
+
+
+def test_adopted_account_that_must_change_its_password_is_not_a_match(ws: Workspace) -> None:
+    """passwordProfile is read on $select: an adopted account set to change its password at next sign-in differs
+    from a spec saying false, and apply sets it (with the spec's password, as Graph updates passwordProfile)."""
+    body = {
+        "accountEnabled": True,
+        "displayName": "Cronofy Service Account",
+        "givenName": "Cronofy",
+        "surname": "Service Account",
+        "mailNickname": "cronofy-svc",
+        "usageLocation": "US",
+        "userPrincipalName": ADOPTED,
+        "passwordProfile": {"password": "Hand-made-Pw-123!", "forceChangePasswordNextSignIn": True},
+    }
+    assert ws.graph("POST", "/users", body).exit_code == 0
+    ws.write_spec(upn=ADOPTED)
+    plan = json.loads(ws.cli("plan", str(ws.spec), "--json").stdout)
+    user = next(c for c in plan["changes"] if c["address"] == "user.service_account")
+    assert (user["action"], user["changed"]) == ("update", ["force_change_password_next_sign_in"])
+    assert user["before"]["force_change_password_next_sign_in"] is True
+    assert ws.cli("apply", str(ws.spec), "--auto-approve").exit_code == 0
+    seen = ws.graph_json(f"/users/{ADOPTED}?$select=passwordProfile")
+    assert seen["passwordProfile"]["forceChangePasswordNextSignIn"] is False
+    assert seen["passwordProfile"]["password"] is None
+    again = ws.cli("plan", str(ws.spec), "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.stdout, again.output
