@@ -191,6 +191,42 @@ class Tenant(Workspace):
         return json.loads(result.stdout.split("\n", 1)[1]).get("value", [])
 
 
+# A licensed service account with the integration's app and the restricted preset (tests append more `access:`)
+ACCESS_SPEC = """\
+version: 1
+tenant:
+  id: {tenant_id}
+  domain: contoso.onmicrosoft.com
+  simulator: ../state/simulated-tenant.json
+target: exchange_online
+service_account:
+  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
+  display_name: Cronofy Service Account
+  password: ${{env:CRONOFY_SVC_PASSWORD}}
+  usage_location: US
+  licenses: [ENTERPRISEPACK]
+integration:
+  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
+  display_name: Cronofy Enterprise Connect
+access:
+  level: {level}
+  scope_group: cronofy-scope@contoso.com
+"""
+
+
+def write_access_spec(tenant: Tenant, name: str, tail: str = "", level: str = "restricted") -> str:
+    """specs/<name>.yaml next to `tenant`: ACCESS_SPEC plus `tail`; its path."""
+    path = tenant.root / "specs" / f"{name}.yaml"
+    path.write_text(ACCESS_SPEC.format(tenant_id=tenant.tenant_id, level=level) + tail, encoding="utf-8")
+    return str(path)
+
+
+def granted(tenant: Tenant, mailbox: str, grantee: str = SVC) -> bool:
+    """Whether `grantee` has an entry on `mailbox`'s Calendar (read through Graph, as any admin could)."""
+    entries = tenant.graph_json(f"/users/{mailbox}/calendar/calendarPermissions")["value"]
+    return grantee in {str(e.get("emailAddress", {}).get("address", "")).lower() for e in entries}
+
+
 def make_tenant(root: Path, file: str = "simulated-tenant.json", **seed: Any) -> Tenant:
     """The repository's specs copied into `root`, next to a fresh simulated tenant at state/`file`
     (the specs' `simulator:` paths unchanged); `seed` goes to init_tenant (flavor, ad_password, ...)."""

@@ -5,39 +5,11 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Tenant
-
-SVC = "cronofy-svc@contoso.onmicrosoft.com"
-HEAD = """\
-version: 1
-tenant:
-  id: {tenant_id}
-  domain: contoso.onmicrosoft.com
-  simulator: ../state/simulated-tenant.json
-target: exchange_online
-service_account:
-  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
-  display_name: Cronofy Service Account
-  password: ${{env:CRONOFY_SVC_PASSWORD}}
-  usage_location: US
-  licenses: [ENTERPRISEPACK]
-integration:
-  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
-access:
-  level: {level}
-  scope_group: cronofy-scope@contoso.com
-"""
+from tests.conftest import SVC, Tenant, granted, write_access_spec
 
 
 def write(tenant: Tenant, tail: str, level: str = "restricted") -> str:
-    path = tenant.root / "specs" / "sources.yaml"
-    path.write_text(HEAD.format(tenant_id=tenant.tenant_id, level=level) + tail, encoding="utf-8")
-    return str(path)
-
-
-def granted(tenant: Tenant, mailbox: str) -> bool:
-    entries = tenant.graph_json(f"/users/{mailbox}/calendar/calendarPermissions")["value"]
-    return SVC in {str(e.get("emailAddress", {}).get("address", "")).lower() for e in entries}
+    return write_access_spec(tenant, "sources", tail, level)
 
 
 def test_emptied_csv_revokes_instead_of_falling_back_to_the_scope_group(tenant: Tenant) -> None:
@@ -106,7 +78,7 @@ def test_a_scope_group_with_a_quote_in_its_name_converges(tenant: Tenant) -> Non
     tenant.exchange("New-DistributionGroup", {"Name": "O'Brien Team", "Members": ["alice", "bob"]})
     spec = write(tenant, "")
     path = tenant.root / "specs" / "sources.yaml"
-    text = path.read_text(encoding="utf-8").replace("cronofy-scope@contoso.com", "\"O'Brien Team\"")
+    text = path.read_text(encoding="utf-8").replace("cronofy-scope@contoso.com", '"O\'Brien Team"')
     path.write_text(text, encoding="utf-8")
     applied = tenant.cli("apply", spec, "--auto-approve")
     assert applied.exit_code == 0, applied.output
