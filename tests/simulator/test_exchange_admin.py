@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.simulator import ShellError, Simulator, init_tenant, make_token, run_shell_lines
+from reconciler.simulator import ShellError, Simulator, init_tenant, make_token, read_tenant, run_shell_lines
 from reconciler.simulator import exchange_model as xm
 from reconciler.simulator.exchange_admin import run_cmdlet
 from reconciler.simulator.exchange_errors import CmdletError
@@ -442,7 +441,7 @@ def test_exchange_server_shell_lines(tmp_path: Path) -> None:
     )
     assert assignment["RecipientWriteScope"] == "CustomRecipientScope"
     assert assignment["CustomRecipientWriteScope"] == "Cronofy"
-    data = json.loads(tenant.read_text())
+    data = read_tenant(tenant)  # the file and its journal of writes since
     assert xm.user_can_impersonate(data, "cronofy-svc", "alice@contoso.com")
     assert not xm.user_can_impersonate(data, "cronofy-svc", "dave@contoso.com")
     assert xm.user_can_impersonate(data, "reconciler-admin@contoso.com", "dave@contoso.com")
