@@ -52,7 +52,7 @@ service_account:
   display_name: Cronofy Service Account
   password: ${{env:BENCH_SVC_PASSWORD}}
   usage_location: US
-  licenses: []
+  licenses: [EXCHANGESTANDARD]
 integration:
   app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
 access:

@@ -9,7 +9,8 @@ TENANT=state/simulated-tenant.json
 SVC=cronofy-svc@contoso.onmicrosoft.com
 export CRONOFY_SVC_PASSWORD="${CRONOFY_SVC_PASSWORD:-Demo-only-$(date +%s)-Pw!}"
 
-step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
+if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi  # no escapes when piped
+step() { printf '\n%s== %s%s\n$ %s\n' "$BOLD" "$1" "$PLAIN" "$2"; }
 
 rm -f state/example.json state/example.json.backup
 step "A fresh simulated tenant" "reconciler sim init $TENANT"
@@ -21,7 +22,7 @@ $R validate "$SPEC"
 step "Verify before apply: the integration cannot reach the calendars yet" "reconciler verify $SPEC"
 $R verify "$SPEC" || echo "(verify failed, as expected before apply)"
 
-step "Plan: service account without license, scope, app role assignment, room list, calendar permissions" "reconciler plan $SPEC"
+step "Plan: service account (Exchange Online Plan 1: folder permissions need a mailbox), scope, app role assignment, room list, calendar permissions" "reconciler plan $SPEC"
 $R plan "$SPEC"
 
 step "The same plan as PowerShell, for a change board (first lines)" "reconciler plan $SPEC --format powershell"
@@ -36,7 +37,7 @@ $R plan "$SPEC" --detailed-exitcode
 step "Verify after apply: in scope allowed, outside refused" "reconciler verify $SPEC"
 $R verify "$SPEC"
 
-step "Behind reconciler's back: an admin gives the account an E3 license and downgrades a calendar permission" \
+step "Behind reconciler's back: an admin gives the account an extra E3 license and downgrades a calendar permission" \
      "POST /users/$SVC/assignLicense; Set-MailboxFolderPermission alice:\\Calendar AvailabilityOnly"
 $R sim request "$TENANT" POST "/v1.0/users/$SVC/assignLicense" \
    --body '{"addLicenses": [{"disabledPlans": [], "skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900"}], "removeLicenses": []}' >/dev/null
@@ -59,7 +60,7 @@ $R export "$SPEC" --out specs/exported.yaml --force
 $R plan specs/exported.yaml --workspace example --lock=false | tail -3 || true
 rm -f specs/exported.yaml
 
-step "Restore the spec: the license removed again, the permission set back in place" "reconciler apply $SPEC --auto-approve"
+step "Restore the spec: the extra license removed again, the permission set back in place" "reconciler apply $SPEC --auto-approve"
 $R apply "$SPEC" --auto-approve
 
 step "Drift again" "reconciler drift $SPEC"

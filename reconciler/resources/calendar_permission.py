@@ -52,6 +52,7 @@ from reconciler.spec.presets import (
     mailbox_csv,
     permissions,
 )
+from reconciler.spec.rules import preset_grants_folder_permissions
 
 if TYPE_CHECKING:
     from reconciler.engine.plan import Change
@@ -397,7 +398,7 @@ class CalendarPermissionKind(ResourceKind):
         routes = [graph_role(p.access_rights, list(p.sharing_permission_flags)) for p in spec.calendar_permissions]
         sources: set[str] = {"addresses"} if spec.calendar_permissions else set()
         access = spec.access
-        if access is not None and access.level is not AccessLevel.FULL and spec.service_account is not None:
+        if access is not None and preset_grants_folder_permissions(spec):
             rights, flags = EDITOR_DELEGATE if access.level is AccessLevel.RESTRICTED else AVAILABILITY_ONLY
             routes.append(graph_role(rights, list(flags)))
             given = access.mailboxes

@@ -428,6 +428,14 @@ def add_folder_permission(ctx: Ctx, params: Params) -> list[JsonObject]:
     # https://learn.microsoft.com/powershell/module/exchangepowershell/add-mailboxfolderpermission
     mailbox = _folder(ctx, params.required("Identity"))
     key, name = _user_key(ctx, params.required("User"))
+    grantee = xm.grantee(ctx.data, key)
+    if grantee is not None and not xm.mail_enabled(ctx.data, grantee):
+        # the page's rule ("Valid values are mail-enabled security principals"); the wording is ours
+        raise CmdletError(
+            RECIPIENT_TASK_TYPE,
+            f"The user \"{name}\" isn't a mail-enabled security principal (it has no mailbox). "
+            "Folder permissions can be granted only to mailboxes, mail users and mail-enabled security groups.",
+        )
     rights, flags = _rights(ctx, params)
     rows = xm.calendar_permissions(ctx.data, str(mailbox["Guid"]))
     if xm.permission_row(rows, key) is not None:

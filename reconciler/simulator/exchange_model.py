@@ -188,6 +188,32 @@ def pseudo_recipient(user: JsonObject) -> JsonObject:
     }
 
 
+# Service plans that give a user an Exchange Online mailbox (EXCHANGE_S_FOUNDATION does not)
+MAILBOX_PLANS = ("EXCHANGE_S_ENTERPRISE", "EXCHANGE_S_STANDARD", "EXCHANGE_S_DESKLESS")
+
+
+def mail_enabled(data: JsonObject, recipient: JsonObject) -> bool:
+    """Whether a folder-permission grantee is a mail-enabled security principal: "Valid values are mail-enabled
+    security principals (mail-enabled accounts or groups that have security identifiers or SIDs...)"
+    (https://learn.microsoft.com/powershell/module/exchangepowershell/add-mailboxfolderpermission, -User).
+    Stored recipients are mailboxes, mail users and mail-enabled groups; an Entra user without one is mail-enabled
+    only while a license with an Exchange Online plan gives it a mailbox (the 30-day grace after removal is not
+    modelled)."""
+    if recipient.get("RecipientTypeDetails") != "User":
+        return True
+    user = find_graph_user(data, str(recipient.get("ExternalDirectoryObjectId") or recipient.get("Guid")))
+    if user is None:
+        return False
+    skus = {str(s.get("skuId")).lower(): s for s in data.get("subscribedSkus", [])}
+    for assigned in user.get("assignedLicenses") or []:
+        sku = skus.get(str(assigned.get("skuId")).lower())
+        disabled = {str(p).lower() for p in assigned.get("disabledPlans") or []}
+        for plan in (sku or {}).get("servicePlans", []):
+            if plan.get("servicePlanName") in MAILBOX_PLANS and str(plan.get("servicePlanId")).lower() not in disabled:
+                return True
+    return False
+
+
 def find_exchange_recipient(data: JsonObject, identity: str) -> JsonObject | None:
     """A stored recipient matching ``identity`` on any identity property (no Entra fallback)."""
     lowered = identity.strip().lower()

@@ -216,6 +216,8 @@ def create_permission(req: GraphRequest, params: Params) -> GraphResult:
     grantee = xm.find_recipient(req.store.data, address)
     if grantee is None:
         raise GraphError(404, "ErrorInvalidUser", f"The requested user '{address}' is invalid.")
+    if not xm.mail_enabled(req.store.data, grantee):  # Exchange's folder-permission rule (see xm.mail_enabled)
+        raise GraphError(400, "ErrorInvalidUser", f"The requested user '{address}' is invalid.")
     rights, flags = xm.rights_for(_role(body, USER_ALLOWED))
     rows = xm.calendar_permissions(req.store.data, str(mailbox["Guid"]))
     if xm.permission_row(rows, str(grantee["Guid"])) is not None:

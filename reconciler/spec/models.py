@@ -251,6 +251,15 @@ class Access(Strict):
     assignment_name: AssignmentName = "CronofyImpersonationAssignment"
     mailboxes: MailboxSources = MailboxSources()
     allow_organization_wide: bool = False  # must be true for access to every mailbox (no management scope)
+    folder_permissions: bool = Field(
+        True,
+        description=(
+            "true (default): levels restricted and free_busy also grant the service account Calendar-folder "
+            "permissions on the mailboxes (Editor + Delegate + CanViewPrivateItems, or AvailabilityOnly), which needs "
+            "a mail-enabled (licensed) account on Exchange Online; false: only the app's scope (RBAC for "
+            "Applications or the access policy) grants access, as Microsoft Graph integrations need"
+        ),
+    )
     allow_outside_scope: bool = Field(
         False,
         description=(

@@ -127,6 +127,8 @@ def permissions(loaded: LoadedSpec) -> list[PermissionWant]:
     access = spec.access
     if access is None or access.level is AccessLevel.FULL or spec.service_account is None:
         return wants
+    if not access.folder_permissions:
+        return wants  # the app's scope alone grants access (access.folder_permissions: false)
     rights, flags = EDITOR_DELEGATE if access.level is AccessLevel.RESTRICTED else AVAILABILITY_ONLY
     if spec.target is Target.EXCHANGE_SERVER:
         flags = ()  # SharingPermissionFlags exist only in Exchange Online (see rules: flags on Exchange Server)
@@ -166,3 +168,4 @@ def mailbox_csv(loaded: LoadedSpec) -> MailboxCsv:
     access = loaded.spec.access
     assert access is not None and access.mailboxes.csv is not None
     return read_mailbox_csv(loaded.relative(access.mailboxes.csv), loaded.locate("access", "mailboxes", "csv"))
+

@@ -29,9 +29,22 @@ def check(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
         _organization_wide_is_explicit,
         _no_sharing_flags_on_server,
         _full_names_no_mailboxes,
+        _folder_permissions_need_a_mailbox,
+        _mailboxes_need_folder_permissions,
     ):
         problems += rule(spec, locate)
     return problems
+
+
+def preset_grants_folder_permissions(spec: Spec) -> bool:
+    """Whether the access preset grants the service account Calendar-folder permissions."""
+    access = spec.access
+    return (
+        access is not None
+        and access.level is not AccessLevel.FULL
+        and access.folder_permissions
+        and spec.service_account is not None
+    )
 
 
 def _error(locate: Callable[..., object], summary: str, detail: str, *field: str | int) -> SpecError:
@@ -215,6 +228,48 @@ def _full_names_no_mailboxes(spec: Spec, locate: Callable[..., object]) -> list[
             "access level 'full' grants no folder permissions, so access.mailboxes would be ignored",
             "remove access.mailboxes, or use level: restricted (or free_busy) with a scope_group to grant "
             "folder permissions on those mailboxes",
+            "access",
+            "mailboxes",
+        )
+    ]
+
+
+def _folder_permissions_need_a_mailbox(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    """Exchange grants folder permissions only to mail-enabled principals: an Exchange Online service account with
+    every license removed has no mailbox, so the guide's step 6 and its Editor + Delegate permissions conflict."""
+    account = spec.service_account
+    if account is None or account.licenses or spec.target is not Target.EXCHANGE_ONLINE:
+        return []
+    upn = account.user_principal_name.lower()
+    named = [i for i, p in enumerate(spec.calendar_permissions) if p.grantee.lower() == upn]
+    if not named and not preset_grants_folder_permissions(spec):
+        return []
+    what = "access." + ("level grants it folder permissions" if not named else "calendar_permissions names it")
+    return [
+        _error(
+            locate,
+            f"the service account has every license removed (licenses: []), but {what}: Exchange Online grants "
+            "folder permissions only to mail-enabled principals (Add-MailboxFolderPermission -User), and an "
+            "unlicensed account has no mailbox",
+            "the guide's step 6 (remove the license) and its folder permissions conflict on Exchange Online; choose "
+            "one: keep an Exchange license (licenses: [EXCHANGESTANDARD]; Cronofy's EWS setup asks for E3), or let "
+            "the integration's Graph app reach the calendars through its scope alone: access.folder_permissions: "
+            "false (and no calendar_permissions for the service account)",
+            "service_account",
+            "licenses",
+        )
+    ]
+
+
+def _mailboxes_need_folder_permissions(spec: Spec, locate: Callable[..., object]) -> list[SpecError]:
+    access = spec.access
+    if access is None or access.folder_permissions or access.mailboxes.empty:
+        return []
+    return [
+        _error(
+            locate,
+            "access.mailboxes names the mailboxes for folder permissions, but access.folder_permissions is false",
+            "remove access.mailboxes (the app's scope is access.scope_group), or set folder_permissions: true",
             "access",
             "mailboxes",
         )

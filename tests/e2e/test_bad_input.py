@@ -22,6 +22,8 @@ SVC = (
 )
 APP = "integration:\n  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e\n"
 ACCESS = "access:\n  level: free_busy\n  scope_group: cronofy-scope@contoso.com\n  mailboxes: {{csv: {csv}}}\n"
+# the service account's licenses (free/busy folder permissions need a mailbox on Exchange Online), the app, access
+ACCESS_APP = "  licenses: [EXCHANGESTANDARD]\n" + APP + ACCESS
 LAUGHS = "".join(  # the classic "billion laughs": ten levels, each alias nine times the previous one
     f"lol{n}: &l{n} [" + ", ".join([f"*l{n - 1}" if n else '"lol"'] * 9) + "]\n" for n in range(10)
 )
@@ -156,6 +158,7 @@ SPECS: dict[str, tuple[str, str, str]] = {
     "CSV missing": (
         HEAD
         + SVC
+        + "  licenses: [EXCHANGESTANDARD]\n"
         + APP
         + "access:\n  level: free_busy\n  scope_group: cronofy-scope@contoso.com\n  mailboxes: {csv: nowhere.csv}\n",
         "cannot read mailbox CSV",
@@ -164,6 +167,7 @@ SPECS: dict[str, tuple[str, str, str]] = {
     "CSV without alias column": (
         HEAD
         + SVC
+        + "  licenses: [EXCHANGESTANDARD]\n"
         + APP
         + "access:\n  level: free_busy\n  scope_group: cronofy-scope@contoso.com\n  mailboxes: {csv: noalias.csv}\n",
         "no 'alias' column",
@@ -172,23 +176,24 @@ SPECS: dict[str, tuple[str, str, str]] = {
     "CSV with an empty alias": (
         HEAD
         + SVC
+        + "  licenses: [EXCHANGESTANDARD]\n"
         + APP
         + "access:\n  level: free_busy\n  scope_group: cronofy-scope@contoso.com\n  mailboxes: {csv: emptyalias.csv}\n",
         "empty alias",
         "emptyalias.csv:3",
     ),
     "CSV empty aliases after CRLF and blank lines": (
-        HEAD + SVC + APP + ACCESS.format(csv="crlf.csv"),
+        HEAD + SVC + ACCESS_APP.format(csv="crlf.csv"),
         "crlf.csv:8: empty alias",  # and crlf.csv:6: every empty alias is reported
         "crlf.csv:6",  # physical lines: a quoted value spans two, blank lines count, CRLF is one break
     ),
     "CSV not text (undecodable bytes)": (
-        HEAD + SVC + APP + ACCESS.format(csv="undecodable.csv"),
+        HEAD + SVC + ACCESS_APP.format(csv="undecodable.csv"),
         "undecodable.csv is not readable text",
         "undecodable.csv:3",
     ),
     "CSV that is an Excel workbook": (
-        HEAD + SVC + APP + ACCESS.format(csv="workbook.csv"),
+        HEAD + SVC + ACCESS_APP.format(csv="workbook.csv"),
         "is an Excel workbook (.xlsx)",
         "workbook.csv:1",
     ),
@@ -198,6 +203,7 @@ SPECS: dict[str, tuple[str, str, str]] = {
     "scope name over 64 characters": (
         HEAD
         + SVC
+        + "  licenses: [EXCHANGESTANDARD]\n"
         + APP
         + "access:\n  level: free_busy\n  scope_group: g@contoso.com\n  scope_name: "
         + "S" * 65
@@ -208,6 +214,7 @@ SPECS: dict[str, tuple[str, str, str]] = {
     "assignment name over 64 characters": (
         HEAD
         + SVC
+        + "  licenses: [EXCHANGESTANDARD]\n"
         + APP
         + "access:\n  level: free_busy\n  scope_group: g@contoso.com\n  assignment_name: "
         + "A" * 65
@@ -246,6 +253,20 @@ SPECS: dict[str, tuple[str, str, str]] = {
         + APP
         + "access:\n  level: full\n  allow_organization_wide: true\n  mailboxes: {addresses: [alice]}\n",
         "access.mailboxes would be ignored",
+        "(access.mailboxes)",
+    ),
+    "unlicensed account given folder permissions": (
+        HEAD + SVC + APP + "access:\n  level: free_busy\n  scope_group: cronofy-scope@contoso.com\n",
+        "Exchange Online grants folder permissions only to mail-enabled principals",
+        "(service_account.licenses)",
+    ),
+    "mailboxes without folder permissions": (
+        HEAD
+        + SVC
+        + APP
+        + "access:\n  level: restricted\n  scope_group: cronofy-scope@contoso.com\n  folder_permissions: false\n"
+        + "  mailboxes: {addresses: [alice]}\n",
+        "but access.folder_permissions is false",
         "(access.mailboxes)",
     ),
 }
@@ -350,7 +371,7 @@ def test_excel_csv_is_read(ws: Workspace, name: str) -> None:
     """What Excel writes is read, not refused: validate passes, plan grants each alias in the file."""
     data, aliases, note = EXCEL_CSVS[name]
     (ws.root / "excel.csv").write_bytes(data)
-    ws.write_spec(text=(HEAD + SVC + APP + ACCESS.format(csv="excel.csv")).replace("tenant.json", ws.tenant.name))
+    ws.write_spec(text=(HEAD + SVC + ACCESS_APP.format(csv="excel.csv")).replace("tenant.json", ws.tenant.name))
     _add_mailbox(ws, "rené", "rene@contoso.com")
     result = ws.cli("validate", str(ws.spec))
     assert result.exit_code == 0, (name, result.output)

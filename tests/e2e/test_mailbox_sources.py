@@ -87,3 +87,59 @@ def test_a_scope_group_with_a_quote_in_its_name_converges(tenant: Tenant) -> Non
     assert granted(tenant, "alice@contoso.com") and not granted(tenant, "carol@contoso.com")
     again = tenant.cli("plan", spec, "--detailed-exitcode")
     assert again.exit_code == 0 and "No changes." in again.stdout
+
+
+def test_folder_permissions_need_a_mail_enabled_grantee(tenant: Tenant) -> None:
+    """Exchange grants folder permissions only to mail-enabled principals: the simulator refuses an unlicensed
+    Entra user as grantee (Graph and the admin API), and reconciler refuses the spec before asking."""
+    body = {
+        "accountEnabled": True,
+        "displayName": "No mailbox",
+        "mailNickname": "nomailbox",
+        "userPrincipalName": "nomailbox@contoso.onmicrosoft.com",
+        "passwordProfile": {"password": "Hand-made-Pw-123!"},
+    }
+    assert tenant.graph("POST", "/users", body).exit_code == 0
+    grant = {"emailAddress": {"address": "nomailbox@contoso.onmicrosoft.com"}, "role": "read"}
+    refused = tenant.graph("POST", "/users/alice@contoso.com/calendar/calendarPermissions", grant)
+    assert refused.exit_code == 1 and "ErrorInvalidUser" in refused.output
+    command = {
+        "Identity": "alice@contoso.com:\\Calendar",
+        "User": "nomailbox@contoso.onmicrosoft.com",
+        "AccessRights": ["Reviewer"],
+    }
+    body = {"CmdletInput": {"CmdletName": "Add-MailboxFolderPermission", "Parameters": command}}
+    result = tenant.cli(
+        "sim",
+        "request",
+        str(tenant.tenant),
+        "POST",
+        f"/adminapi/beta/{tenant.tenant_id}/InvokeCommand",
+        "--body",
+        json.dumps(body),
+    )
+    assert result.exit_code == 1 and "mail-enabled" in result.output
+
+    spec = write(tenant, "")
+    path = tenant.root / "specs" / "sources.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("[ENTERPRISEPACK]", "[]"), encoding="utf-8")
+    validate = tenant.cli("validate", spec)
+    assert validate.exit_code == 1, validate.output
+    assert "(service_account.licenses)" in validate.output and "mail-enabled principals" in validate.output
+    assert "access.folder_permissions: false" in validate.output and "Traceback" not in validate.output
+
+
+def test_without_folder_permissions_the_apps_scope_alone_grants_access(tenant: Tenant) -> None:
+    """The second way out: licenses: [] as the guide says, and access.folder_permissions: false."""
+    spec = write(tenant, "  folder_permissions: false\n")
+    path = tenant.root / "specs" / "sources.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("[ENTERPRISEPACK]", "[]"), encoding="utf-8")
+    plan = json.loads(tenant.cli("plan", spec, "--json").stdout)
+    kinds = {c["kind"] for c in plan["changes"]}
+    assert "calendar_permission" not in kinds and {"management_scope", "role_assignment"} <= kinds
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    verify = tenant.cli("verify", spec)
+    assert verify.exit_code == 0, verify.output
+    assert not granted(tenant, "alice@contoso.com")
+    again = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.stdout

@@ -249,7 +249,7 @@ def test_role_assignment_matches_by_role_and_holder_and_reports_the_rest_as_wide
     spec.write_text(
         "version: 1\ntenant: {id: 6972eeb0-1bf6-5393-8f32-08076f624a10}\nintegration: {app_id: " + APP + "}\n"
         "service_account: {user_principal_name: " + SVC + ", display_name: S}\n"
-        "access: {level: free_busy, scope_group: g, exclusive: true}\n",
+        "access: {level: free_busy, scope_group: g, exclusive: true, folder_permissions: false}\n",
         encoding="utf-8",
     )
     loaded = load_spec(spec)

@@ -21,7 +21,8 @@ def _svc(**fields: str) -> str:
 
 
 def _access(**fields: str) -> str:
-    values = {"level": "restricted", "scope_group": "cronofy@contoso.com", **fields}
+    # no folder permissions (last, so the fields' lines stay put): the unlicensed account could not hold any
+    values = {"level": "restricted", "scope_group": "cronofy@contoso.com", **fields, "folder_permissions": "false"}
     return APP + "access:\n" + "".join(f"  {k}: {v}\n" for k, v in values.items())
 
 

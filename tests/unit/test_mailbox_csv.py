@@ -181,7 +181,8 @@ def test_the_loader_keeps_the_notes_and_presets_read_the_same_values(tmp_path: P
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         "version: 1\ntenant: {domain: contoso.com}\nservice_account: {user_principal_name: s@contoso.com, "
-        "display_name: S}\naccess: {level: free_busy, mailboxes: {csv: cronofy.csv}}\n",
+        "display_name: S, licenses: [EXCHANGESTANDARD], usage_location: US}\n"
+        "access: {level: free_busy, mailboxes: {csv: cronofy.csv}}\n",
         encoding="utf-8",
     )
     loaded = load_spec(spec)

@@ -239,7 +239,11 @@ def test_example_script_is_the_guide_in_powershell(tenant: Tenant) -> None:
     assert "New-MgUser -UserPrincipalName 'cronofy-svc@contoso.onmicrosoft.com'" in text
     assert "param(\n    [Parameter(Mandatory)][securestring]$ServiceAccountPassword\n)" in text
     assert "(sensitive)" not in text
-    assert "Connect-ExchangeOnline and Connect-MgGraph -Scopes Application.Read.All,User.ReadWrite.All" in text
+    assert (
+        "Connect-ExchangeOnline and Connect-MgGraph -Scopes Application.Read.All,Organization.Read.All,"
+        "User.ReadWrite.All" in text
+    )
+    assert "Set-MgUserLicense -UserId 'cronofy-svc@contoso.onmicrosoft.com'" in text  # keeps its Exchange license
     assert next(line for line in text.splitlines() if line.startswith("# + ")) == "# + user.service_account"
     assert_documented(text)
 

@@ -74,7 +74,8 @@ def _spec_with_csv(folder: Path) -> LoadedSpec:
     spec = folder / "spec.yaml"
     spec.write_text(
         "version: 1\ntenant: {domain: contoso.com}\nservice_account: {user_principal_name: s@contoso.com, "
-        "display_name: S}\naccess: {level: free_busy, mailboxes: {csv: cronofy.csv}}\n",
+        "display_name: S, licenses: [EXCHANGESTANDARD], usage_location: US}\n"
+        "access: {level: free_busy, mailboxes: {csv: cronofy.csv}}\n",
         encoding="utf-8",
     )
     return load_spec(spec)
