@@ -72,6 +72,11 @@ ROLES_DOC = (
 SERVER_DOC = "https://learn.microsoft.com/en-us/exchange/understanding-management-role-scopes-exchange-2013-help"
 
 
+# The filter for a DN the admin's shell looked up: its quotes doubled, as Microsoft's recipient-filters page escapes
+# a variable's value (https://learn.microsoft.com/powershell/exchange/recipient-filters, `-replace "'","''"`)
+DN_FILTER = "\"MemberOfGroup -eq '$($DistGroupDN -replace \"'\",\"''\")'\""
+
+
 class ScopeAttrs(Attributes):
     """A management scope: its name and recipient filter (`MemberOfGroup -eq '<DN>'`)."""
 
@@ -137,7 +142,7 @@ class Server(Backend[ScopeAttrs]):
         return [
             f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName",
             f"{verb}-ManagementScope {identity} {ps.quote(attrs.name)} "
-            "-RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
+            f"-RecipientRestrictionFilter {DN_FILTER}",
         ]
 
 
@@ -251,7 +256,7 @@ class ManagementScopeKind(ResourceKind):
         if group and "=" not in group:  # the group's address, not its DN (Exchange Server): look the DN up
             return [
                 f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName",
-                f"{command} {name} -RecipientRestrictionFilter \"MemberOfGroup -eq '$DistGroupDN'\"",
+                f"{command} {name} -RecipientRestrictionFilter {DN_FILTER}",
             ]
         return [f"{command} {name} -RecipientRestrictionFilter {ps.quote(text)}"]
 

@@ -22,6 +22,7 @@ are bound as PowerShell binds them (names, aliases, prefixes, positions, sets): 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,8 +264,25 @@ class Parser:
         return lambda s: [item(s) for item in items]
 
     def expression(self, closer: str) -> Node:
-        """A value in expression mode (after '=' or at a statement's start): primaries, comma arrays."""
-        return self.argument(closer)
+        """A value in expression mode (after '=' or at a statement's start): primaries, comma arrays, and the
+        `-replace` operator (about_Comparison_Operators: "-replace <regular-expression>, <substitute>", case
+        insensitive; https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_comparison_operators)."""
+        left = self.argument(closer)
+        mark = self.i
+        self.blanks()
+        if self.text[self.i : self.i + 8].lower() != "-replace" or self.peek(8) not in (" ", "\t"):
+            self.i = mark
+            return left
+        self.i += 8
+        self.blanks()
+        operands = self.argument(closer)
+
+        def replace(session: Session) -> Any:
+            given = operands(session)
+            pattern, substitute = (given[0], given[1]) if isinstance(given, list) else (given, "")
+            return re.sub(str(pattern), _substitute(text_of(substitute)), text_of(left(session)), flags=re.IGNORECASE)
+
+        return replace
 
     def primary(self, closer: str, *, bare: bool) -> Node:
         char = self.peek()
@@ -467,6 +485,25 @@ class Parser:
             self.blanks()
             entries.append((key, self.argument("}")))
         return lambda s: {text_of(k(s)): v(s) for k, v in entries}
+
+
+def _substitute(text: str) -> str:
+    """A .NET substitution ($1, ${name}, $$) as Python's re.sub reads it; anything else literal."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "$" and text[i + 1 : i + 2] == "$":
+            out.append("$")
+            i += 2
+        elif text[i] == "$" and text[i + 1 : i + 2].isdigit():
+            j = i + 1
+            while j < len(text) and text[j].isdigit():
+                j += 1
+            out.append(f"\\g<{text[i + 1 : j]}>")
+            i = j
+        else:
+            out.append(text[i].replace("\\", "\\\\"))
+            i += 1
+    return "".join(out)
 
 
 def _member_node(target: Node, name: str) -> Node:

@@ -36,7 +36,7 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
         "New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role ApplicationImpersonation "
         f"-User '{SVC}' -CustomRecipientWriteScope 'CronofyImpersonationScope'"
     ]
-    assert any("MemberOfGroup -eq '$DistGroupDN'" in line for line in kinds["management_scope"]["manual"])
+    assert any("MemberOfGroup -eq '$($DistGroupDN -replace" in line for line in kinds["management_scope"]["manual"])
 
     applied = _cli(server, "apply", spec, "--auto-approve")
     assert applied.exit_code == 0, applied.output
@@ -71,3 +71,29 @@ def test_busy_ews_is_retried_by_exchangelibs_policy(server: Tenant) -> None:
     plan = json.loads(_cli(server, "plan", server.spec_file("exchange-server"), "--json").stdout)
     assert [c["address"] for c in plan["changes"] if c["action"] != "no-op" and c["automated"]] == []
     assert served["faults"][0]["fired"] >= 2  # the faults did happen
+
+
+def test_a_scope_group_whose_dn_holds_a_quote_converges_on_exchange_server(server: Tenant) -> None:
+    """The printed Exchange Management Shell lines double the quote of the DN the shell looked up."""
+    created = server.cli(
+        "sim", "ems", str(server.tenant), 'New-DistributionGroup -Name "O\'Brien Team" -Members alice,boardroom'
+    )
+    assert created.exit_code == 0, created.output
+    path = server.root / "specs" / "exchange-server.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "scope_group: cronofy-scope@contoso.com", 'scope_group: "O\'Brien Team"'
+    )
+    path.write_text(
+        text.replace("  mailboxes:\n    csv: cronofy.csv", "  mailboxes:\n    addresses: [alice]"), encoding="utf-8"
+    )
+    spec = str(path)
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    plan = json.loads(_cli(server, "plan", spec, "--json").stdout)
+    _run_manual_steps(server, plan)
+    [scope] = server.cli(
+        "sim", "ems", str(server.tenant), "Get-ManagementScope CronofyImpersonationScope"
+    ).stdout.split("\n", 1)[:1]
+    assert "O''Brien Team" in scope
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0  # records what the shell made
+    final = _cli(server, "plan", spec, "--detailed-exitcode")
+    assert final.exit_code == 0 and "No changes." in final.stdout, final.output
