@@ -16,6 +16,7 @@ from tests.conftest import E3, PASSWORD, SVC, Result, Tenant, Workspace
 APP = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
 FREE_BUSY_APP = "9437e0a7-15ef-46bd-9106-da9b1477234d"
 FLOW_FREE = "f30db892-07e9-47e9-837c-80727f46fd3d"
+EXCHANGESTANDARD = "4b9405b0-7788-4568-add1-99614e613b69"
 EDITOR_DELEGATE = {"AccessRights": ["Editor"], "SharingPermissionFlags": "Delegate,CanViewPrivateItems"}
 SERVER_SVC = "cronofy-svc@contoso.com"
 
@@ -68,7 +69,8 @@ def test_tenant_configured_by_hand_exports_to_a_spec_with_no_changes(tenant: Ten
         "passwordProfile": {"password": PASSWORD, "forceChangePasswordNextSignIn": False},
     }
     assert tenant.graph("POST", "/users", user).exit_code == 0
-    licenses = [{"disabledPlans": [], "skuId": E3}, {"disabledPlans": [], "skuId": FLOW_FREE}]
+    # E3, Plan 1 and Power Automate Free; E3 is removed below, Plan 1 stays (folder permissions need a mailbox)
+    licenses = [{"disabledPlans": [], "skuId": s} for s in (E3, EXCHANGESTANDARD, FLOW_FREE)]
     assert tenant.graph("POST", f"/users/{SVC}/assignLicense", {"addLicenses": licenses, "removeLicenses": []})
     removed = tenant.graph("POST", f"/users/{SVC}/assignLicense", {"addLicenses": [], "removeLicenses": [E3]})
     assert removed.exit_code == 0, removed.output
@@ -115,7 +117,7 @@ def test_tenant_configured_by_hand_exports_to_a_spec_with_no_changes(tenant: Ten
     assert spec.read_text(encoding="utf-8").split("\n", 1)[1] in text  # the tenant section, exactly as written
     assert "\nservice_account:\n  user_principal_name: cronofy-svc@contoso.onmicrosoft.com\n" in text
     assert "  display_name: Cronofy Calendar Sync\n" in text and "  usage_location: GB\n" in text
-    assert "  licenses: [FLOW_FREE]\n" in text
+    assert "  licenses: [EXCHANGESTANDARD, FLOW_FREE]\n" in text
     assert "\n  password:" not in text and "# password: not exported; only needed to create the account" in text
     assert f"  app_id: {APP}\n  display_name: Cronofy\n  restriction: rbac_for_applications\n" in text
     assert (

@@ -64,7 +64,7 @@ def test_scope_group_that_does_not_exist(tenant: Tenant) -> None:
 
 
 def test_unlicensed_service_account_that_must_own_a_mailbox(tenant: Tenant) -> None:
-    spec = _edit(tenant.spec_file("example"), "  licenses: []", "  licenses: []\n  mailbox: true")
+    spec = _edit(tenant.spec_file("example"), "  licenses: [EXCHANGESTANDARD]", "  licenses: []\n  mailbox: true")
     result = tenant.cli("validate", spec)
     assert result.exit_code == 1
     assert "(service_account.licenses): the service account must own a mailbox" in result.stderr

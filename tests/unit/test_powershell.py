@@ -19,7 +19,7 @@ from tests.conftest import PASSWORD, REPO, SVC, Tenant
 
 TABLE: dict[str, dict[str, Any]] = json.loads((REPO / "tests/data/powershell_cmdlets.json").read_text("utf-8"))
 CMDLET = re.compile(r"^[A-Z][a-z]+-[A-Za-z]+$")
-OPERATORS = {"-eq", "-ne", "-in", "-not", "-and", "-or", "-split", "-join", "-like"}
+OPERATORS = {"-eq", "-ne", "-in", "-not", "-and", "-or", "-split", "-join", "-like", "-replace"}
 OPENERS = {"@{": "}", "@(": ")", "$(": ")", "(": ")", "{": "}"}
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
 
@@ -70,7 +70,7 @@ class Lexer:
         if char == "'":
             return self.postfix(Token("string", self.match(r"'(?:[^'\n]|'')*'")))
         if char == '"':
-            return self.postfix(Token("string", self.match(r'"(?:[^"`\n]|`.|"")*"')))
+            return self.postfix(Token("string", self.double_quoted()))
         if char == "[":
             return self.postfix(Token("type", self.match(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]")))
         if char == "$":
@@ -96,6 +96,26 @@ class Lexer:
                 self.i += 1
                 token.parts.append(Token("group", "(", self.statements(")")))
         return token
+
+    def double_quoted(self) -> str:
+        """A "..." string: backtick escapes, "" as one quote, and `$( ... )` subexpressions (which may hold
+        quoted strings of their own, as in `"... '$($Dn -replace "'","''")'"`)."""
+        start, text = self.i, self.text
+        self.i += 1
+        while self.i < len(text):
+            char = text[self.i]
+            if char == "`" or (char == '"' and text.startswith('""', self.i)):
+                self.i += 2
+            elif char == '"':
+                self.i += 1
+                return text[start : self.i]
+            elif text.startswith("$(", self.i):
+                self.i += 2
+                self.statements(")")
+            else:
+                assert char != "\n", f"cannot read {text[start : start + 40]!r}"
+                self.i += 1
+        raise AssertionError(f"unclosed string {text[start : start + 40]!r}")
 
     def match(self, pattern: str) -> str:
         found = re.compile(pattern).match(self.text, self.i)
