@@ -29,16 +29,25 @@ if TYPE_CHECKING:
     from reconciler.resources.base import Context
     from reconciler.spec.loader import LoadedSpec
 
+# Plain help (click's): flags show no type, choices are listed, and no rich rendering is imported for --help.
+PLAIN_HELP = None
 app = typer.Typer(
     name="reconciler",
     help="Declare the Microsoft 365 / Exchange configuration a calendar integration needs; plan, apply, detect drift.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=PLAIN_HELP,
 )
-state_app = typer.Typer(help="Inspect the state file.", no_args_is_help=True)
+state_app = typer.Typer(
+    help="The state: list, show, rm (forget), pull, push, unlock, migrate.",
+    no_args_is_help=True,
+    rich_markup_mode=PLAIN_HELP,
+)
 sim_app = typer.Typer(
-    help="The loopback simulated tenant (for demos and tests; never a real tenant).", no_args_is_help=True
+    help="The loopback simulated tenant (for demos and tests; never a real tenant).",
+    no_args_is_help=True,
+    rich_markup_mode=PLAIN_HELP,
 )
 app.add_typer(state_app, name="state")
 app.add_typer(sim_app, name="sim")
@@ -48,9 +57,24 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 REPORTER = Reporter(out, err)
 
 
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"reconciler {version('reconciler')}")
+        except PackageNotFoundError:  # run from a checkout without installing
+            print("reconciler (not installed)")
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain text, no colour (also: NO_COLOR=1).")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print reconciler's version and exit."),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress, no per-change lines.")
     ] = False,
@@ -110,7 +134,11 @@ ParallelismOpt = Annotated[
 ]
 TargetOpt = Annotated[
     list[str] | None,
-    typer.Option("--target", help="Only this address (pattern, e.g. 'room_list.*') and its dependencies; repeatable."),
+    typer.Option(
+        "--target",
+        metavar="ADDRESS",
+        help="Only this address (pattern, e.g. 'room_list.*') and its dependencies; repeatable.",
+    ),
 ]
 NoBatchOpt = Annotated[
     bool, typer.Option("--no-batch", hidden=True, help="One request per object (benchmark baseline, troubleshooting).")

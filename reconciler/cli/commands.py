@@ -169,7 +169,8 @@ def apply(
 @app.command()
 def drift(
     specs: Annotated[
-        list[Path], typer.Argument(help="The spec; or several, one per tenant (each with its own state).")
+        list[Path],
+        typer.Argument(metavar="SPEC...", help="The spec; or several, one per tenant (each with its own state)."),
     ],
     state: StateOpt = None,
     workspace: WorkspaceOpt = None,

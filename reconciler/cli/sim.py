@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,19 +17,39 @@ from reconciler.cli.base import (
 from reconciler.exitcodes import ExitCode
 
 
+class Flavor(StrEnum):
+    exchange_online = "exchange_online"
+    exchange_server = "exchange_server"
+
+
 @sim_app.command("init")
 def sim_init(
     file: Annotated[Path, typer.Argument(help="Tenant file to write.")],
     users: Annotated[int, typer.Option(help="Ordinary users to add.")] = 0,
     rooms: Annotated[int, typer.Option(help="Room mailboxes to add.")] = 0,
-    flavor: Annotated[str, typer.Option(help="exchange_online or exchange_server.")] = "exchange_online",
+    flavor: Annotated[
+        Flavor, typer.Option(help="Exchange Online (Graph, admin API, EWS) or Exchange Server (EWS only).")
+    ] = Flavor.exchange_online,
+    ad_password: Annotated[
+        str | None,
+        typer.Option(
+            "--ad-password",
+            envvar="RECONCILER_SIM_AD_PASSWORD",
+            metavar="PASSWORD",
+            help="exchange_server: the simulated AD password of cronofy-svc and reconciler-admin (default "
+            "Simulated-Pa55!; only its salted hash is written). Also RECONCILER_SIM_AD_PASSWORD.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write a seeded simulated tenant; with no options, one on which specs/example.yaml applies."""
     from reconciler.simulator import init_tenant
 
     file.parent.mkdir(parents=True, exist_ok=True)
-    init_tenant(file, users=users, rooms=rooms, flavor=flavor)
-    out.print(f"Wrote simulated tenant {file} ({flavor}, {users} extra users, {rooms} rooms).")
+    data = init_tenant(file, users=users, rooms=rooms, flavor=flavor.value, ad_password=ad_password)
+    tenant = data.get("tenant", {})
+    out.print(f"Wrote simulated tenant {file} ({flavor.value}, {users} extra users, {rooms} rooms).")
+    out.print(f"Tenant id {tenant.get('id')}, domain {tenant.get('initialDomain') or tenant.get('domain')}.")
 
 
 @sim_app.command("serve")
@@ -45,7 +66,8 @@ def sim_serve(
     slow: Annotated[float, typer.Option(help="Share of requests answered late (--slow-ms).")] = 0,
     slow_ms: Annotated[int, typer.Option("--slow-ms", help="How late a slow answer is.")] = 2000,
     deny: Annotated[
-        list[str] | None, typer.Option(help="Answer 403 to every request whose path matches this regex (repeatable).")
+        list[str] | None,
+        typer.Option(metavar="REGEX", help="Answer 403 to every request whose path matches this regex (repeatable)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random faults (same seed, same faults).")] = 0,
 ) -> None:
@@ -109,7 +131,9 @@ def sim_request(
 @sim_app.command("ems")
 def sim_ems(
     file: Annotated[Path, typer.Argument(help="Tenant file.")],
-    lines: Annotated[list[str], typer.Argument(help='Cmdlet lines, e.g. "Get-ManagementRoleAssignment -Role X".')],
+    lines: Annotated[
+        list[str], typer.Argument(metavar="LINE...", help='Cmdlet lines, e.g. "Get-ManagementRoleAssignment -Role X".')
+    ],
 ) -> None:
     """Play an admin at the simulated tenant's Exchange Management Shell (run a plan's manual commands)."""
     from reconciler.simulator import ShellError, compact_tenant, run_shell_lines

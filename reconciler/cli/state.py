@@ -57,7 +57,9 @@ def state_show(
 
 @state_app.command("rm")
 def state_rm(
-    addresses: Annotated[list[str], typer.Argument(help="Addresses to forget.", show_default=False)],
+    addresses: Annotated[
+        list[str], typer.Argument(metavar="ADDRESS...", help="Addresses to forget.", show_default=False)
+    ],
     spec: StateSpecOpt = None,
     state: StateOpt = None,
     workspace: WorkspaceOpt = None,

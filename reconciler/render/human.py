@@ -89,7 +89,9 @@ def summary_line(summary: dict[str, int]) -> str:
     if summary.get("forget"):
         text += f" {summary['forget']} to stop managing."
     if summary.get("widen"):
-        text += f" [bold red]{summary['widen']} widen access to mailboxes (marked (!) above).[/]"
+        count = summary["widen"]
+        widens = "change widens" if count == 1 else "changes widen"
+        text += f" [bold red]{count} {widens} access to mailboxes (marked (!) above).[/]"
     if summary.get("manual"):
         text += f" {summary['manual']} need commands run by hand (shown above)."
     return text

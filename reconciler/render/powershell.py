@@ -192,7 +192,8 @@ def summary_text(summary: Mapping[str, int]) -> str:
     if summary.get("forget"):
         text += f" {summary['forget']} to stop managing."
     if summary.get("widen"):
-        text += f" {summary['widen']} widen access to mailboxes (marked (!) below)."
+        count = summary["widen"]
+        text += f" {count} {'change widens' if count == 1 else 'changes widen'} access to mailboxes (marked (!) below)."
     if summary.get("manual"):
         text += f" {summary['manual']} need Exchange Management Shell commands run by hand."
     return text
