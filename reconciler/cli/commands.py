@@ -157,13 +157,24 @@ def apply(
         choice = StateChoice(state, workspace)
         with REPORTER.live():
             result = workflow.apply(spec_path, choice, saved, connect_to, confirm, progress, tuple(targets or ()))
-    summary = result.plan.summary
     if not result.plan.has_changes:
         out.print("[bold green]No changes.[/] The tenant matches the spec.")
-    out.print(
-        f"[bold green]Apply complete![/] Resources: {summary.add} added, {summary.change} changed, "
-        f"{summary.destroy} destroyed. State serial {result.state.serial}."
-    )
+    out.print(f"[bold green]Apply complete![/] {_applied(result.plan)} State serial {result.state.serial}.")
+
+
+def _applied(plan: Plan) -> str:
+    """What apply did itself, and apart from it the manual steps it only printed (confirmed by the next plan)."""
+    from reconciler.engine.plan import Action, summarize
+
+    done = summarize([c for c in plan.changes if c.automated])
+    manual = sum(1 for c in plan.changes if not c.automated and c.action is not Action.NOOP)
+    text = f"Resources: {done.add} added, {done.change} changed, {done.destroy} destroyed."
+    if manual:
+        steps = "manual step" if manual == 1 else "manual steps"
+        text += (
+            f" {manual} {steps} printed above: run them in the Exchange Management Shell; the next plan confirms them."
+        )
+    return text
 
 
 @app.command()

@@ -47,6 +47,7 @@ class DriftEntry(BaseModel):
 class DriftReport(BaseModel):
     format_version: str = DRIFT_FORMAT_VERSION
     tenant: str
+    target: str | None = None  # exchange_online | exchange_server (1.2, additive)
     drifted: bool
     entries: list[DriftEntry]
     checked: int
@@ -64,7 +65,7 @@ def detect_drift(ctx: Context, state: State, backend: StateBackend) -> DriftRepo
     entries = [entry for change in kept if (entry := _entry(change, state)) is not None]
     entries += [_wider(f) for f in plan.wider_access]
     checked = sum(1 for c in kept if c.action not in (Action.DELETE, Action.FORGET))
-    return DriftReport(tenant=plan.tenant, drifted=bool(entries), entries=entries, checked=checked)
+    return DriftReport(tenant=plan.tenant, target=plan.target, drifted=bool(entries), entries=entries, checked=checked)
 
 
 def _entry(change: Change, state: State) -> DriftEntry | None:

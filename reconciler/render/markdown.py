@@ -63,7 +63,8 @@ def drift_markdown(report: dict[str, Any], kinds: Mapping[str, ResourceKind], sp
     entries = report["entries"]
     lines = [f"## reconciler drift: tenant {code(report['tenant'])}", "", _verdict(report, spec_path)]
     if entries:
-        lines += ["", *_drift_table(entries, kinds), "", *_how_to_fix(entries, kinds, spec_path)]
+        server = report.get("target") == "exchange_server"
+        lines += ["", *_drift_table(entries, kinds), "", *_how_to_fix(entries, kinds, spec_path, server)]
     return "\n".join(lines) + "\n"
 
 
@@ -117,7 +118,9 @@ def _affects(entry: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> str
     )
 
 
-def _how_to_fix(entries: Sequence[Mapping[str, Any]], kinds: Mapping[str, ResourceKind], spec_path: str) -> list[str]:
+def _how_to_fix(
+    entries: Sequence[Mapping[str, Any]], kinds: Mapping[str, ResourceKind], spec_path: str, server: bool = False
+) -> list[str]:
     changes = [fix_change(entry, kinds) for entry in entries if entry["status"] in ("missing", "changed")]
     body = ps.script_body(changes, kinds)
     for entry in entries:
@@ -132,7 +135,7 @@ def _how_to_fix(entries: Sequence[Mapping[str, Any]], kinds: Mapping[str, Resour
         "",
         *fenced(f"reconciler apply {spec_path}", "sh"),
         "",
-        f"Or by hand, after review, {ps.session_hint(body, exchange_server=False)}:",
+        f"Or by hand, after review, {ps.session_hint(body, exchange_server=server)}:",
         "",
         *fenced("\n".join(body), "powershell"),
         "",

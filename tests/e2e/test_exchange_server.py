@@ -41,6 +41,8 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
     applied = _cli(server, "apply", spec, "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert "needs commands run by hand" in applied.stdout
+    # what apply did, apart from what it only printed (scope, assignment, room list)
+    assert "Resources: 3 added, 0 changed, 0 destroyed. 3 manual steps printed above" in applied.stdout
     assert "calendar_permission.alice@contoso.com/cronofy-svc@contoso.com: created" in applied.stdout
 
     _run_manual_steps(server, json.loads(_cli(server, "plan", spec, "--json").stdout))
@@ -58,6 +60,9 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
     drift = _cli(server, "drift", spec)
     assert drift.exit_code == 2
     assert "role_assignment.CronofyImpersonationAssignment" in drift.stdout
+    report = _cli(server, "drift", spec, "--format", "markdown")
+    assert "in the Exchange Management Shell on an Exchange server" in report.stdout
+    assert "Connect-ExchangeOnline" not in report.stdout
 
 
 def test_busy_ews_is_retried_by_exchangelibs_policy(server: Tenant) -> None:
