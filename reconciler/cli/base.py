@@ -200,9 +200,44 @@ def errors() -> Iterator[None]:
             raise
         from reconciler.redact import redact
 
+        outside = _outside_failure(exc)
+        if outside is not None:
+            fail(ReconcilerError(redact(outside[0]), outside[1]))
+
         err.print(f"[bold red]Error:[/] internal error: {type(exc).__name__}: {redact(str(exc))}")
         err.print("  set RECONCILER_DEBUG=1 to see where; please report it")
         raise typer.Exit(ExitCode.ERROR) from None
+
+
+SIGN_IN_ERRORS = {"ClientAuthenticationError", "CredentialUnavailableError", "AuthenticationRequiredError"}
+NETWORK_ERRORS = {
+    "ServiceRequestError",
+    "ServiceResponseError",
+    "ConnectError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "ReadError",
+    "RemoteProtocolError",
+}
+
+
+def _outside_failure(exc: BaseException) -> tuple[str, str] | None:
+    """A sign-in or network failure raised by azure-identity or httpx (below our clients), said plainly with the
+    host and cause the library gave: (summary, what to check); None for anything else."""
+    name, module = type(exc).__name__, type(exc).__module__
+    cause = " ".join(str(exc).split())[:400] or name
+    if module.startswith("azure.") and name in SIGN_IN_ERRORS:
+        return (
+            f"sign-in failed: {cause}",
+            "check tenant.auth (client id and secret, certificate, or managed/workload identity), tenant.id or "
+            "domain, tenant.cloud, and that the login host is reachable from here",
+        )
+    if module.startswith(("azure.", "httpx", "httpcore")) and name in NETWORK_ERRORS:
+        return (
+            f"the network failed: {cause}",
+            "check that the host is reachable from here (proxy, firewall, DNS, tenant.cloud or tenant.endpoints)",
+        )
+    return None
 
 
 @dataclass(frozen=True)

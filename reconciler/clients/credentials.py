@@ -22,26 +22,41 @@ SIMULATOR_APP_ID = "5d2b5e63-4c52-4f3a-9b5e-3d1f1a7c0a01"
 
 
 def azure_credential(
-    auth: Auth, tenant: str, login_endpoint: str, resolve_env: Callable[[str, str], str]
+    auth: Auth,
+    tenant: str,
+    login_endpoint: str,
+    resolve_env: Callable[[str, str], str],
+    custom_login: bool = False,
 ) -> TokenCredential:
-    """The azure-identity credential the spec's `tenant.auth` asks for."""
+    """The azure-identity credential the spec's `tenant.auth` asks for. Its own log lines are silenced: a failed
+    sign-in reaches the user once, as reconciler's error (cli/base.py), not also as a raw library warning."""
+    import logging
+
     from azure import identity
 
+    logging.getLogger("azure.identity").setLevel(logging.CRITICAL)
+    logging.getLogger("azure.core.pipeline.policies").setLevel(logging.CRITICAL)
+
     authority = login_endpoint.removeprefix("https://")
+    # A login host the spec names itself (tenant.endpoints.login) is used as it is: MSAL's instance discovery would
+    # otherwise ask login.microsoftonline.com about it first (and fail where that host is out of reach).
+    extra: dict[str, Any] = {"disable_instance_discovery": True} if custom_login else {}
     if auth.method is AuthMethod.CLIENT_SECRET:
         assert auth.client_id and auth.client_secret
         secret = resolve_env(auth.client_secret, "client_secret")
-        return identity.ClientSecretCredential(tenant, auth.client_id, secret, authority=authority)
+        return identity.ClientSecretCredential(tenant, auth.client_id, secret, authority=authority, **extra)
     if auth.method is AuthMethod.CERTIFICATE:
         assert auth.client_id and auth.certificate_path
         password = resolve_env(auth.certificate_password, "certificate_password") if auth.certificate_password else None
         return identity.CertificateCredential(
-            tenant, auth.client_id, auth.certificate_path, password=password, authority=authority
+            tenant, auth.client_id, auth.certificate_path, password=password, authority=authority, **extra
         )
     if auth.method is AuthMethod.MANAGED_IDENTITY:
         return identity.ManagedIdentityCredential(client_id=auth.client_id)
     if auth.method is AuthMethod.WORKLOAD_IDENTITY:
-        return identity.WorkloadIdentityCredential(tenant_id=tenant, client_id=auth.client_id, authority=authority)
+        return identity.WorkloadIdentityCredential(
+            tenant_id=tenant, client_id=auth.client_id, authority=authority, **extra
+        )
     if auth.method is AuthMethod.DEFAULT:
         # The default chain signs in wherever its sources point (e.g. `az login`'s current tenant): every token
         # is asked for in the spec's tenant, so a CLI signed in elsewhere can never read the wrong directory.

@@ -421,6 +421,12 @@ def _client_error(what: str, exc: Exception) -> ClientError:
     error = getattr(exc, "error", None)
     code = getattr(error, "code", None)
     message = getattr(error, "message", None)
+    if type(exc).__name__ in ("ClientAuthenticationError", "CredentialUnavailableError"):
+        return ClientError(
+            f"{what} failed: reconciler could not sign in",
+            f"{type(exc).__name__}: {exc}; check tenant.auth, tenant.id or domain, tenant.cloud or "
+            "tenant.endpoints.login, and that the login host is reachable from here",
+        )
     if code or message:
         detail = f"Graph said {code}: {message}"
     elif status:

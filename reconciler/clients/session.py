@@ -69,7 +69,11 @@ def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
         graph_scope = exchange_scope = f"{simulator_url}/.default"
     else:
         credential = azure_credential(
-            tenant.auth, tenant.name, endpoints.login, lambda ref, f: loaded.resolve_env(ref, "tenant", "auth", f)
+            tenant.auth,
+            tenant.name,
+            endpoints.login,
+            lambda ref, f: loaded.resolve_env(ref, "tenant", "auth", f),
+            custom_login=bool(tenant.endpoints and tenant.endpoints.login),
         )
         graph_url, exchange_url = endpoints.graph, endpoints.exchange
         graph_scope, exchange_scope = endpoints.graph_scope, endpoints.exchange_scope
