@@ -30,6 +30,7 @@ class Clients:
     ews_client: EwsClient | None = None
     simulated: bool = False
     base_urls: dict[str, str] = field(default_factory=dict)
+    tenant_id: str = ""  # the tenant's GUID (looked up from its domain when the spec names only that)
 
     @property
     def graph(self) -> GraphClient:
@@ -55,6 +56,30 @@ class Clients:
                 client.close()
 
 
+def tenant_id_of(login: str, domain: str) -> str:
+    """A tenant's id from one of its domains: the issuer of its OpenID Connect discovery document
+    (https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc), `{login}/{id}/v2.0`."""
+    import re
+
+    import httpx
+
+    url = f"{login.rstrip('/')}/{domain}/v2.0/.well-known/openid-configuration"
+    try:
+        response = httpx.get(url, timeout=30.0)
+    except httpx.HTTPError as exc:
+        raise ClientError(
+            f"cannot look up tenant {domain}'s id at {url}: {type(exc).__name__}: {exc}",
+            "check that the login host is reachable from here (or give tenant.id in the spec)",
+        ) from None
+    found = re.search(r"/([0-9a-fA-F-]{36})/", str(response.json().get("issuer", ""))) if response.is_success else None
+    if found is None:
+        raise ClientError(
+            f"tenant {domain} was not found at {login} (HTTP {response.status_code})",
+            "check tenant.domain (a verified domain of the tenant) and tenant.cloud, or give tenant.id",
+        )
+    return found.group(1).lower()
+
+
 def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
     """Clients for the spec's tenant; for the simulated tenant at `simulator_url` when given."""
     spec = loaded.spec
@@ -62,15 +87,16 @@ def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
     if spec.target is Target.EXCHANGE_SERVER:
         return Clients(ews_client=_ews(loaded, simulator_url), simulated=simulator_url is not None)
     endpoints = endpoints_for(tenant.cloud, tenant.endpoints)
+    tenant_id = tenant.id or tenant_id_of(simulator_url or endpoints.login, tenant.name)
     credential: TokenCredential
     if simulator_url is not None:
-        credential = LoopbackCredential(tenant.name, tenant.auth.client_id or SIMULATOR_APP_ID)
+        credential = LoopbackCredential(tenant_id, tenant.auth.client_id or SIMULATOR_APP_ID)
         graph_url = exchange_url = simulator_url
         graph_scope = exchange_scope = f"{simulator_url}/.default"
     else:
         credential = azure_credential(
             tenant.auth,
-            tenant.name,
+            tenant_id,
             endpoints.login,
             lambda ref, f: loaded.resolve_env(ref, "tenant", "auth", f),
             custom_login=bool(tenant.endpoints and tenant.endpoints.login),
@@ -79,9 +105,10 @@ def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
         graph_scope, exchange_scope = endpoints.graph_scope, endpoints.exchange_scope
     return Clients(
         graph_client=GraphClient(graph_url, credential, graph_scope),
-        exchange_client=ExchangeAdminClient(exchange_url, tenant.name, credential, exchange_scope),
+        exchange_client=ExchangeAdminClient(exchange_url, tenant_id, credential, exchange_scope),
         simulated=simulator_url is not None,
         base_urls={"graph": graph_url, "exchange": exchange_url},
+        tenant_id=tenant_id,
     )
 
 
@@ -95,12 +122,14 @@ def integration_graph(loaded: LoadedSpec, clients: Clients) -> GraphClient:
     base = clients.base_urls["graph"]
     credential: TokenCredential
     if clients.simulated:
-        credential = LoopbackCredential(tenant.name, integration.app_id, ["Calendars.ReadWrite"])
+        credential = LoopbackCredential(clients.tenant_id or tenant.name, integration.app_id, ["Calendars.ReadWrite"])
     else:
         from azure.identity import ClientSecretCredential
 
         login = endpoints_for(tenant.cloud, tenant.endpoints).login.removeprefix("https://")
-        credential = ClientSecretCredential(tenant.name, integration.app_id, secret, authority=login)
+        credential = ClientSecretCredential(
+            clients.tenant_id or tenant.name, integration.app_id, secret, authority=login
+        )
     return GraphClient(base, credential, f"{base}/.default")
 
 

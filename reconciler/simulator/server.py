@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from reconciler.simulator import ews, exchange_admin, graph
+from reconciler.simulator import ews, exchange_admin, graph, login
 from reconciler.simulator.faults import JsonObject, take_fault
 from reconciler.simulator.store import TenantStore
 from reconciler.simulator.wire import HttpRequest, HttpResponse, ProtocolHandler, SimContext
@@ -209,6 +209,8 @@ class Simulator:
         if self.latency_ms > 0:
             time.sleep(self.latency_ms / 1000)
         ctx = SimContext(self.store, self.base_url)
+        if login.matches(request):
+            return login.openid_configuration(ctx, request)
         for prefix, handler in PROTOCOL_HANDLERS.items():
             if request.path == prefix or request.path.startswith(prefix + "/"):
                 return handler(ctx, request)

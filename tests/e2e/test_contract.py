@@ -206,3 +206,19 @@ def test_an_organization_wide_assignment_is_narrowed_in_place(tenant: Tenant) ->
     assert (row["Name"], row["CustomResourceScope"]) == ("Org-wide", "CronofyImpersonationScope")
     again = tenant.cli("plan", spec, "--detailed-exitcode")
     assert again.exit_code == 0 and "No changes." in again.stdout
+
+
+def test_a_tenant_named_by_its_domain_alone_works(tenant: Tenant) -> None:
+    """The id is looked up from the domain (the OpenID Connect discovery document), as against a real tenant."""
+    spec = write(tenant, "by-domain")
+    path = Path(spec)
+    path.write_text(path.read_text(encoding="utf-8").replace(f"  id: {tenant.tenant_id}\n", ""), encoding="utf-8")
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    again = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.stdout
+    wrong = path.read_text(encoding="utf-8").replace("domain: contoso.onmicrosoft.com", "domain: fabrikam.example")
+    path.write_text(wrong, encoding="utf-8")
+    refused = tenant.cli("plan", spec, "--state", str(tenant.root / "fresh.json"))  # (its own state: a new tenant)
+    assert refused.exit_code == 1 and "tenant fabrikam.example was not found" in refused.output
+    assert "Traceback" not in refused.output
