@@ -62,15 +62,18 @@ def detect_drift(ctx: Context, state: State, backend: StateBackend) -> DriftRepo
     plan = make_plan(ctx, state, backend)
     wider = {f.address for f in plan.wider_access}
     kept = [c for c in plan.changes if c.address not in wider]
-    entries = [entry for change in kept if (entry := _entry(change, state)) is not None]
+    entries = [entry for change in kept if (entry := _entry(change, state, ctx)) is not None]
     entries += [_wider(f) for f in plan.wider_access]
     checked = sum(1 for c in kept if c.action not in (Action.DELETE, Action.FORGET))
     return DriftReport(tenant=plan.tenant, target=plan.target, drifted=bool(entries), entries=entries, checked=checked)
 
 
-def _entry(change: Change, state: State) -> DriftEntry | None:
+def _entry(change: Change, state: State, ctx: Context) -> DriftEntry | None:
     record = state.get(change.address)
     shown = {k: v for k, v in (change.after or {}).items() if v != SENSITIVE}
+    unseen = KINDS[change.kind].backend(ctx.target).unseen()
+    if change.action is Action.CREATE and unseen is not None:
+        return DriftEntry(address=change.address, kind=change.kind, status="missing", message=unseen, expected=shown)
     if change.action is Action.CREATE:
         why = (
             "was created by reconciler and has been deleted outside it"

@@ -262,6 +262,11 @@ class Backend(ABC, Generic[A]):
         """Commands an admin runs by hand for this change (targets without an API for it); [] if none."""
         return []
 
+    def unseen(self) -> str | None:
+        """What drift says of an object this backend could not see, when that is all it can tell (e.g. Exchange
+        Server, where EWS only shows whether impersonation works); None: "does not exist"."""
+        return None
+
 
 class Unsupported(Backend[A]):
     """A target on which the kind does not exist (e.g. the Entra service account on Exchange Server)."""

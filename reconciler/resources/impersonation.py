@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from reconciler.resources.base import Context, Observed, Query
 
+IMPERSONATION_REFUSED = (
+    "EWS shows only whether the service account can impersonate a mailbox in scope, and it cannot: the role "
+    "assignment or its management scope is missing (or the mailbox left the scope group); Exchange Server has no "
+    "API that tells which, so check both with Get-ManagementRoleAssignment and Get-ManagementScope"
+)
+
 
 def sample_mailbox(ctx: Context) -> str | None:
     """A mailbox the service account should reach: the first member of the scope group, or of any mailbox source."""

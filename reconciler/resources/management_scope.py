@@ -35,7 +35,7 @@ from reconciler.resources.base import (
     ResourceKind,
     record_name,
 )
-from reconciler.resources.impersonation import confirmed
+from reconciler.resources.impersonation import IMPERSONATION_REFUSED, confirmed
 from reconciler.resources.lookups import read_permission
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
@@ -132,7 +132,10 @@ class Server(Backend[ScopeAttrs]):
     automated = False
 
     def read(self, ctx: Context, query: Query) -> list[Observed]:
-        return confirmed(ctx, query)  # scopes cannot be read over EWS: impersonation confirms them
+        return confirmed(ctx, query)
+
+    def unseen(self) -> str | None:
+        return IMPERSONATION_REFUSED  # scopes cannot be read over EWS: impersonation confirms them
 
     def manual(self, change: Change) -> list[str]:
         attrs = self.parse(change.after)

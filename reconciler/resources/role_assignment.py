@@ -37,7 +37,7 @@ from reconciler.resources.base import (
     ResourceKind,
     graph_permission,
 )
-from reconciler.resources.impersonation import confirmed
+from reconciler.resources.impersonation import IMPERSONATION_REFUSED, confirmed
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
 from reconciler.spec.presets import role_assignments
@@ -162,6 +162,9 @@ class Server(Backend[AssignmentAttrs]):
 
     def read(self, ctx: Context, query: Query) -> list[Observed]:
         return confirmed(ctx, query)
+
+    def unseen(self) -> str | None:
+        return IMPERSONATION_REFUSED
 
     def manual(self, change: Change) -> list[str]:
         attrs = self.parse(change.after)
