@@ -140,12 +140,15 @@ class Server(Backend[ScopeAttrs]):
     def manual(self, change: Change) -> list[str]:
         attrs = self.parse(change.after)
         group = attrs.recipient_filter.split("'", 1)[1][:-1].replace("''", "'")
-        verb = "New" if change.action.value == "create" else "Set"
-        identity = "-Name" if verb == "New" else "-Identity"
+        name = ps.quote(attrs.name)
+        lookup = f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName"
+        if change.action.value != "create":
+            return [lookup, f"Set-ManagementScope -Identity {name} -RecipientRestrictionFilter {DN_FILTER}"]
+        # idempotent: a second run (or a half-done block run again) makes nothing twice
         return [
-            f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName",
-            f"{verb}-ManagementScope {identity} {ps.quote(attrs.name)} "
-            f"-RecipientRestrictionFilter {DN_FILTER}",
+            lookup,
+            f"if (-not (Get-ManagementScope -Identity {name} -ErrorAction SilentlyContinue)) "
+            f"{{ New-ManagementScope -Name {name} -RecipientRestrictionFilter {DN_FILTER} }}",
         ]
 
 

@@ -168,10 +168,13 @@ class Server(Backend[AssignmentAttrs]):
 
     def manual(self, change: Change) -> list[str]:
         attrs = self.parse(change.after)
+        name = ps.quote(change.address.split(".", 1)[1])
         scope = f" -CustomRecipientWriteScope {ps.quote(attrs.scope)}" if attrs.scope else ""
+        new = f"New-ManagementRoleAssignment -Name {name} -Role {ps.word(attrs.role)} -User {ps.quote(attrs.assignee)}"
+        # idempotent: a second run (or a half-done block run again) makes nothing twice
         return [
-            f"New-ManagementRoleAssignment -Name {ps.quote(change.address.split('.', 1)[1])} "
-            f"-Role {ps.word(attrs.role)} -User {ps.quote(attrs.assignee)}{scope}"
+            f"if (-not (Get-ManagementRoleAssignment -Identity {name} -ErrorAction SilentlyContinue)) "
+            f"{{ {new}{scope} }}"
         ]
 
 

@@ -149,13 +149,19 @@ class Server(Backend[RoomListAttrs]):
     def manual(self, change: Change) -> list[str]:
         attrs = self.parse(change.after)
         had = set(self.parse(change.before).rooms) if change.before else set()
+        name = ps.quote(attrs.name)
+        # idempotent: a second run (or a half-done block run again) adds nothing twice
         commands = (
-            [f"New-DistributionGroup -Name {ps.quote(attrs.name)} -RoomList"]
+            [
+                f"if (-not (Get-DistributionGroup -Identity {name} -ErrorAction SilentlyContinue)) "
+                f"{{ New-DistributionGroup -Name {name} -RoomList }}"
+            ]
             if change.action.value == "create"
-            else [f"Set-DistributionGroup -Identity {ps.quote(attrs.name)} -RoomList"]
+            else [f"Set-DistributionGroup -Identity {name} -RoomList"]
         )
         commands += [
-            f"Add-DistributionGroupMember -Identity {ps.quote(attrs.name)} -Member {ps.quote(room)}"
+            f"if ((Get-DistributionGroupMember -Identity {name}).PrimarySmtpAddress -notcontains {ps.quote(room)}) "
+            f"{{ Add-DistributionGroupMember -Identity {name} -Member {ps.quote(room)} }}"
             for room in attrs.rooms
             if room not in had
         ]

@@ -104,6 +104,19 @@ def member(value: Any, name: str) -> Any:
     return None
 
 
+def truthy(value: Any) -> bool:
+    """PowerShell's conversion to Boolean (about_Booleans): $null, empty arrays and strings, 0 and $false are false."""
+    if isinstance(value, list):
+        return len(value) > 1 or (len(value) == 1 and truthy(value[0]))
+    return bool(value)
+
+
+def _contains(collection: Any, item: Any) -> bool:
+    values = collection if isinstance(collection, list) else [collection]
+    wanted = text_of(item).lower()
+    return any(text_of(v).lower() == wanted for v in values)
+
+
 def _output(values: list[Any]) -> Any:
     """A command's or a sub-expression's output used as a value: nothing -> $null, one object -> it."""
     if not values:
@@ -167,6 +180,8 @@ class Parser:
         char = self.peek()
         if char == "&":
             raise ParseError(AMPERSAND)
+        if self._keyword_ahead("if"):
+            return self.if_statement(closer)
         if char == "{":
             raise ParseError(SCRIPT_BLOCK)
         if char == "$" and self._assignment_ahead():
@@ -175,6 +190,50 @@ class Parser:
             return self.command(closer)
         value = self.expression(closer)
         return lambda s: _as_rows(value(s))
+
+    def _keyword_ahead(self, word: str) -> bool:
+        end = self.i + len(word)
+        return self.text[self.i : end].lower() == word and self.peek(len(word)) in (" ", "\t", "(")
+
+    def block(self) -> list[Node]:
+        """``{ statements }``: a statement block of `if`/`else` (about_If), not a script block value."""
+        self.blanks(newlines=True)
+        if self.peek() != "{":
+            raise ParseError(f"Missing statement block near '{self.text[self.i : self.i + 20]}'.")
+        self.i += 1
+        return self.script("}")
+
+    def if_statement(self, closer: str) -> Node:
+        """``if (condition) { ... } [elseif (...) { ... }] [else { ... }]`` (about_If); the condition is true when
+        its value is (a non-empty result, $true, a non-empty string)."""
+        branches: list[tuple[list[Node] | None, list[Node]]] = []
+        self.i += 2
+        while True:
+            self.blanks()
+            if self.peek() != "(":
+                raise ParseError("Missing '(' after 'if' in if statement.")
+            self.i += 1
+            condition = self.script(")")
+            branches.append((condition, self.block()))
+            mark = self.i
+            self.blanks(newlines=True)
+            if self._keyword_ahead("elseif"):
+                self.i += 6
+                continue
+            if self._keyword_ahead("else") or self.text[self.i : self.i + 5].lower() == "else{":
+                self.i += 4
+                branches.append((None, self.block()))
+            else:
+                self.i = mark
+            break
+
+        def run(session: Session) -> list[Any]:
+            for condition, body in branches:
+                if condition is None or truthy(_output(_rows(session, condition))):
+                    return _rows(session, body)
+            return []
+
+        return run
 
     def _assignment_ahead(self) -> bool:
         j = self.i + 1
@@ -267,9 +326,21 @@ class Parser:
         """A value in expression mode (after '=' or at a statement's start): primaries, comma arrays, and the
         `-replace` operator (about_Comparison_Operators: "-replace <regular-expression>, <substitute>", case
         insensitive; https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_comparison_operators)."""
+        if self.text[self.i : self.i + 4].lower() == "-not" and self.peek(4) in (" ", "\t", "("):
+            self.i += 4  # about_Logical_Operators: -not negates the operand that follows
+            self.blanks()
+            operand = self.expression(closer)
+            return lambda s: not truthy(operand(s))
         left = self.argument(closer)
         mark = self.i
         self.blanks()
+        for name in ("-notcontains", "-contains"):
+            if self.text[self.i : self.i + len(name)].lower() == name and self.peek(len(name)) in (" ", "\t"):
+                self.i += len(name)  # about_Comparison_Operators: containment, case-insensitive
+                self.blanks()
+                right = self.argument(closer)
+                negate = name == "-notcontains"
+                return lambda s: negate != _contains(left(s), right(s))
         if self.text[self.i : self.i + 8].lower() != "-replace" or self.peek(8) not in (" ", "\t"):
             self.i = mark
             return left
@@ -362,7 +433,7 @@ class Parser:
             out.append(char)
 
     def double_quoted(self) -> Node:
-        """"..." with any of the three double quotes: expansions, backtick escapes, a doubled quote."""
+        """ "..." with any of the three double quotes: expansions, backtick escapes, a doubled quote."""
         self.i += 1
         parts: list[str | Node] = []
         while True:
@@ -537,6 +608,22 @@ def _as_rows(value: Any) -> list[Any]:
 # --- commands --------------------------------------------------------------------------------
 
 
+# Common parameters that take a value (about_CommonParameters); Debug and Verbose are switches
+VALUED_COMMON = frozenset(
+    {
+        "ErrorAction",
+        "ErrorVariable",
+        "InformationAction",
+        "InformationVariable",
+        "OutVariable",
+        "OutBuffer",
+        "PipelineVariable",
+        "WarningAction",
+        "WarningVariable",
+    }
+)
+
+
 def _run_command(session: Session, name: str, elements: list[Parameter | Node]) -> list[Any]:
     """Evaluate the arguments, pair parameters with their values as PowerShell does, run the cmdlet."""
     canonical = xa.canonical_cmdlet(name)
@@ -561,6 +648,13 @@ def _run_command(session: Session, name: str, elements: list[Parameter | Node]) 
             named[element.name] = element.value(session)
             continue
         parameter = available.get(resolved) if resolved else None
+        takes_value = resolved in VALUED_COMMON and index < len(elements) and not isinstance(elements[index], Parameter)
+        if takes_value:  # -ErrorAction SilentlyContinue, -WarningAction ...: common parameters with a value
+            value = elements[index]
+            index += 1
+            assert not isinstance(value, Parameter)
+            named[element.name] = value(session)
+            continue
         if parameter is None or parameter.switch:  # a switch, or unknown (the binder says so)
             named[element.name] = True
             continue
@@ -574,7 +668,15 @@ def _run_command(session: Session, name: str, elements: list[Parameter | Node]) 
         index += 1
         assert not isinstance(value, Parameter)
         named[element.name] = value(session)
-    return list(xa.run_cmdlet(session.store.data, canonical, named, positional, shell=True))
+    silent = any(
+        k.lower() in ("erroraction", "ea") and text_of(v).lower() == "silentlycontinue" for k, v in named.items()
+    )
+    try:
+        return list(xa.run_cmdlet(session.store.data, canonical, named, positional, shell=True))
+    except CmdletError as exc:
+        if silent and not exc.binding:  # -ErrorAction SilentlyContinue: the error is not shown, nothing is output
+            return []
+        raise
 
 
 # --- sessions --------------------------------------------------------------------------------

@@ -33,8 +33,9 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
     assert "user" not in kinds  # on-premises the account lives in Active Directory
     assert kinds["role_assignment"]["automated"] is False
     assert kinds["role_assignment"]["manual"] == [
-        "New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role ApplicationImpersonation "
-        f"-User '{SVC}' -CustomRecipientWriteScope 'CronofyImpersonationScope'"
+        "if (-not (Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment' -ErrorAction "
+        "SilentlyContinue)) { New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role "
+        f"ApplicationImpersonation -User '{SVC}' -CustomRecipientWriteScope 'CronofyImpersonationScope' }}"
     ]
     assert any("MemberOfGroup -eq '$($DistGroupDN -replace" in line for line in kinds["management_scope"]["manual"])
 
@@ -45,7 +46,13 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
     assert "Resources: 3 added, 0 changed, 0 destroyed. 3 manual steps printed above" in applied.stdout
     assert "calendar_permission.alice@contoso.com/cronofy-svc@contoso.com: created" in applied.stdout
 
-    _run_manual_steps(server, json.loads(_cli(server, "plan", spec, "--json").stdout))
+    manual_plan = json.loads(_cli(server, "plan", spec, "--json").stdout)
+    _run_manual_steps(server, manual_plan)
+    _run_manual_steps(server, manual_plan)  # a second run of the same block fails on nothing and makes nothing twice
+    assignments = server.cli(
+        "sim", "ems", str(server.tenant), "Get-ManagementRoleAssignment -Role ApplicationImpersonation"
+    )
+    assert assignments.stdout.count("CronofyImpersonationAssignment") >= 1
     again = _cli(server, "apply", spec, "--auto-approve")
     assert again.exit_code == 0, again.output
     final = _cli(server, "plan", spec)

@@ -282,8 +282,10 @@ def test_exchange_server_manual_steps_come_from_the_change() -> None:
     )
     commands = KINDS["role_assignment"].backend(Target.EXCHANGE_SERVER).manual(change)
     assert commands == [
-        "New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role ApplicationImpersonation "
-        "-User 'cronofy-svc@contoso.com' -CustomRecipientWriteScope 'CronofyImpersonationScope'"
+        "if (-not (Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment' -ErrorAction "
+        "SilentlyContinue)) { New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role "
+        "ApplicationImpersonation -User 'cronofy-svc@contoso.com' -CustomRecipientWriteScope "
+        "'CronofyImpersonationScope' }"
     ]
     rooms = Change(
         address="room_list.Meeting Rooms",
@@ -295,5 +297,6 @@ def test_exchange_server_manual_steps_come_from_the_change() -> None:
     )
     assert KINDS["room_list"].backend(Target.EXCHANGE_SERVER).manual(rooms) == [
         "Set-DistributionGroup -Identity 'Meeting Rooms' -RoomList",
-        "Add-DistributionGroupMember -Identity 'Meeting Rooms' -Member 'b@x'",
+        "if ((Get-DistributionGroupMember -Identity 'Meeting Rooms').PrimarySmtpAddress -notcontains 'b@x') "
+        "{ Add-DistributionGroupMember -Identity 'Meeting Rooms' -Member 'b@x' }",
     ]

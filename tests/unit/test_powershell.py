@@ -19,7 +19,7 @@ from tests.conftest import PASSWORD, REPO, SVC, Tenant
 
 TABLE: dict[str, dict[str, Any]] = json.loads((REPO / "tests/data/powershell_cmdlets.json").read_text("utf-8"))
 CMDLET = re.compile(r"^[A-Z][a-z]+-[A-Za-z]+$")
-OPERATORS = {"-eq", "-ne", "-in", "-not", "-and", "-or", "-split", "-join", "-like", "-replace"}
+OPERATORS = {"-eq", "-ne", "-in", "-not", "-and", "-or", "-split", "-join", "-like", "-replace", "-notcontains"}
 OPENERS = {"@{": "}", "@(": ")", "$(": ")", "(": ")", "{": "}"}
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
 
