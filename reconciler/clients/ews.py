@@ -112,6 +112,15 @@ class EwsClient:
         return sorted(m.email_address.lower() for m in members if getattr(m, "email_address", None))
 
     # -- calendar permissions --------------------------------------------------------------
+    def resolve(self, name: str) -> list[tuple[str, str]]:
+        """ResolveNames of one name (display name, alias or address): (display name, address) of each candidate;
+        [] when nothing matches.
+        https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/resolvenames-operation"""
+        found = self._call(f"ResolveNames {name}", self.protocol.resolve_names, [name])
+        return [
+            (str(m.name or ""), str(m.email_address or "").lower()) for m in found if getattr(m, "email_address", None)
+        ]
+
     def calendar_permissions(self, mailbox: str) -> list[FolderEntry]:
         """The Calendar folder's permission rows (GetFolder with PermissionSet)."""
         folder = self._call(f"GetFolder {mailbox}:\\Calendar", lambda: self._account(mailbox).calendar)

@@ -285,6 +285,8 @@ class CalendarPermissionKind(ResourceKind):
         resolved: dict[str, Any] = {"mailboxes": groups} if groups else {}
         resolved = {**resolved, "addresses": names} if names else resolved
         self._inside_scope(loaded, lookups, resolved)
+        if loaded.spec.target is Target.EXCHANGE_SERVER:
+            _grantees_exist(loaded, lookups)
         return resolved
 
     def _inside_scope(self, loaded: LoadedSpec, lookups: Lookups, resolved: Mapping[str, Any]) -> None:
@@ -591,6 +593,29 @@ def _located(
     origin = " (the CSV's lines below)" if lines & {n.lower() for n in names} else ""
     headline = f"{len(problems)} mailbox names are wrong{origin}: {first.summary}, ..."
     return SpecError(headline, detail, first.location, problems)
+
+
+def _grantees_exist(loaded: LoadedSpec, lookups: Lookups) -> None:
+    """Exchange Server: the grantees (the service account) must exist in Active Directory before any folder
+    permission names them; EWS ResolveNames tells. A missing account is a SpecError with the command that makes it."""
+    account = loaded.spec.service_account
+    for want in permissions(loaded):
+        grantee = want.grantee.lower()
+        if any(address == grantee for _, address in lookups.ews_resolve(grantee)):
+            continue
+        is_account = account is not None and account.user_principal_name.lower() == grantee
+        name = account.display_name if is_account and account is not None else grantee.split("@")[0]
+        alias = grantee.split("@")[0]
+        make = (
+            f"New-Mailbox -Name {ps.quote(name)} -Alias {ps.quote(alias)} -UserPrincipalName {ps.quote(grantee)} "
+            "-Password (Read-Host -AsSecureString 'Password')"
+        )
+        raise SpecError(
+            f"the grantee {grantee} does not exist in Active Directory (EWS ResolveNames finds no mailbox with that "
+            "address), so no folder permission can name it",
+            f"create the account first, in the Exchange Management Shell: {make}",
+            loaded.locate("service_account", "user_principal_name") if is_account else loaded.locate(*want.field),
+        )
 
 
 def _graph_routed(attrs: Mapping[str, Any]) -> bool:

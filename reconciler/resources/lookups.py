@@ -188,6 +188,19 @@ class Lookups:
         """ExpandDL: a group's mailbox addresses."""
         return self._once("ews-members", group, lambda: self.clients.ews.expand_group(group))
 
+    def ews_resolve(self, name: str) -> list[tuple[str, str]]:
+        """ResolveNames: (display name, address) of each directory entry the name resolves to."""
+        return self._once("ews-resolve", name, lambda: self.clients.ews.resolve(name))
+
+    def ews_address(self, name: str) -> str | None:
+        """The one address a display name, alias or address stands for (an exact match wins), or None."""
+        candidates = self.ews_resolve(name)
+        lowered = name.lower()
+        exact = [a for n, a in candidates if lowered in (n.lower(), a, a.split("@")[0])]
+        if len(exact) == 1:
+            return exact[0]
+        return candidates[0][1] if len(candidates) == 1 else None
+
     def impersonation(self, mailbox: str) -> tuple[bool, str]:
         """Whether the service account can open `mailbox`'s Calendar by impersonation (Exchange Server), once."""
 

@@ -74,7 +74,7 @@ SERVER_DOC = "https://learn.microsoft.com/en-us/exchange/understanding-managemen
 
 # The filter for a DN the admin's shell looked up: its quotes doubled, as Microsoft's recipient-filters page escapes
 # a variable's value (https://learn.microsoft.com/powershell/exchange/recipient-filters, `-replace "'","''"`)
-DN_FILTER = "\"MemberOfGroup -eq '$($DistGroupDN -replace \"'\",\"''\")'\""
+DN_FILTER = '"MemberOfGroup -eq \'$($DistGroupDN -replace "\'","\'\'")\'"'
 
 
 class ScopeAttrs(Attributes):

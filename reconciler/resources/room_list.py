@@ -60,7 +60,7 @@ def resolve_rooms(loaded: LoadedSpec, lookups: Lookups) -> dict[str, str]:
     room mailbox is a SpecError at its field. Many rooms are resolved from one listing of every mailbox."""
     spec = loaded.spec
     if spec.target is Target.EXCHANGE_SERVER:
-        return {room: room.lower() for room_list in spec.room_lists for room in room_list.rooms}
+        return _server_rooms(loaded, lookups)
     names = [room for room_list in spec.room_lists for room in room_list.rooms]
     found = lookups.recipients(names)
     result: dict[str, str] = {}
@@ -79,6 +79,27 @@ def resolve_rooms(loaded: LoadedSpec, lookups: Lookups) -> dict[str, str]:
                     location,
                 )
             result[room] = smtp(row)
+    return result
+
+
+def _server_rooms(loaded: LoadedSpec, lookups: Lookups) -> dict[str, str]:
+    """Exchange Server: each room name to its address through EWS ResolveNames (the guide names rooms by display
+    name, "Board room"); a name that resolves to nothing, or to several rooms, is a SpecError at its field."""
+    result: dict[str, str] = {}
+    for i, room_list in enumerate(loaded.spec.room_lists):
+        for j, room in enumerate(room_list.rooms):
+            if "@" in room:
+                result[room] = room.lower()
+                continue
+            address = lookups.ews_address(room)
+            if address is None:
+                found = ", ".join(a for _, a in lookups.ews_resolve(room)) or "nothing"
+                raise SpecError(
+                    f"room '{room}' does not resolve to one mailbox on Exchange Server (EWS ResolveNames: {found})",
+                    "name the room by its address (boardroom@contoso.com) or its exact display name",
+                    loaded.locate("room_lists", i, "rooms", j),
+                )
+            result[room] = address
     return result
 
 

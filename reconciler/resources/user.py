@@ -94,9 +94,7 @@ class Online(Backend[UserAttrs]):
         after = change.after or {}
         wanted = self.parse(after).to_json()
         properties = {GRAPH_FIELDS[k]: v for k, v in wanted.items() if v is not None and k in GRAPH_FIELDS}
-        user = ctx.clients.graph.create_user(
-            properties, password, bool(wanted.get(FORCE_CHANGE))
-        )
+        user = ctx.clients.graph.create_user(properties, password, bool(wanted.get(FORCE_CHANGE)))
         ctx.lookups.forget_user(str(after.get("user_principal_name", "")))
         return Observed(change.address, user.get("id"), _record_attrs(after))
 

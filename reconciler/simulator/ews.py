@@ -1092,7 +1092,60 @@ def update_folder(session: Session, request: Element) -> tuple[Element, bool]:
     return response, changed
 
 
+RESOLVE_LIMIT = 100  # "The ResolveNames response returns a maximum of 100 candidates"
+
+
+def _resolves(recipient: JsonObject, entry: str) -> bool:
+    """Ambiguous name resolution: a prefix of the display name, name, alias or primary SMTP address; with the
+    `smtp:` routing type, the primary SMTP address exactly."""
+    if entry.startswith("smtp:"):
+        return str(recipient.get("PrimarySmtpAddress") or "").lower() == entry[5:]
+    keys = ("DisplayName", "Name", "Alias", "PrimarySmtpAddress")
+    return any(str(recipient.get(k) or "").lower().startswith(entry) for k in keys if recipient.get(k))
+
+
+def resolve_names(session: Session, request: Element) -> tuple[Element, bool]:
+    """One UnresolvedEntry against the directory (SearchScope ActiveDirectory; this simulated server has no
+    contact folders): one match is Success, several a Warning with ErrorNameResolutionMultipleResults and every
+    candidate (at most 100), none ErrorNameResolutionNoResults. ReturnFullContactData is required.
+
+    https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/resolvenames-operation
+    https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/resolvenamesresponsemessage
+    """
+    if request.get("ReturnFullContactData") is None:
+        raise EwsFault("ErrorSchemaValidation")
+    entry = (_text(request, m("UnresolvedEntry")) or "").strip().lower()
+    if not entry:
+        raise EwsFault("ErrorSchemaValidation")
+    found = [
+        r for r in model.recipients(session.data) if _visible(r) and r.get("PrimarySmtpAddress") and _resolves(r, entry)
+    ]
+    response = Element(m("ResolveNamesResponse"))
+    messages = _add(response, m("ResponseMessages"))
+    if not found:
+        response_message(messages, m("ResolveNamesResponseMessage"), EwsError("ErrorNameResolutionNoResults"))
+        return response, False
+    if len(found) == 1:
+        message = response_message(messages, m("ResolveNamesResponseMessage"))
+    else:
+        message = _add(messages, m("ResolveNamesResponseMessage"), ResponseClass="Warning")
+        _add(message, m("MessageText"), "Multiple results were found.")
+        _add(message, m("ResponseCode"), "ErrorNameResolutionMultipleResults")
+        _add(message, m("DescriptiveLinkKey"), "0")
+    shown = found[:RESOLVE_LIMIT]
+    resolutions = _add(
+        message,
+        m("ResolutionSet"),
+        TotalItemsInView=str(len(shown)),
+        IncludesLastItemInRange=_bool(len(found) <= RESOLVE_LIMIT),
+    )
+    for recipient in shown:
+        _address(_add(resolutions, t("Resolution")), t("Mailbox"), recipient, _member_type(recipient))
+    return response, False
+
+
 OPERATIONS: dict[str, Operation] = {
+    m("ResolveNames"): resolve_names,
     m("GetRoomLists"): get_room_lists,
     m("GetRooms"): get_rooms,
     m("ExpandDL"): expand_dl,

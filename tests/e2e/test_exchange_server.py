@@ -112,3 +112,31 @@ def test_a_scope_group_whose_dn_holds_a_quote_converges_on_exchange_server(serve
     assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0  # records what the shell made
     final = _cli(server, "plan", spec, "--detailed-exitcode")
     assert final.exit_code == 0 and "No changes." in final.stdout, final.output
+
+
+def test_a_room_named_by_display_name_converges_on_exchange_server(server: Tenant) -> None:
+    """The guide names rooms by display name ("Board room"): ResolveNames turns it into the room's address."""
+    path = server.root / "specs" / "exchange-server.yaml"
+    text = path.read_text(encoding="utf-8").replace("rooms: [boardroom@contoso.com]", "rooms: [Board room]")
+    path.write_text(text, encoding="utf-8")
+    spec = str(path)
+    plan = json.loads(_cli(server, "plan", spec, "--json").stdout)
+    [room_list] = [c for c in plan["changes"] if c["kind"] == "room_list"]
+    assert room_list["after"]["rooms"] == ["boardroom@contoso.com"]
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    steps = json.loads(_cli(server, "plan", spec, "--json").stdout)
+    _run_manual_steps(server, steps)
+    _run_manual_steps(server, steps)  # idempotent: nothing fails, nothing is added twice
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    final = _cli(server, "plan", spec, "--detailed-exitcode")
+    assert final.exit_code == 0 and "No changes." in final.stdout, final.output
+
+
+def test_a_service_account_missing_from_active_directory_is_named_before_any_write(server: Tenant) -> None:
+    path = server.root / "specs" / "exchange-server.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(SVC, "nobody-svc@contoso.com"), encoding="utf-8")
+    result = _cli(server, "plan", str(path))
+    assert result.exit_code == 1, result.output
+    assert "the grantee nobody-svc@contoso.com does not exist in Active Directory" in result.output
+    assert "New-Mailbox -Name" in result.output and "-UserPrincipalName 'nobody-svc@contoso.com'" in result.output
+    assert "(service_account.user_principal_name)" in result.output and "Traceback" not in result.output

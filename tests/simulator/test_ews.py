@@ -474,9 +474,29 @@ def test_online_app_scope_and_impersonation_header(online_file: Path) -> None:
 
 
 def test_unimplemented_operation_is_a_schema_fault(server: Simulator) -> None:
-    body = envelope(
-        '<m:ResolveNames ReturnFullContactData="true"><m:UnresolvedEntry>alice</m:UnresolvedEntry></m:ResolveNames>'
-    )
+    body = envelope('<m:GetServerTimeZones ReturnFullTimeZoneData="false"/>')
     response = post(server, body, httpx.BasicAuth(ADMIN, PASSWORD))
     assert response.status_code == 500 and response_code(response) == "ErrorSchemaValidation"
-    assert b"ResolveNames" in response.content
+    assert b"GetServerTimeZones" in response.content
+
+
+def _resolve(server: Simulator, entry: str) -> httpx.Response:
+    body = envelope(
+        f'<m:ResolveNames ReturnFullContactData="false"><m:UnresolvedEntry>{entry}</m:UnresolvedEntry></m:ResolveNames>'
+    )
+    return post(server, body, httpx.BasicAuth(ADMIN, PASSWORD))
+
+
+def test_resolve_names_by_display_name_prefix_and_address(server: Simulator) -> None:
+    one = _resolve(server, "Board room")
+    assert one.status_code == 200 and b'ResponseClass="Success"' in one.content
+    assert b"<t:EmailAddress>boardroom@contoso.com</t:EmailAddress>" in one.content
+    several = _resolve(server, "Conference")
+    assert (
+        b'ResponseClass="Warning"' in several.content and response_code(several) == "ErrorNameResolutionMultipleResults"
+    )
+    assert several.content.count(b"<t:Resolution>") == 2
+    exact = _resolve(server, "smtp:confrooma@contoso.com")
+    assert exact.content.count(b"<t:Resolution>") == 1
+    none = _resolve(server, "nobody at all")
+    assert b'ResponseClass="Error"' in none.content and response_code(none) == "ErrorNameResolutionNoResults"
