@@ -89,6 +89,17 @@ def member_of(dn: str) -> str:
     return opath_equals("MemberOfGroup", dn)
 
 
+def filter_group(text: str) -> str:
+    """The group of a member_of() filter, read back: the OPATH text value after the first quote, without its closing
+    quote, each doubled quote single again ('' if the filter holds no quoted value)."""
+    quoted = text.split("'", 1)[1] if "'" in text else ""
+    return (quoted[:-1] if quoted.endswith("'") else quoted).replace("''", "'")
+
+
+# A distinguished name (Exchange Online's filters hold the group's DN; Exchange Server's the group as the spec names it)
+DISTINGUISHED_NAME = re.compile(r"^CN=", re.IGNORECASE)
+
+
 class Online(Backend[ScopeAttrs]):
     """The Exchange admin API: Get-/New-/Set-/Remove-ManagementScope."""
 
@@ -139,7 +150,7 @@ class Server(Backend[ScopeAttrs]):
 
     def manual(self, change: Change) -> list[str]:
         attrs = self.parse(change.after)
-        group = attrs.recipient_filter.split("'", 1)[1][:-1].replace("''", "'")
+        group = filter_group(attrs.recipient_filter)
         name = ps.quote(attrs.name)
         lookup = f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName"
         if change.action.value != "create":
@@ -258,8 +269,8 @@ class ManagementScopeKind(ResourceKind):
         text = attrs.get("recipient_filter")
         if not isinstance(text, str):
             return ps.lacking(change, {}, "recipient_filter")
-        group = text.split("'", 1)[1].rstrip("'") if "'" in text else ""
-        if group and "=" not in group:  # the group's address, not its DN (Exchange Server): look the DN up
+        group = filter_group(text)
+        if group and not DISTINGUISHED_NAME.match(group):  # the group by name or address (Exchange Server): find its DN
             return [
                 f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName",
                 f"{command} {name} -RecipientRestrictionFilter {DN_FILTER}",

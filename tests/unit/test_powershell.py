@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.render.powershell import plan_script, quote, words
 from reconciler.resources import KINDS
+from reconciler.syntax import opath_equals
 from tests.conftest import PASSWORD, REPO, SVC, Tenant
 
 TABLE: dict[str, dict[str, Any]] = json.loads((REPO / "tests/data/powershell_cmdlets.json").read_text("utf-8"))
@@ -362,6 +363,24 @@ def test_exchange_server_plan_gives_the_manual_commands(server: Tenant) -> None:
     )
     assert "$ServiceAccountPassword" not in text
     assert_documented(text)
+
+
+def test_a_scope_group_is_read_back_from_its_filter_exactly() -> None:
+    """Exchange Server (drift fixes): the filter holds the group as the spec names it, an OPATH text value; the
+    script looks the group up by that name, its quotes doubled once, and a DN (CN=...) goes into the filter as it is."""
+    scope = KINDS["management_scope"]
+    for group in ("O'Brien Team", "Team O'", "r=d@contoso.com"):
+        change = {"address": "management_scope.S", "action": "create"}
+        lines = scope.powershell(
+            {**change, "after": {"name": "S", "recipient_filter": opath_equals("MemberOfGroup", group)}}
+        )
+        assert lines[0] == f"$DistGroupDN = (Get-DistributionGroup -Identity {quote(group)}).DistinguishedName"
+        assert_documented("\n".join(lines))
+    dn = opath_equals("MemberOfGroup", "CN=O'Brien,DC=contoso,DC=com")
+    lines = scope.powershell(
+        {"address": "management_scope.S", "action": "update", "after": {"name": "S", "recipient_filter": dn}}
+    )
+    assert lines == [f"Set-ManagementScope -Identity 'S' -RecipientRestrictionFilter {quote(dn)}"]
 
 
 def test_no_op_plan_has_no_commands(tenant: Tenant) -> None:
