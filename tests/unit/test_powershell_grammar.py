@@ -169,6 +169,20 @@ def literals(root: Node) -> list[str]:
     return [value(n) for n in nodes(root) if n.type == "verbatim_string_characters"]
 
 
+def command_literals(root: Node) -> list[list[str]]:
+    """The single-quoted literals of each command node, each literal counted for its nearest command (a guard
+    `if (-not (Get-X -Identity 'n')) { New-X -Name 'n' }` is two commands, each naming 'n' once)."""
+    found: dict[int, list[str]] = {}
+    for node in nodes(root):
+        if node.type != "verbatim_string_characters":
+            continue
+        owner = node.parent
+        while owner is not None and owner.type != "command":
+            owner = owner.parent
+        found.setdefault(owner.id if owner is not None else -1, []).append(value(node))
+    return list(found.values())
+
+
 def commands(script: str) -> list[str]:
     """The script's statement lines: not blank, not comments, not the param block."""
     lines, in_param = [], False
@@ -194,10 +208,10 @@ def assert_names(script: str, names: Sequence[str]) -> None:
     """The script parses; each name is exactly one single-quoted literal in a command that writes it, and never two
     in one command. (A name may also sit inside a longer literal: a folder 'mailbox:\\Calendar', a filter.)"""
     assert_script(script)
-    per_command = {line: literals(parse(line)) for line in commands(script)}
+    per_command = [values for line in commands(script) for values in command_literals(parse(line))]
     for name in names:
-        counts = {line: values.count(name) for line, values in per_command.items()}
-        assert max(counts.values(), default=0) == 1, f"{name!r} is not one literal of a command in:\n{script}"
+        counts = [values.count(name) for values in per_command]
+        assert max(counts, default=0) == 1, f"{name!r} is not one literal of a command in:\n{script}"
 
 
 def powershell_blocks(markdown: str) -> list[str]:
