@@ -344,7 +344,8 @@ class RoleAssignment(Strict):
 
 
 class ExchangeServer(Strict):
-    """How reconciler reaches an on-premises Exchange Server: EWS (and optional PowerShell remoting)."""
+    """How reconciler reaches an on-premises Exchange Server: EWS only (scopes, role assignments and room lists are
+    Exchange Management Shell commands the plan prints)."""
 
     ews_url: str = Field(pattern=r"^https?://")
     username: Ref
@@ -403,3 +404,133 @@ class Spec(Strict):
     exchange_server: ExchangeServer | None = None
     lifecycle: Lifecycle = Lifecycle()
     backend: Backend = Backend()
+
+
+# -- descriptions (the JSON Schema `reconciler schema` writes; editors show them) -------------------------------
+# Set on the models' fields (FieldInfo.description) so every property of the schema says what it is for.
+DESCRIPTIONS: dict[type[BaseModel], dict[str, str]] = {
+    Spec: {
+        "tenant": "Which Microsoft 365 tenant (or simulated one) and how reconciler signs in to it.",
+        "target": "exchange_online (Graph and the Exchange admin API) or exchange_server (EWS only).",
+        "service_account": "The integration's service account (guide steps 1-6).",
+        "integration": "The integration's own Entra app (Exchange Online): its app id and how it is restricted.",
+        "access": "The access preset: which mailboxes the integration may reach, and how.",
+        "room_lists": "Room lists and their rooms, so room finders see them.",
+        "calendar_permissions": "Explicit Calendar-folder permissions beyond the access preset.",
+        "role_assignments": "Explicit management role assignments beyond the access preset.",
+        "lifecycle": "Objects a plan may never destroy or replace.",
+        "exchange_server": "How to reach Exchange Server's EWS (target exchange_server only).",
+        "backend": "Where state lives: a local file (default) or Azure Blob Storage.",
+    },
+    Tenant: {
+        "id": "The tenant id (a GUID); with domain alone the id is looked up.",
+        "domain": "A verified domain of the tenant, e.g. contoso.onmicrosoft.com.",
+        "cloud": "The Microsoft cloud: global, usgov, usgovhigh, usdod or china (sets the endpoints).",
+        "endpoints": "Explicit endpoint overrides (rarely needed).",
+        "auth": "How reconciler itself signs in (an app registration, certificate, managed or workload identity).",
+        "simulator": "A simulated tenant: its file (relative to the spec) or a loopback URL; never a real tenant.",
+    },
+    Endpoints: {
+        "graph": "Microsoft Graph base URL (https://host).",
+        "exchange": "Exchange Online admin API base URL (https://host).",
+        "login": "Microsoft Entra login host (https://host), used as it is (no instance discovery).",
+    },
+    Auth: {
+        "method": "default, client_secret, certificate, managed_identity or workload_identity.",
+        "client_id": "reconciler's app registration's client (application) id.",
+        "client_secret": "Its secret, as ${env:NAME} or ${file:PATH}; never stored.",
+        "certificate_path": "A PEM/PFX certificate file for method certificate.",
+        "certificate_password": "The certificate's password, as ${env:NAME} or ${file:PATH}.",
+    },
+    ServiceAccount: {
+        "user_principal_name": "The account's user principal name (at most 113 characters, 64 before the @).",
+        "display_name": "Its display name (at most 256 characters).",
+        "given_name": "Its given name (at most 64 characters).",
+        "surname": "Its surname (at most 64 characters).",
+        "mail_nickname": "Its mail alias (at most 64 characters; Exchange alias characters).",
+        "account_enabled": "Whether the account may sign in.",
+        "password": "Its password, as ${env:NAME} or ${file:PATH}; only to create it or change its sign-in flag.",
+        "force_change_password_next_sign_in": "Whether it must change its password at next sign-in.",
+        "usage_location": "Two-letter country code; needed to assign licenses.",
+        "licenses": "SKU part numbers it keeps ([] removes every license; folder permissions need an Exchange one).",
+        "mailbox": "true: the account must own a mailbox (refused together with licenses: []).",
+    },
+    Integration: {
+        "app_id": "The integration's Entra app id (Cronofy Enterprise Connect: 10bb7e5b-...).",
+        "display_name": "Its name as registered in Exchange (New-ServicePrincipal).",
+        "restriction": "rbac_for_applications (scope + role assignment) or application_access_policy.",
+        "uses_ews": "true: the integration still calls EWS in Exchange Online (manages the EWS allow list).",
+        "client_secret": "The integration's own secret, only for verify's real calendar read; never stored.",
+    },
+    MailboxSources: {
+        "addresses": "Mailbox addresses or aliases.",
+        "csv": "The guide's CSV (an alias column), relative to the spec; what Excel writes is read.",
+        "room_list": "A room list whose rooms get the permissions (one the spec makes too).",
+        "group": "A group whose members get the permissions.",
+    },
+    Access: {
+        "level": "full (every mailbox), restricted (the scope group, read/write) or free_busy.",
+        "scope_group": "The group that limits the integration (a mail-enabled security group for an access policy).",
+        "scope_name": "The management scope's name (at most 64 characters).",
+        "assignment_name": "The role assignment's name (at most 64 characters).",
+        "mailboxes": "Mailboxes for folder permissions (default: the scope group's members).",
+        "allow_organization_wide": "Must be true for access to every mailbox (level full, or no scope group).",
+    },
+    RoomList: {
+        "name": "The room list's name (at most 64 characters).",
+        "rooms": "Its rooms by name, alias or address.",
+        "exclusive": "true: members the spec does not list are removed.",
+    },
+    CalendarPermission: {
+        "mailbox": "The mailbox whose Calendar folder is shared.",
+        "grantee": "Who gets the permission (a mail-enabled user or group).",
+        "access_rights": "The folder permission level (Editor, Reviewer, AvailabilityOnly, ...).",
+        "sharing_permission_flags": "Delegate, CanViewPrivateItems (Editor only; Exchange Online only).",
+    },
+    RoleAssignment: {
+        "name": "The assignment's name (at most 64 characters).",
+        "role": "The management role, e.g. Application Calendars.Read.",
+        "app_id": "The app it is assigned to (Exchange Online, RBAC for Applications).",
+        "user": "The user it is assigned to (Exchange Server: the service account).",
+        "scope": "The management scope that limits it (none: every mailbox).",
+    },
+    ExchangeServer: {
+        "ews_url": "The EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx.",
+        "username": "An account that may impersonate the mailboxes reconciler manages.",
+        "password": "Its password, as ${env:NAME} or ${file:PATH}.",
+        "auth": "ntlm or basic.",
+    },
+    Lifecycle: {
+        "prevent_destroy": "Addresses (patterns) a plan may never destroy or replace, e.g. user.service_account.",
+    },
+    Backend: {
+        "type": "local (a file) or azure_blob.",
+        "container": "The blob container (azure_blob).",
+        "key": "The blob name, e.g. contoso.json (azure_blob).",
+        "account_url": "The storage account URL, signed in with azure-identity (azure_blob).",
+        "connection_string": "Or a connection string, as ${env:NAME}; never stored or shown.",
+        "lease_seconds": "The lock's lease (15-60 s): a killed run frees the lock after this long.",
+    },
+}
+for _model, _fields in DESCRIPTIONS.items():
+    for _name, _text in _fields.items():
+        if _model.model_fields[_name].description is None:
+            _model.model_fields[_name].description = _text
+_NESTED_FIRST: tuple[type[BaseModel], ...] = (  # each model after the models it holds, so it takes their new schema
+    Endpoints,
+    Auth,
+    Tenant,
+    ServiceAccount,
+    Integration,
+    MailboxSources,
+    Access,
+    RoomList,
+    CalendarPermission,
+    RoleAssignment,
+    ExchangeServer,
+    Lifecycle,
+    Backend,
+    Spec,
+)
+for _model in _NESTED_FIRST:
+    _model.model_rebuild(force=True)

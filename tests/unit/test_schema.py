@@ -32,3 +32,16 @@ def test_schema_rejects_an_unknown_key() -> None:
     schema = json.loads(schema_text())
     with pytest.raises(jsonschema.ValidationError, match="Additional properties"):
         jsonschema.validate({"version": 1, "tenant": {"id": "x"}, "acess": {}}, schema)
+
+
+def test_every_property_of_the_schema_says_what_it_is_for() -> None:
+    schema = json.loads((REPO / "specs" / "schema.json").read_text(encoding="utf-8"))
+    models = {"Spec": schema, **schema.get("$defs", {})}
+    undescribed = [
+        f"{model}.{name}"
+        for model, definition in models.items()
+        for name, prop in (definition.get("properties") or {}).items()
+        if not prop.get("description")
+    ]
+    assert sum(len(d.get("properties") or {}) for d in models.values()) > 70
+    assert undescribed == []
