@@ -31,6 +31,7 @@ from typing import Any
 from reconciler.simulator import exchange_admin as xa
 from reconciler.simulator.exchange_binding import bound_twice, resolve_name
 from reconciler.simulator.exchange_errors import PARAMETER_BINDING_TYPE, CmdletError
+from reconciler.simulator.exchange_params import COMMON_PARAMETERS
 from reconciler.simulator.store import TenantStore
 
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"  # and the curly single quotes
@@ -609,19 +610,7 @@ def _as_rows(value: Any) -> list[Any]:
 
 
 # Common parameters that take a value (about_CommonParameters); Debug and Verbose are switches
-VALUED_COMMON = frozenset(
-    {
-        "ErrorAction",
-        "ErrorVariable",
-        "InformationAction",
-        "InformationVariable",
-        "OutVariable",
-        "OutBuffer",
-        "PipelineVariable",
-        "WarningAction",
-        "WarningVariable",
-    }
-)
+VALUED_COMMON = frozenset(COMMON_PARAMETERS) - {"Debug", "Verbose"}
 
 
 def _run_command(session: Session, name: str, elements: list[Parameter | Node]) -> list[Any]:
