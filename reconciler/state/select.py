@@ -1,8 +1,13 @@
 """Which backend holds a workspace's state: the spec's `backend:` section, else the local file.
 
 --state PATH           the local file at PATH
---workspace NAME       state/NAME.json locally (another blob name on azure_blob)
-neither                the workspace is the spec file's name: state/<spec name>.json
+--workspace NAME       <state dir>/NAME.json locally (another blob name on azure_blob)
+neither                the workspace is the spec file's name: <state dir>/<spec name>.json
+
+The state dir belongs to the spec, not to the current directory: the first `state/` folder found from the spec's
+folder up to its repository's root (the folder holding `.git`), else `state/` next to the spec. So a command run
+from anywhere finds the same state, as the spec's other relative paths (CSV, simulated tenant) are found. A state
+file at the old place (`state/` of the current directory) is still used when the new place has none.
 """
 
 from __future__ import annotations
@@ -35,14 +40,40 @@ class StateChoice:
 
 
 def state_path_for(spec_path: Path | None, state: Path | None, workspace: str | None) -> Path:
-    """`--state`, else state/<workspace>.json, the workspace defaulting to the spec file's name."""
+    """`--state`, else <state dir>/<workspace>.json, the workspace defaulting to the spec file's name."""
     if state is not None:
         return state
     if workspace is None and spec_path is not None:
         workspace = spec_path.stem
     if workspace is None:
         return _only_state_file()
-    return STATE_DIR / f"{workspace}.json"
+    name = f"{workspace}.json"
+    if spec_path is None:
+        return STATE_DIR / name
+    found = state_dir_for(spec_path) / name
+    legacy = STATE_DIR / name
+    if not found.exists() and legacy.exists() and legacy.resolve() != found.resolve():
+        return legacy  # written by an older reconciler, relative to where it ran
+    return _relative(found)
+
+
+def state_dir_for(spec_path: Path) -> Path:
+    """The first `state/` folder from the spec's folder up to its repository's root, else `state/` beside it."""
+    folder = spec_path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / STATE_DIR).is_dir():
+            return candidate / STATE_DIR
+        if (candidate / ".git").exists():
+            break
+    return folder / STATE_DIR
+
+
+def _relative(path: Path) -> Path:
+    """A path as short as it can be said from the current directory (messages and plans show it)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _only_state_file() -> Path:

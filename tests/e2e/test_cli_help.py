@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import Tenant, Workspace
 
 COMMANDS = [
     [],
@@ -62,3 +62,18 @@ def test_sim_init_prints_the_tenant_id_and_takes_an_ad_password(tmp_path: Path, 
     assert "Other-Pa55word!" not in stored and "adPasswords" in stored
     refused = ws.cli("sim", "init", str(tmp_path / "x.json"), "--flavor", "exchange")
     assert refused.exit_code == 2 and "exchange_online" in refused.output
+
+
+def test_state_belongs_to_the_spec_not_to_the_current_folder(tenant: Tenant, tmp_path: Path) -> None:
+    """Run from another folder, a spec finds its own state (`state/` up from the spec), as it finds its CSV."""
+    spec = tenant.spec_file("full")
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    assert (tenant.root / "state" / "full.json").exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    away = Workspace(elsewhere, tenant.tenant, tenant.tenant_id)
+    listed = away.cli("state", "list", "--spec", spec)
+    assert listed.exit_code == 0 and "role_assignment.CronofyFullAccess" in listed.stdout, listed.output
+    plan = away.cli("plan", spec, "--detailed-exitcode")
+    assert plan.exit_code == 0 and "No changes." in plan.stdout, plan.output
+    assert not (elsewhere / "state").exists()
