@@ -122,6 +122,8 @@ def _how_to_fix(
     entries: Sequence[Mapping[str, Any]], kinds: Mapping[str, ResourceKind], spec_path: str, server: bool = False
 ) -> list[str]:
     changes = [fix_change(entry, kinds) for entry in entries if entry["status"] in ("missing", "changed")]
+    if server:
+        changes = [_by_hand_on_server(change, kinds) for change in changes]
     body = ps.script_body(changes, kinds)
     for entry in entries:
         if entry["status"] == "wider":
@@ -166,6 +168,19 @@ def fix_change(entry: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> d
         "widens": kind.widens(None if missing else actual, expected) if kind else None,
         "automated": True,
     }
+
+
+def _by_hand_on_server(change: dict[str, Any], kinds: Mapping[str, ResourceKind]) -> dict[str, Any]:
+    """On Exchange Server a kind without an API is fixed by its backend's own (idempotent) Exchange Management Shell
+    commands, as its plan would print them, not by Exchange Online cmdlets."""
+    from reconciler.engine.plan import Change
+    from reconciler.spec.models import Target
+
+    kind = kinds.get(change["kind"])
+    backend = kind.backend(Target.EXCHANGE_SERVER) if kind is not None else None
+    if backend is None or backend.automated:
+        return change
+    return {**change, "manual": backend.manual(Change.model_validate(change)), "automated": False}
 
 
 def error_markdown(spec_path: str, summary: str, detail: str) -> str:

@@ -73,6 +73,9 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
     report = _cli(server, "drift", spec, "--format", "markdown")
     assert "in the Exchange Management Shell on an Exchange server" in report.stdout
     assert "Connect-ExchangeOnline" not in report.stdout
+    # the fix is the guarded on-premises command (-User, not Exchange Online's -App $ServicePrincipal)
+    assert "if (-not (Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment'" in report.stdout
+    assert "$ServicePrincipal" not in report.stdout
 
 
 def test_busy_ews_is_retried_by_exchangelibs_policy(server: Tenant) -> None:
