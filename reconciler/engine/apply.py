@@ -65,10 +65,9 @@ def check_tenant(saved: Plan, fresh: Plan) -> None:
             was = "absent" if change.before is None else "as planned"
             moved.append(f"{change.address}: {was} when planned, {_describe(current)} now")
     fresh_wider = {f.address for f in fresh.wider_access}
+    saved_wider = {w.address for w in saved.wider_access}
     moved += [
-        f"{f.address}: new access wider than the spec"
-        for f in fresh.wider_access
-        if f.address not in {w.address for w in saved.wider_access}
+        f"{f.address}: new access wider than the spec" for f in fresh.wider_access if f.address not in saved_wider
     ]
     gone = [w.address for w in saved.wider_access if w.removed and w.address not in fresh_wider]
     moved += [f"{address}: the wider access the plan removes is gone already" for address in gone]

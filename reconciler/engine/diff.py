@@ -15,13 +15,6 @@ from reconciler.spec.loader import LoadedSpec
 from reconciler.state.model import ResourceRecord
 
 
-def changed_attributes(kind: ResourceKind, want: dict[str, Any], have: dict[str, Any]) -> list[str]:
-    """Top-level attributes of `want` whose normalized value differs in `have`."""
-    want_n = kind.normalize(dict(want))
-    have_n = kind.normalize({k: have.get(k) for k in want})
-    return sorted(k for k in want if want_n.get(k) != have_n.get(k))
-
-
 def diff(item: Item) -> Change:
     kind, desired, observed, record = item.kind, item.desired, item.observed, item.record
     base: dict[str, Any] = {"address": item.address, "kind": kind.kind, "id": observed.id if observed else None}

@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from reconciler.engine.diff import changed_attributes
 from reconciler.engine.plan import SENSITIVE, Action, Change, Finding
 from reconciler.engine.planner import make_plan
 from reconciler.resources import KINDS
@@ -128,7 +127,7 @@ def _attribute(kind: ResourceKind, change: Change, record: ResourceRecord | None
     expected = (change.after or {}).get(name)
     actual = (change.before or {}).get(name)
     recorded = record.attributes.get(name) if record else None
-    outside = record is not None and bool(changed_attributes(kind, {name: recorded}, {name: actual}))
+    outside = record is not None and bool(kind.changed({name: recorded}, {name: actual}))
     return AttributeDrift(name=name, expected=expected, actual=actual, recorded=recorded, changed_outside=outside)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from reconciler.engine.order import removal_order
 from reconciler.resources import KINDS
 from reconciler.resources.base import Context, Desired, Item, Observed, Query, ResourceKind
-from reconciler.state.model import ResourceRecord, State
+from reconciler.state.model import State
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,3 @@ def refresh(ctx: Context, desired: Sequence[Desired], state: State) -> Snapshot:
     ordered = [by_address[d.address] for d in desired] + [by_address[r.address] for r in gone]
     return Snapshot(ordered, extras)
 
-
-def records_of(state: State) -> list[ResourceRecord]:
-    return [r for r in state.resources if r.kind in KINDS]

@@ -8,8 +8,6 @@ a pure function of the spec and these inputs.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,10 +28,6 @@ def resolve(loaded: LoadedSpec, lookups: Lookups) -> Resolved:
         if inputs:
             resolved[name] = inputs
     return resolved
-
-
-def digest(resolved: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(resolved, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def desired_resources(loaded: LoadedSpec, resolved: Mapping[str, Mapping[str, Any]]) -> list[Desired]:

@@ -332,10 +332,15 @@ class ResourceKind(ABC):
 
     def compare(self, desired: Desired, observed: Observed) -> Comparison:
         """The spec's attributes that differ from the tenant's (normalized), and the object after the change."""
-        want = self.normalize(desired.attributes)
-        have = self.normalize({k: observed.attributes.get(k) for k in desired.attributes})
-        changed = sorted(k for k in desired.attributes if want.get(k) != have.get(k))
-        return Comparison(changed, {**observed.attributes, **desired.attributes})
+        return Comparison(
+            self.changed(desired.attributes, observed.attributes), {**observed.attributes, **desired.attributes}
+        )
+
+    def changed(self, want: dict[str, Any], have: dict[str, Any]) -> list[str]:
+        """The attributes of `want` whose normalized value differs in `have`, sorted."""
+        want_n = self.normalize(dict(want))
+        have_n = self.normalize({k: have.get(k) for k in want})
+        return sorted(k for k in want if want_n.get(k) != have_n.get(k))
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         """Attributes in the form used for comparison (case, order, empty vs null)."""

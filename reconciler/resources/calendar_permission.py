@@ -130,6 +130,16 @@ def source_key(source: MailboxSet) -> str:
     return f"group:{source.group}" if source.group else f"room_list:{source.room_list}"
 
 
+def _want_mailboxes(want: PermissionWant, resolved: Mapping[str, Any]) -> list[str]:
+    """The addresses of one want's mailboxes, as resolve recorded them."""
+    source = want.mailboxes
+    if source.group or source.room_list:
+        groups: Mapping[str, list[str]] = resolved.get("mailboxes", {})
+        return list(groups.get(source_key(source), []))
+    names: Mapping[str, str] = resolved.get("addresses", {})
+    return sorted({names.get(a, a.lower()) for a in source.addresses})
+
+
 def _pairs(query: Query) -> dict[tuple[str, str], dict[str, Any]]:
     """(mailbox, grantee) -> the attributes the spec or the record gives, for every pair the query concerns."""
     pairs: dict[tuple[str, str], dict[str, Any]] = {}
@@ -310,10 +320,7 @@ class CalendarPermissionKind(ResourceKind):
                 loaded, lookups, MailboxSet(group=access.scope_group), loaded.locate("access", "scope_group")
             )
         )
-        wanted = self.desired(loaded, resolved)
-        outside = sorted(
-            {d.attributes["mailbox"] for d in wanted if d.location == loaded.locate("access", "mailboxes")} - inside
-        )
+        outside = sorted({m for want in wants for m in _want_mailboxes(want, resolved)} - inside)
         if outside:
             listed = ", ".join(outside[:10]) + (f" and {len(outside) - 10} more" if len(outside) > 10 else "")
             raise SpecError(
@@ -373,19 +380,11 @@ class CalendarPermissionKind(ResourceKind):
 
     # -- desired ---------------------------------------------------------------------------
     def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
-        groups: Mapping[str, list[str]] = resolved.get("mailboxes", {})
-        names: Mapping[str, str] = resolved.get("addresses", {})
         server = loaded.spec.target is Target.EXCHANGE_SERVER
         found: dict[str, Desired] = {}
         for want in permissions(loaded):
             location = loaded.locate(*want.field)
-            source = want.mailboxes
-            mailboxes = (
-                groups.get(source_key(source), [])
-                if source.group or source.room_list
-                else sorted({names.get(a, a.lower()) for a in source.addresses})
-            )
-            for mailbox in mailboxes:
+            for mailbox in _want_mailboxes(want, resolved):
                 item = self._desired(want, mailbox, location, server)
                 if item.address in found and found[item.address].attributes != item.attributes:
                     raise SpecError(

@@ -383,9 +383,5 @@ def _best(want: Desired, record: ResourceRecord | None, free: list[Observed]) ->
     return named[0] if named else None
 
 
-def _assignee(row: dict[str, Any]) -> set[str]:
-    return {str(row[k]).lower() for k in ("RoleAssignee", "RoleAssigneeName") if row.get(k)}
-
-
 def _scope(row: dict[str, Any]) -> str | None:
     return row.get("CustomResourceScope") or row.get("CustomRecipientWriteScope") or None
