@@ -91,12 +91,25 @@ def member_of(dn: str) -> str:
 
 def filter_group(text: str) -> str:
     """The group of a member_of() filter, read back: the OPATH text value after the first quote, without its closing
-    quote, each doubled quote single again ('' if the filter holds no quoted value)."""
+    quote, each doubled quote single again ('' if the filter holds no quoted value); for Exchange Server's
+    `<DN of GROUP>` the group as the spec names it."""
     quoted = text.split("'", 1)[1] if "'" in text else ""
-    return (quoted[:-1] if quoted.endswith("'") else quoted).replace("''", "'")
+    value = (quoted[:-1] if quoted.endswith("'") else quoted).replace("''", "'")
+    shell = SHELL_DN.match(value)
+    return shell.group(1) if shell else value
 
 
-# A distinguished name (Exchange Online's filters hold the group's DN; Exchange Server's the group as the spec names it)
+# Exchange Server: no interface this tool reads (EWS) exposes a group's distinguished name, so the filter is
+# recorded with the DN the admin's shell looks up (`Get-DistributionGroup ... .DistinguishedName`) named, not guessed
+SHELL_DN = re.compile(r"^<DN of (.+)>$", re.DOTALL)
+
+
+def shell_dn(group: str) -> str:
+    """Exchange Server's stand-in for a group's DN in a recorded filter: `<DN of siq-scope@contoso.com>`."""
+    return f"<DN of {group}>"
+
+
+# A distinguished name (Exchange Online's filters hold the group's DN; Exchange Server's `<DN of GROUP>`)
 DISTINGUISHED_NAME = re.compile(r"^CN=", re.IGNORECASE)
 
 
@@ -188,7 +201,7 @@ class ManagementScopeKind(ResourceKind):
                 kind=self.kind,
                 name=want.name,
                 attributes=ScopeAttrs(
-                    name=want.name, recipient_filter=member_of(dns.get(want.group, want.group))
+                    name=want.name, recipient_filter=member_of(dns.get(want.group) or shell_dn(want.group))
                 ).to_json(),
                 location=loaded.locate(*want.field),
             )

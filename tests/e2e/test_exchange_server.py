@@ -38,6 +38,9 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
         f"ApplicationImpersonation -User '{SVC}' -CustomRecipientWriteScope 'CronofyImpersonationScope' }}"
     ]
     assert any("MemberOfGroup -eq '$($DistGroupDN -replace" in line for line in kinds["management_scope"]["manual"])
+    # EWS shows no DN: the recorded filter names the group its DN is looked up from, never the address as a DN
+    scope_filter = kinds["management_scope"]["after"]["recipient_filter"]
+    assert scope_filter == "MemberOfGroup -eq '<DN of cronofy-scope@contoso.com>'"
 
     applied = _cli(server, "apply", spec, "--auto-approve")
     assert applied.exit_code == 0, applied.output
@@ -57,6 +60,9 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
     assert again.exit_code == 0, again.output
     final = _cli(server, "plan", spec)
     assert "No changes." in final.stdout, final.stdout
+    state = server.state_data_of("exchange-server")
+    [scope] = [r for r in state["resources"] if r["kind"] == "management_scope"]
+    assert scope["attributes"]["recipient_filter"] == scope_filter
 
     after = _cli(server, "verify", spec, "--outside", "dave@contoso.com")
     assert after.exit_code == 0, after.output
