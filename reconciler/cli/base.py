@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from reconciler.cli import help as plain_help
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.exitcodes import ExitCode
 from reconciler.render.progress import Reporter
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 # Plain help (click's): flags show no type, choices are listed, and no rich rendering is imported for --help.
 PLAIN_HELP = None
+plain_help.install()
 app = typer.Typer(
     name="reconciler",
     help="Declare the Microsoft 365 / Exchange configuration a calendar integration needs; plan, apply, detect drift.",
