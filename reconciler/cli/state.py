@@ -138,7 +138,8 @@ def state_migrate(
         owner = owner_for(loaded, workspace)
         local = LocalBackend(source) if source is not None else None
         if local is None and not isinstance(backend, LocalBackend):
-            local = local_backend(spec, choice, loaded)  # a local state into the newly configured backend
+            mine = local_backend(spec, choice, loaded)  # a local state into the newly configured backend, if any
+            local = mine if mine.exists() else None
         if local is None or _same_file(local, backend):
             _, before = commands.claim(backend, owner)
             out.print(f"State {backend.location} now belongs to {owner.describe()}{_was(before, owner)}.")

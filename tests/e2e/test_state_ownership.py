@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from reconciler.simulator import Simulator, init_tenant
 from tests.conftest import SPEC_TEMPLATE, Workspace
@@ -169,8 +170,11 @@ def test_state_migrate_without_from_claims_the_state_in_place(repo: Repo) -> Non
     assert code == 0 and requests == 0 and "was teams/a/contoso.yaml" in output, output
     owner = repo.state_data("shared.json")["owner"]
     assert (owner["spec"], owner["workspace"]) == ("teams/b/contoso.yaml", "shared")
-    code, output, _ = repo.cli("plan", repo.spec("b"), "--workspace", "shared")
+    code, output, _ = repo.cli("plan", repo.spec("b"), "--workspace", "shared", "--out", "b.plan.json")
     assert code == 0 and UPDATED in output, output
+    code, output, _ = repo.cli("apply", "b.plan.json")  # the plan's state file, whose owner names the workspace
+    assert code == 0, output
+    assert repo.state_data("shared.json")["owner"] == owner
 
     code, output, _ = repo.cli("state", "migrate", "--spec", repo.spec("a"), "--workspace", "none")
     assert code == 1 and "no state at" in output and "--from PATH" in output
@@ -199,10 +203,11 @@ def test_the_old_state_location_moves_to_the_specs_own_and_is_never_shared(repo:
     repo.state("contoso.json").write_text(json.dumps(old), encoding="utf-8")  # where an older reconciler kept it
     repo.state("teams/a/contoso.json").unlink()
 
-    code, output, _ = repo.cli("plan", repo.spec("a"), "--detailed-exitcode")
+    code, output, _ = repo.cli("plan", repo.spec("a"), "--detailed-exitcode", "--out", "a.plan.json")
     assert code == 0 and "No changes." in output, output  # the old file is this spec's state
     assert not repo.state("teams/a/contoso.json").exists()  # plan moves nothing
-    _applied(repo, "a")
+    code, output, _ = repo.cli("apply", "a.plan.json")  # the saved plan names the new place
+    assert code == 0, output
     moved = repo.state_data("teams/a/contoso.json")
     assert moved["lineage"] == old["lineage"] and moved["owner"]["spec"] == "teams/a/contoso.yaml"
     assert not repo.state("contoso.json").exists()
@@ -217,3 +222,41 @@ def test_the_old_state_location_moves_to_the_specs_own_and_is_never_shared(repo:
     assert repo.state_data("teams/b/contoso.json")["owner"]["spec"] == "teams/b/contoso.yaml"
     assert repo.state_data("contoso.json") == moved_back
     assert repo.display_name("a") == TEAMS["a"]
+
+
+BACKEND = """
+backend:
+  type: azure_blob
+  container: {container}
+  key: contoso.json
+  connection_string: ${{env:AZURE_STORAGE_CONNECTION_STRING}}
+"""
+
+
+def test_a_blob_two_specs_name_is_refused_to_the_second_and_migrate_claims_it(
+    repo: Repo, azurite: str, azure_container: str
+) -> None:
+    """The blob's key is the spec's choice; two specs that chose the same one never share it silently."""
+    for team in TEAMS:
+        path = repo.root / repo.spec(team)
+        path.write_text(path.read_text(encoding="utf-8") + BACKEND.format(container=azure_container), "utf-8")
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite}
+    assert repo.ws.cli("apply", repo.spec("a"), "--auto-approve", env=env).exit_code == 0
+    with BlobServiceClient.from_connection_string(azurite) as service:
+        blob = service.get_blob_client(azure_container, "contoso.json")
+        stored = blob.download_blob().readall()
+        assert json.loads(stored)["owner"]["spec"] == "teams/a/contoso.yaml"
+
+        before = repo.sim.requests_served
+        refused = repo.ws.cli("plan", repo.spec("b"), env=env)
+        assert refused.exit_code == 1 and repo.sim.requests_served == before
+        assert f"state azure_blob://{azure_container}/contoso.json belongs to the spec teams/a/contoso.yaml" in (
+            refused.output
+        )
+        assert blob.download_blob().readall() == stored
+
+        claimed = repo.ws.cli("state", "migrate", "--spec", repo.spec("b"), env=env)
+        assert claimed.exit_code == 0 and "was teams/a/contoso.yaml" in claimed.output, claimed.output
+        assert json.loads(blob.download_blob().readall())["owner"]["spec"] == "teams/b/contoso.yaml"
+    assert repo.ws.cli("plan", repo.spec("b"), env=env).exit_code == 0
+    assert repo.ws.cli("plan", repo.spec("a"), env=env).exit_code == 1
