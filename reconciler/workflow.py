@@ -24,7 +24,7 @@ from reconciler.resources.base import Context
 from reconciler.spec.loader import LoadedSpec, load_spec
 from reconciler.state.backend import StateBackend
 from reconciler.state.model import Owner, State
-from reconciler.state.select import StateChoice, open_backend, owner_for
+from reconciler.state.select import StateChoice, left_behind, open_backend, owner_for
 
 if TYPE_CHECKING:
     from reconciler.engine.permissions import PermissionReport
@@ -92,7 +92,19 @@ def plan(
     with _locked(backend, "plan", lock):
         state = read_checked_state(backend, loaded, choice)
         with connect(loaded) as ctx:
-            return make_plan(ctx, state, backend, targets)
+            return _with_moved_hints(make_plan(ctx, state, backend, targets), loaded, backend, choice)
+
+
+def _with_moved_hints(plan: Plan, loaded: LoadedSpec, backend: StateBackend, choice: StateChoice) -> Plan:
+    """A spec starting a new default state is told of states left behind by moved or renamed specs of its tenant."""
+    if backend.exists() or choice.state is not None or choice.workspace is not None:
+        return plan
+    hints = [
+        f"{path} is the state of {owner.spec}, which is gone; if this spec is that one moved or renamed, "
+        f"take its state along with `reconciler state migrate --spec {loaded.path} --from {path}` before applying"
+        for path, owner in left_behind(loaded)
+    ]
+    return plan.model_copy(update={"warnings": [*plan.warnings, *hints]}) if hints else plan
 
 
 def _locked(backend: StateBackend, operation: str, lock: bool) -> AbstractContextManager[object]:
@@ -145,6 +157,7 @@ def apply(
         claimed = claim(state, loaded, choice)
         with connect(loaded) as ctx:
             plan = make_plan(ctx, state, backend, tuple(saved.targets) if saved else targets)
+            plan = _with_moved_hints(plan, loaded, backend, choice)
             if saved is not None:  # the tenant must still be as the saved plan saw it, or nothing is written
                 check_tenant(saved, plan)
                 plan = saved

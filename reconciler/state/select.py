@@ -97,6 +97,23 @@ def state_dir_for(spec_path: Path) -> Path:
     return folder / STATE_DIR
 
 
+def left_behind(loaded: LoadedSpec) -> list[tuple[Path, Owner]]:
+    """States in the spec's state dir owned by a spec of its tenant that is no longer there (moved or renamed?)."""
+    state_dir = state_dir_for(loaded.path)
+    found: list[tuple[Path, Owner]] = []
+    for path in sorted(state_dir.rglob("*.json")) if state_dir.is_dir() else []:
+        if not _looks_like_state(path):
+            continue
+        try:
+            owner = read_state(path).owner
+        except StateError:
+            continue  # an unreadable state is reported by the spec that owns it
+        gone = owner is not None and not (state_dir.parent / owner.spec).exists()
+        if owner is not None and gone and owner.tenant == loaded.spec.tenant.name:
+            found.append((_relative(path), owner))
+    return found
+
+
 def _relative(path: Path) -> Path:
     """A path as short as it can be said from the current directory (messages and plans show it)."""
     try:

@@ -145,6 +145,9 @@ def test_state_migrate_takes_a_moved_specs_state_along(repo: Repo) -> None:
     _applied(repo, "a")
     before = repo.state_data("teams/a/contoso.json")
     (repo.root / repo.spec("a")).rename(repo.root / repo.spec("a", "prod"))
+    code, output, _ = repo.cli("plan", repo.spec("a", "prod"))  # a new state would adopt a's account as not made here
+    assert code == 0 and "state/teams/a/contoso.json is the state of teams/a/contoso.yaml, which is gone" in output
+    assert "reconciler state migrate --spec teams/a/prod.yaml --from state/teams/a/contoso.json" in output
     code, output, requests = repo.cli(
         "state", "migrate", "--spec", repo.spec("a", "prod"), "--from", "state/teams/a/contoso.json"
     )
