@@ -41,11 +41,6 @@ class StateChoice:
     workspace: str | None = None
     take_over: bool = False  # --take-over-state: this spec may use (and apply claims) a state another spec owns
 
-    def workspace_for(self, spec_path: Path | None) -> str | None:
-        if self.workspace is not None:
-            return self.workspace
-        return spec_path.stem if spec_path is not None else None
-
 
 def state_path_for(spec_path: Path | None, state: Path | None, workspace: str | None) -> Path:
     """`--state`, else <state dir>/<workspace>.json, else the spec's own path under its state dir."""
