@@ -23,8 +23,8 @@ from reconciler.errors import PlanError, ReconcilerError, StateError
 from reconciler.resources.base import Context
 from reconciler.spec.loader import LoadedSpec, load_spec
 from reconciler.state.backend import StateBackend
-from reconciler.state.model import State
-from reconciler.state.select import StateChoice, open_backend
+from reconciler.state.model import Owner, State
+from reconciler.state.select import StateChoice, left_behind, open_backend, owner_for
 
 if TYPE_CHECKING:
     from reconciler.engine.permissions import PermissionReport
@@ -37,7 +37,8 @@ class Cancelled(ReconcilerError):
     """The user did not approve the plan."""
 
 
-def read_checked_state(backend: StateBackend, loaded: LoadedSpec) -> State:
+def read_checked_state(backend: StateBackend, loaded: LoadedSpec, choice: StateChoice) -> State:
+    """The stored state, refused when it is of another tenant or owned by another spec (unless --take-over-state)."""
     state = backend.read()
     tenant = loaded.spec.tenant.name
     if state.tenant and state.tenant != tenant:
@@ -45,7 +46,42 @@ def read_checked_state(backend: StateBackend, loaded: LoadedSpec) -> State:
             f"state {backend.location} belongs to tenant {state.tenant}, but the spec is for {tenant}",
             "use --state or --workspace to pick the state of this tenant",
         )
+    owner = owner_for(loaded, choice.workspace)
+    if state.owner is not None and not _same_owner(state.owner, owner, choice) and not choice.take_over:
+        raise StateError(
+            f"state {backend.location} belongs to the spec {state.owner.describe()}, not to {owner.describe()}",
+            _other_owner_fix(loaded.path, choice),
+        )
     return state
+
+
+def _other_owner_fix(spec_path: Path, choice: StateChoice) -> str:
+    """How to go on when the state is another spec's: nothing was read from or written to the tenant."""
+    options = f" --state {choice.state}" if choice.state else ""
+    options += f" --workspace {choice.workspace}" if choice.workspace else ""
+    return (
+        "nothing was changed. If this spec is that one moved or renamed, make the state its own with "
+        f"`reconciler state migrate --spec {spec_path}{options}`; to take it over on purpose (this spec then "
+        "manages, and may destroy, what the other spec made), plan and apply with --take-over-state; "
+        "otherwise give this spec a state of its own (--workspace NAME, or --state PATH)"
+    )
+
+
+def _same_owner(recorded: Owner, owner: Owner, choice: StateChoice) -> bool:
+    """The same spec and tenant, and workspace unless the run gave --state without one (e.g. `apply PLANFILE`,
+    which takes the state file the plan was made against and keeps the workspace recorded in it)."""
+    if choice.state is not None and choice.workspace is None:
+        return (recorded.spec, recorded.tenant) == (owner.spec, owner.tenant)
+    return recorded == owner
+
+
+def claim(state: State, loaded: LoadedSpec, choice: StateChoice) -> bool:
+    """Record this spec as the state's owner (kept by the run's next write); whether that changes the state."""
+    owner = owner_for(loaded, choice.workspace)
+    if state.owner is not None and _same_owner(state.owner, owner, choice):
+        return False
+    state.owner = owner
+    return True
 
 
 def plan(
@@ -54,9 +90,21 @@ def plan(
     loaded = load_spec(spec_path)
     backend = open_backend(spec_path, choice, loaded)
     with _locked(backend, "plan", lock):
-        state = read_checked_state(backend, loaded)
+        state = read_checked_state(backend, loaded, choice)
         with connect(loaded) as ctx:
-            return make_plan(ctx, state, backend, targets)
+            return _with_moved_hints(make_plan(ctx, state, backend, targets), loaded, backend, choice)
+
+
+def _with_moved_hints(plan: Plan, loaded: LoadedSpec, backend: StateBackend, choice: StateChoice) -> Plan:
+    """A spec starting a new default state is told of states left behind by moved or renamed specs of its tenant."""
+    if backend.exists() or choice.state is not None or choice.workspace is not None:
+        return plan
+    hints = [
+        f"{path} is the state of {owner.spec}, which is gone; if this spec is that one moved or renamed, "
+        f"take its state along with `reconciler state migrate --spec {loaded.path} --from {path}` before applying"
+        for path, owner in left_behind(loaded)
+    ]
+    return plan.model_copy(update={"warnings": [*plan.warnings, *hints]}) if hints else plan
 
 
 def _locked(backend: StateBackend, operation: str, lock: bool) -> AbstractContextManager[object]:
@@ -103,17 +151,21 @@ def apply(
     loaded = load_spec(spec_path)
     backend = open_backend(spec_path, choice, loaded)
     with backend.lock("apply"):
-        state = read_checked_state(backend, loaded)
+        state = read_checked_state(backend, loaded, choice)
         if saved is not None:
             check_current(saved, loaded.sha256, state, backend)
+        claimed = claim(state, loaded, choice)
         with connect(loaded) as ctx:
             plan = make_plan(ctx, state, backend, tuple(saved.targets) if saved else targets)
+            plan = _with_moved_hints(plan, loaded, backend, choice)
             if saved is not None:  # the tenant must still be as the saved plan saw it, or nothing is written
                 check_tenant(saved, plan)
                 plan = saved
             if plan.has_changes and not confirm(plan):
                 raise Cancelled("apply cancelled", "nothing was changed")
             state = apply_plan(ctx, plan, state, backend, progress)
+        if claimed:  # also when the plan wrote nothing: the state is this spec's from now on
+            state = backend.write(state)
     return ApplyResult(plan, state)
 
 
@@ -153,7 +205,7 @@ def drift(spec_path: Path, choice: StateChoice, connect: Connect, lock: bool = T
     loaded = load_spec(spec_path)
     backend = open_backend(spec_path, choice, loaded)
     with _locked(backend, "drift", lock):
-        state = read_checked_state(backend, loaded)
+        state = read_checked_state(backend, loaded, choice)
         with connect(loaded) as ctx:
             return detect_drift(ctx, state, backend)
 
@@ -184,7 +236,8 @@ def import_object(spec_path: Path, choice: StateChoice, address: str, object_id:
     loaded = load_spec(spec_path)
     backend = open_backend(spec_path, choice, loaded)
     with backend.lock("import"):
-        state = read_checked_state(backend, loaded)
+        state = read_checked_state(backend, loaded, choice)
+        claim(state, loaded, choice)
         with connect(loaded) as ctx:
             adopt(ctx, state, address, object_id)
         return backend.write(state)

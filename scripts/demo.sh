@@ -12,7 +12,7 @@ export CRONOFY_SVC_PASSWORD="${CRONOFY_SVC_PASSWORD:-Demo-only-$(date +%s)-Pw!}"
 if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi  # no escapes when piped
 step() { printf '\n%s== %s%s\n$ %s\n' "$BOLD" "$1" "$PLAIN" "$2"; }
 
-rm -f state/example.json state/example.json.backup
+rm -f state/specs/example.json state/specs/example.json.backup state/example.json state/example.json.backup
 step "A fresh simulated tenant" "reconciler sim init $TENANT"
 $R sim init "$TENANT"
 

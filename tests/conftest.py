@@ -173,8 +173,9 @@ class Tenant(Workspace):
     def spec_file(self, name: str) -> str:
         return str(self.root / "specs" / f"{name}.yaml")
 
-    def state_data_of(self, workspace: str) -> Any:
-        return json.loads((self.root / "state" / f"{workspace}.json").read_text(encoding="utf-8"))
+    def state_data_of(self, name: str) -> Any:
+        """The state of specs/<name>.yaml (its own path under state/: state/specs/<name>.json)."""
+        return json.loads((self.root / "state" / "specs" / f"{name}.json").read_text(encoding="utf-8"))
 
     def exchange(self, cmdlet: str, parameters: dict[str, Any]) -> Any:
         body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}}

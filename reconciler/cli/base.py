@@ -88,11 +88,20 @@ def _options(
 
 
 SpecArg = Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)]
-StateOpt = Annotated[Path | None, typer.Option("--state", help="State file (default: state/<workspace>.json).")]
+StateOpt = Annotated[
+    Path | None, typer.Option("--state", help="State file (default: state/<the spec's path>.json, or the workspace's).")
+]
 WorkspaceOpt = Annotated[
-    str | None, typer.Option("--workspace", help="Workspace name (default: the spec file's name).")
+    str | None, typer.Option("--workspace", help="Workspace name: state/NAME.json (default: the spec's own state).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+TakeOverOpt = Annotated[
+    bool,
+    typer.Option(
+        "--take-over-state",
+        help="Use a state another spec owns; apply makes it this spec's (which then manages what that spec made).",
+    ),
+]
 
 
 class PlanFormat(StrEnum):

@@ -24,6 +24,7 @@ from reconciler.cli.base import (
     SpecArg,
     StateOpt,
     Switch,
+    TakeOverOpt,
     TargetOpt,
     WorkspaceOpt,
     app,
@@ -74,6 +75,7 @@ def plan(
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     no_batch: NoBatchOpt = False,
     target: TargetOpt = None,
+    take_over_state: TakeOverOpt = False,
 ) -> None:
     """Show what apply would change: + create, ~ update in place, - destroy."""
     from reconciler import workflow
@@ -83,7 +85,7 @@ def plan(
     with errors(), REPORTER.live():
         result = workflow.plan(
             spec,
-            StateChoice(state, workspace),
+            StateChoice(state, workspace, take_over_state),
             connector(parallelism, no_batch),
             tuple(target or ()),
             lock=lock is Switch.true,
@@ -122,6 +124,7 @@ def apply(
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     no_batch: NoBatchOpt = False,
     targets: TargetOpt = None,
+    take_over_state: TakeOverOpt = False,
 ) -> None:
     """Converge the tenant to the spec (or apply a saved plan exactly)."""
     from reconciler import workflow
@@ -154,7 +157,7 @@ def apply(
         if saved is not None and state is None and "://" not in saved.state.path:
             state = Path(saved.state.path)  # the local state the plan was made against
         connect_to = connector(parallelism, no_batch)
-        choice = StateChoice(state, workspace)
+        choice = StateChoice(state, workspace, take_over_state)
         with REPORTER.live():
             result = workflow.apply(spec_path, choice, saved, connect_to, confirm, progress, tuple(targets or ()))
     if not result.plan.has_changes:

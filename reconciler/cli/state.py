@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,10 +16,11 @@ from reconciler.cli.base import (
     print_json,
     state_app,
 )
-from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:
     from reconciler.state.backend import StateBackend
+    from reconciler.state.local import LocalBackend
+    from reconciler.state.model import Owner, State
 
 StateSpecOpt = Annotated[
     Path | None, typer.Option("--spec", help="The spec whose state (and backend) to use.", show_default=False)
@@ -113,24 +115,67 @@ def state_unlock(
 
 @state_app.command("migrate")
 def state_migrate(
-    spec: Annotated[Path, typer.Option("--spec", help="The spec whose newly configured backend receives the state.")],
+    spec: Annotated[Path, typer.Option("--spec", help="The spec that is to own the state (its backend holds it).")],
     source: Annotated[
-        Path | None, typer.Option("--from", help="The local state file (default: state/<workspace>.json).")
+        Path | None,
+        typer.Option("--from", help="A local state file to take along (default: claim the spec's own state)."),
     ] = None,
+    state: StateOpt = None,
     workspace: WorkspaceOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a state already in the backend.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a state already at the destination.")] = False,
 ) -> None:
-    """Move a local state file into the backend the spec now configures, keeping serial and lineage."""
+    """Make a state this spec's: one left at its old place by a moved or renamed spec, or a local state
+    moved into a newly configured backend (serial and lineage kept); without --from, claim its own state."""
+    from reconciler.spec.loader import load_spec
     from reconciler.state import commands
-    from reconciler.state.select import state_path_for
+    from reconciler.state.local import LocalBackend
+    from reconciler.state.select import StateChoice, local_backend, open_backend, owner_for
 
     with errors():
-        local = source or state_path_for(spec, None, workspace)
-        backend = backend_for(spec, None, workspace)
-        if backend.location == str(local):
-            raise ReconcilerError(
-                f"the spec keeps its state in {local} already", "configure `backend:` in the spec first (README: State)"
-            )
-        written = commands.migrate(local, backend, force)
-    out.print(f"Migrated {local} to {backend.location} (serial {written.serial}, lineage {written.lineage}).")
-    out.print(f"Keep {local} until you have checked the new backend (`reconciler state list --spec {spec}`).")
+        loaded = load_spec(spec)
+        choice = StateChoice(state, workspace)
+        backend = open_backend(spec, choice, loaded)
+        owner = owner_for(loaded, workspace)
+        local = LocalBackend(source) if source is not None else None
+        if local is None and not isinstance(backend, LocalBackend):
+            mine = local_backend(spec, choice, loaded)  # a local state into the newly configured backend, if any
+            local = mine if mine.exists() else None
+        if local is None or _same_file(local, backend):
+            _, before = commands.claim(backend, owner)
+            out.print(f"State {backend.location} now belongs to {owner.describe()}{_was(before, owner)}.")
+            return
+        written, before = commands.migrate(local, backend, owner, force)
+        _migrated(local, backend, written, f"{owner.describe()}{_was(before, owner)}", spec)
+
+
+def _migrated(local: LocalBackend, backend: StateBackend, written: State, owner: str, spec: Path) -> None:
+    """Say where the state went; a local move keeps the old file only as a `.backup`, which no spec reads."""
+    from reconciler.state.local import LocalBackend
+    from reconciler.state.store import backup_path
+
+    out.print(f"Migrated {local.location} to {backend.location} (serial {written.serial}, lineage {written.lineage}).")
+    out.print(f"It belongs to {owner}.")
+    if isinstance(backend, LocalBackend):
+        kept = backup_path(local.path)
+        os.replace(local.path, kept)
+        out.print(f"The old file is kept as {kept}.")
+    else:
+        out.print(
+            f"Keep {local.location} until you have checked the new backend (`reconciler state list --spec {spec}`)."
+        )
+
+
+def _same_file(local: LocalBackend, backend: StateBackend) -> bool:
+    """Whether `local` is the state `backend` reads (its file, or the older place it takes the state from)."""
+    from reconciler.state.local import LocalBackend
+
+    if not isinstance(backend, LocalBackend):
+        return False
+    places = [backend.path, *([backend.moved_from] if backend.moved_from is not None else [])]
+    return any(local.path.resolve() == place.resolve() for place in places)
+
+
+def _was(before: Owner | None, owner: Owner) -> str:
+    if before is None:
+        return " (it had no owner)"
+    return "" if before == owner else f" (was {before.describe()})"

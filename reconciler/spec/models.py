@@ -365,7 +365,7 @@ class Lifecycle(Strict):
 
 
 class Backend(Strict):
-    """Where the state lives (Terraform's backends): `local` (state/<workspace>.json, the default) or
+    """Where the state lives (Terraform's backends): `local` (a file in the spec's state/ folder, the default) or
     `azure_blob` (a blob; its lease is the lock; ETag-conditional writes; a snapshot of every version)."""
 
     type: Literal["local", "azure_blob"] = "local"

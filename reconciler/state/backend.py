@@ -1,6 +1,6 @@
 """Where state lives: one small interface, one implementation per place (Terraform's backends).
 
-    local        state/<workspace>.json on this machine (file lock, `.backup` of the last write)
+    local        a file under the spec's state/ folder on this machine (file lock, `.backup` of the last write)
     azure_blob   a blob in an Azure Storage container (blob lease as the lock, ETag-conditional
                  writes, a snapshot of every earlier version)
 
@@ -89,7 +89,7 @@ class StateBackend(ABC):
 
 def same_content(a: State, b: State) -> bool:
     """Equal apart from `serial`: writing `b` over `a` would change nothing."""
-    keep = {"lineage", "tenant", "resources"}
+    keep = {"lineage", "tenant", "owner", "resources"}
     return a.model_dump(include=keep) == b.model_dump(include=keep)
 
 

@@ -4,7 +4,9 @@ list / show ADDRESS / pull          read
 rm ADDRESS...                       forget objects (they stay in the tenant; plan offers to adopt them)
 push FILE [--force]                 replace the stored state (refuses another lineage or a lower serial)
 unlock LOCK_ID                      break a lock whose holder died
-migrate --from PATH                 copy a local state into a newly configured backend, serial and lineage kept
+migrate [--from PATH]               make a state this spec's: take it along from PATH (a moved or renamed spec's
+                                    old state, or a local state into a newly configured backend; serial and lineage
+                                    kept), or, without --from, claim the state the spec uses already
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from pathlib import Path
 
 from reconciler.errors import StateError
 from reconciler.state.backend import StateBackend
-from reconciler.state.model import ResourceRecord, State
-from reconciler.state.store import parse_state, read_state
+from reconciler.state.model import Owner, ResourceRecord, State
+from reconciler.state.store import parse_state
 
 
 def show(backend: StateBackend, address: str) -> ResourceRecord:
@@ -66,16 +68,41 @@ def push(backend: StateBackend, pushed: State, source: str, force: bool) -> Stat
         return backend.write(pushed, exact=not backend.exists() or pushed.serial > stored.serial)
 
 
-def migrate(source: Path, backend: StateBackend, force: bool) -> State:
-    """Copy the local state at `source` into `backend`, keeping serial, lineage and resources."""
+def migrate(source: StateBackend, backend: StateBackend, owner: Owner, force: bool) -> tuple[State, Owner | None]:
+    """Copy the state in `source` into `backend` as `owner`'s, keeping serial, lineage and resources;
+    the written state and its owner before."""
     if not source.exists():
-        raise StateError(f"no local state at {source}", "give the file with --from PATH")
-    state = read_state(source)
+        raise StateError(f"no state at {source.location}", "give the state to take along with --from PATH")
+    state = source.read()
+    _check_tenant(state, source.location, owner)
+    before, state.owner = state.owner, owner
     with backend.lock("state migrate"):
         backend.read()
         if backend.exists() and not force:
             raise StateError(
                 f"{backend.location} already holds a state",
-                "migrate only into an empty backend; add --force to replace it (its versions stay recoverable)",
+                "migrate only into an empty place; add --force to replace it (its last version stays recoverable)",
             )
-        return backend.write(state, exact=True)
+        return backend.write(state, exact=True), before
+
+
+def claim(backend: StateBackend, owner: Owner) -> tuple[State, Owner | None]:
+    """Record `owner` as the owner of the state in `backend` (under the lock); the state and its owner before."""
+    with backend.lock("state migrate"):
+        state = backend.read()
+        if not backend.exists():
+            raise StateError(
+                f"no state at {backend.location} yet",
+                "give the state to take along (e.g. the one of this spec before it moved) with --from PATH",
+            )
+        _check_tenant(state, backend.location, owner)
+        before, state.owner = state.owner, owner
+        return backend.write(state), before
+
+
+def _check_tenant(state: State, location: str, owner: Owner) -> None:
+    if state.tenant and state.tenant != owner.tenant:
+        raise StateError(
+            f"{location} is the state of tenant {state.tenant}, but the spec is for {owner.tenant}",
+            "a state moves between specs of one tenant only",
+        )

@@ -3,10 +3,14 @@
 Atomic writes with a `.backup` of the previous version (store.py), an OS file lock with a
 `.lock.info` naming the holder (lock.py). The version check before a write compares the serial
 on disk with the one this run read: another writer in between is refused, as on every backend.
+
+`moved_from`: a state at an older place (select.py) read while `path` has none; the first write puts the
+state at `path` and the old file becomes `path`'s `.backup`, so one state is never in two places.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -15,26 +19,32 @@ from reconciler.errors import StateLockError
 from reconciler.state.backend import LockInfo, StateBackend
 from reconciler.state.lock import info_path, read_lock_info, state_lock
 from reconciler.state.model import State
-from reconciler.state.store import read_state, write_state
+from reconciler.state.store import backup_path, read_state, write_state
 
 
 class LocalBackend(StateBackend):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, moved_from: Path | None = None) -> None:
         self.path = path
         self.location = str(path)
+        self.moved_from = moved_from
         self._serial: int | None = None  # the serial this run last read or wrote; None: nothing read yet
 
     def exists(self) -> bool:
-        return self.path.exists()
+        return self.path.exists() or (self.moved_from is not None and self.moved_from.exists())
 
     def read(self) -> State:
-        state = read_state(self.path)
+        older = self.moved_from if self.moved_from is not None and not self.path.exists() else None
+        state = read_state(older or self.path)
         self._serial = state.serial if self.path.exists() else None
         return state
 
     def write(self, state: State, exact: bool = False) -> State:
         written = write_state(self.path, state, exact, expect_serial=self._serial)
         self._serial = written.serial
+        if self.moved_from is not None:
+            if self.moved_from.exists():
+                os.replace(self.moved_from, backup_path(self.path))
+            self.moved_from = None
         return written
 
     @contextmanager

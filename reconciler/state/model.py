@@ -1,12 +1,17 @@
 """The state file format, version 1.
 
     {"version": 1, "serial": 7, "lineage": "<uuid>", "tenant": "<tenant id or domain>",
+     "owner": {"spec": "teams/a/contoso.yaml", "tenant": "<tenant>", "workspace": "default"},
      "resources": [{"address", "kind", "id", "created_by_reconciler", "depends_on", "attributes"}]}
 
 `serial` rises by one on every write that changes something; `lineage` is made once, when the
 state is first written, and never changes. `attributes` are the last applied values of the
 compared attributes; sensitive (write-only) attributes such as passwords are never recorded.
 `resources` is sorted by address, so a state file changes only where its records do.
+
+`owner` (added within version 1; absent until a run claims the state) is the spec the state belongs to:
+its path relative to the folder holding its `state/` folder, its tenant and its workspace. A state
+written before owners existed has none and is claimed by the first run that writes it.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     TypeAdapter,
     ValidationError,
     computed_field,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import InitErrorDetails
@@ -41,6 +48,21 @@ class ResourceRecord(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     prevent_destroy: bool = False
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Owner(BaseModel):
+    """The spec a state belongs to (see README, State): plans, applies and drift checks of any other
+    spec are refused, so two specs never share, rename or destroy each other's objects."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spec: str  # POSIX path relative to the folder holding the spec's state/ folder, e.g. teams/a/contoso.yaml
+    tenant: str
+    workspace: str = "default"
+
+    def describe(self) -> str:
+        """The spec's path, and its workspace unless the default one (a state of another tenant is refused first)."""
+        return self.spec if self.workspace == "default" else f"{self.spec} (workspace {self.workspace})"
 
 
 _RECORDS: TypeAdapter[list[ResourceRecord]] = TypeAdapter(list[ResourceRecord])
@@ -64,6 +86,7 @@ class State(BaseModel):
     serial: int = 0
     lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
     tenant: str | None = None
+    owner: Owner | None = None
     _records: dict[str, ResourceRecord] = PrivateAttr(default_factory=dict)
 
     if TYPE_CHECKING:  # the constructor pydantic makes, with `resources` (validated below) among its arguments
@@ -75,6 +98,7 @@ class State(BaseModel):
             serial: int = 0,
             lineage: str = ...,
             tenant: str | None = None,
+            owner: Owner | None = None,
             resources: Iterable[ResourceRecord | Mapping[str, Any]] = (),
         ) -> None: ...
 
@@ -99,6 +123,14 @@ class State(BaseModel):
         state = handler(rest)
         state._records = _by_address(records)
         return state
+
+    @model_serializer(mode="wrap")
+    def _without_unclaimed_owner(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """An unclaimed state is written as before owners existed (no `owner: null`)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("owner") is None:
+            data.pop("owner", None)
+        return data
 
     @computed_field  # type: ignore[prop-decorator]  # mypy does not follow decorators stacked on a property
     @property

@@ -79,7 +79,7 @@ def test_apply_writes_a_state_blob_without_secrets(tenant: Tenant, azurite: str,
     assert state["serial"] >= 1 and state["lineage"] and len(state["resources"]) == 8
     for secret in (PASSWORD, ACCOUNT_KEY, "AccountKey"):
         assert secret.encode() not in blob
-    assert not (tenant.root / "state" / "blob.json").exists()  # nothing local
+    assert not (tenant.root / "state" / "specs" / "blob.json").exists()  # nothing local
     code, output = _cli(tenant, azurite, "plan", spec)
     assert code == 0 and "No changes." in output
 
@@ -152,9 +152,9 @@ def test_push_rm_pull_on_the_blob(tenant: Tenant, azurite: str, azure_container:
 def test_migrate_a_local_state_into_the_blob(tenant: Tenant, azurite: str, azure_container: str) -> None:
     local_spec = tenant.spec_file("example")
     assert tenant.cli("apply", local_spec, "--auto-approve").exit_code == 0
-    local = json.loads((tenant.root / "state" / "example.json").read_text(encoding="utf-8"))
+    local = json.loads((tenant.root / "state" / "specs" / "example.json").read_text(encoding="utf-8"))
     spec = _spec(tenant, azure_container)
-    code, output = _cli(tenant, azurite, "state", "migrate", "--spec", spec, "--from", "state/example.json")
+    code, output = _cli(tenant, azurite, "state", "migrate", "--spec", spec, "--from", "state/specs/example.json")
     assert code == 0, output
     migrated = json.loads(_blob(azurite, azure_container))
     assert (migrated["serial"], migrated["lineage"], migrated["resources"]) == (
@@ -164,5 +164,5 @@ def test_migrate_a_local_state_into_the_blob(tenant: Tenant, azurite: str, azure
     )
     code, output = _cli(tenant, azurite, "plan", spec)
     assert code == 0 and "No changes." in output
-    again = _cli(tenant, azurite, "state", "migrate", "--spec", spec, "--from", "state/example.json")
+    again = _cli(tenant, azurite, "state", "migrate", "--spec", spec, "--from", "state/specs/example.json")
     assert again[0] == 1 and "already holds a state" in again[1]

@@ -343,15 +343,15 @@ def test_github_drift_report_too_large_for_the_summary(
 def test_without_the_blob_backend_a_fresh_runner_cannot_see_who_changed_it(
     tenant: Tenant, local_runner: Runner
 ) -> None:
-    """Why the examples insist on a backend: with local state, the runner starts without state/contoso.json."""
+    """Why the examples insist on a backend: with local state, the runner starts without state/specs/contoso.json."""
     workflow = _load("github-drift.yml")
     job = workflow["jobs"]["drift"]
     (check,) = _reconciler_steps(job)
     spec = _contoso(tenant, None)
     assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
     _tamper(tenant, tenant.tenant)
-    (tenant.root / "state" / "contoso.json").unlink()  # a new runner: the last apply's state is not there
-    (tenant.root / "state" / "contoso.json.backup").unlink(missing_ok=True)
+    (tenant.root / "state" / "specs" / "contoso.json").unlink()  # a new runner: the last apply's state is not there
+    (tenant.root / "state" / "specs" / "contoso.json.backup").unlink(missing_ok=True)
     ran = local_runner.run(check["run"], tenant.root, _github_env(workflow, job, check, {}))
     assert ran.exit_code == 2  # the drift is still found ...
     assert "license_assignment.service_account" in ran.summary

@@ -87,7 +87,7 @@ def test_state_belongs_to_the_spec_not_to_the_current_folder(tenant: Tenant, tmp
     """Run from another folder, a spec finds its own state (`state/` up from the spec), as it finds its CSV."""
     spec = tenant.spec_file("full")
     assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
-    assert (tenant.root / "state" / "full.json").exists()
+    assert (tenant.root / "state" / "specs" / "full.json").exists()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     away = Workspace(elsewhere, tenant.tenant, tenant.tenant_id)

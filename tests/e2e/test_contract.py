@@ -84,7 +84,7 @@ def test_hand_edited_saved_plan_refused_before_any_write(tenant: Tenant, kind: s
     assert "was changed after it was made" in applied.output
     assert "Traceback" not in applied.output
     assert exchange_section(tenant) == exchange_before
-    assert not (tenant.root / "state" / "edited.json").exists()
+    assert not (tenant.root / "state" / "specs" / "edited.json").exists()
 
 
 def test_room_list_made_by_the_same_spec_converges_in_one_apply(tenant: Tenant) -> None:

@@ -42,7 +42,7 @@ def _apply_until(tenant: Tenant, spec: str, done: int) -> None:
 def test_killed_apply_converges_without_duplicates(tenant: Tenant, done: int) -> None:
     spec = tenant.spec_file("example")
     _apply_until(tenant, spec, done)
-    state = tenant.root / "state" / "example.json"
+    state = tenant.root / "state" / "specs" / "example.json"
     recorded = json.loads(state.read_text(encoding="utf-8"))["resources"] if state.exists() else []
     assert len(recorded) >= done  # state is written before an action is reported done
 

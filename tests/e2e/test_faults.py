@@ -15,7 +15,7 @@ from tests.conftest import Tenant, make_tenant
 
 
 def _recorded(tenant: Tenant) -> list[tuple[str, object]]:
-    state = json.loads((tenant.root / "state" / "example.json").read_text(encoding="utf-8"))
+    state = json.loads((tenant.root / "state" / "specs" / "example.json").read_text(encoding="utf-8"))
     return [(r["address"], r["attributes"]) for r in state["resources"]]
 
 
@@ -76,7 +76,7 @@ def test_a_read_that_keeps_failing_stops_after_bounded_retries_naming_the_operat
     assert result.exit_code == 1, result.output
     assert "GET /subscribedSkus" in result.output and "serviceNotAvailable" in result.output, result.output
     assert "Traceback" not in result.output
-    assert not (tenant.root / "state" / "example.json").exists()
+    assert not (tenant.root / "state" / "specs" / "example.json").exists()
 
 
 def test_sim_serve_rejects_a_bad_fault_file(tmp_path: Path) -> None:

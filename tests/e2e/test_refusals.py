@@ -60,7 +60,7 @@ def test_scope_group_that_does_not_exist(tenant: Tenant) -> None:
     result = tenant.cli("plan", spec)
     assert result.exit_code == 1
     assert "(access.scope_group): scope group 'nobody-group@contoso.com' does not exist in the tenant" in result.stderr
-    assert not (tenant.root / "state" / "example.json").exists()
+    assert not (tenant.root / "state" / "specs" / "example.json").exists()
 
 
 def test_unlicensed_service_account_that_must_own_a_mailbox(tenant: Tenant) -> None:

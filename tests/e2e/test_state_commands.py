@@ -68,7 +68,7 @@ def test_push_refuses_an_older_serial_or_another_lineage_without_force(tenant: T
 
 def test_unlock_needs_the_holders_lock_id(tenant: Tenant) -> None:
     spec = _applied(tenant)
-    note = tenant.root / "state" / "example.json.lock.info"
+    note = tenant.root / "state" / "specs" / "example.json.lock.info"
     note.write_text(
         json.dumps({"id": "abc", "operation": "apply", "who": "ci", "host": "runner", "pid": 1, "created": "x"})
     )

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from reconciler.errors import StateError
 from reconciler.state.backend import render_state, same_content
-from reconciler.state.model import ResourceRecord, State
+from reconciler.state.model import Owner, ResourceRecord, State
 from reconciler.state.store import parse_state, read_state, write_state
 
 OLD_FILE = Path(__file__).resolve().parents[1] / "data" / "state_v1.json"
@@ -171,3 +171,20 @@ def test_an_invalid_record_is_refused_with_its_location() -> None:
         State.model_validate({"version": 1, "resources": {"user.a": {}}})
     with pytest.raises(ValueError, match="Extra inputs are not permitted"):
         State.model_validate({"version": 1, "resources": [], "resource": []})
+
+
+def test_an_owner_is_an_additive_field_of_version_1() -> None:
+    """A state written before owners existed reads as unclaimed and is written back without `owner`; a claimed
+    one keeps its owner, and a new owner alone is a change worth a write."""
+    old = read_state(OLD_FILE)
+    assert old.owner is None and "owner" not in json.loads(render_state(old))
+    claimed = old.model_copy(update={"owner": Owner(spec="teams/a/contoso.yaml", tenant="contoso.onmicrosoft.com")})
+    text = render_state(claimed)
+    assert json.loads(text)["version"] == 1
+    assert json.loads(text)["owner"] == {
+        "spec": "teams/a/contoso.yaml",
+        "tenant": "contoso.onmicrosoft.com",
+        "workspace": "default",
+    }
+    assert parse_state(text, "x", "y").owner == claimed.owner
+    assert not same_content(old, claimed)
