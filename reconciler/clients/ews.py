@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from exchangelib import Account, Configuration
     from exchangelib.protocol import Protocol
 
+    from reconciler.clients.recorder import Recorder
+
 # Add-MailboxFolderPermission -AccessRights <-> EWS CalendarPermissionLevel
 LEVELS = {
     "AvailabilityOnly": "FreeBusyTimeOnly",
@@ -44,8 +46,11 @@ class FolderEntry:
 
 
 class EwsClient:
-    def __init__(self, url: str, username: str, password: str, auth: str, fixed_version: bool) -> None:
+    def __init__(
+        self, url: str, username: str, password: str, auth: str, fixed_version: bool, recorder: Recorder | None = None
+    ) -> None:
         self.url = url
+        self._recorder = recorder  # sees every answer (`sim snapshot`, `sim compare`)
         self._username = username
         self._password = password
         self._auth = auth
@@ -56,6 +61,8 @@ class EwsClient:
     def close(self) -> None:
         if self._protocol is not None:
             self._protocol.close()
+            if self._recorder is not None:
+                vars(self._protocol).pop("get_session", None)  # exchangelib shares the protocol by endpoint
 
     @property
     def protocol(self) -> Protocol:
@@ -64,7 +71,22 @@ class EwsClient:
             from exchangelib.protocol import Protocol
 
             self._protocol = Protocol(config=self.config)
+            if self._recorder is not None:
+                self._record(self._protocol, self._recorder)
         return self._protocol
+
+    @staticmethod
+    def _record(protocol: Protocol, recorder: Recorder) -> None:
+        """Every session the protocol hands out reports its answers to `recorder` (a requests response hook)."""
+        handed_out = protocol.get_session
+
+        def get_session() -> Any:
+            session = handed_out()
+            if recorder.ews_response not in session.hooks["response"]:
+                session.hooks["response"].append(recorder.ews_response)
+            return session
+
+        protocol.get_session = get_session
 
     @property
     def config(self) -> Configuration:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from kiota_abstractions.serialization import Parsable
     from msgraph.graph_service_client import GraphServiceClient
 
+    from reconciler.clients.recorder import Recorder
+
 T = TypeVar("T")
 Answered = Callable[[int], None]  # told how many more requests of a $batch run have their answer (progress)
 
@@ -118,12 +120,15 @@ class GraphClient:
     first use (about 2.5 s), which a drift check on a schedule should not pay.
     """
 
-    def __init__(self, base_url: str, credential: TokenCredential, scope: str) -> None:
+    def __init__(
+        self, base_url: str, credential: TokenCredential, scope: str, recorder: Recorder | None = None
+    ) -> None:
         # Import the SDK (about 0.3 s of CPU) while the run waits on its first network round trips.
         threading.Thread(target=_import_sdk, name="graph-sdk-import", daemon=True).start()
         self.base_url = base_url.rstrip("/")
         self._credential = credential
         self._scope = scope
+        self._recorder = recorder  # sees every answer (`sim snapshot`, `sim compare`)
         self._loop = asyncio.new_event_loop()
         self._client: GraphServiceClient | None = None
         self._skus: list[dict[str, Any]] | None = None
@@ -146,8 +151,11 @@ class GraphClient:
         host = urlparse(self.base_url).hostname or ""
         auth = AzureIdentityAuthenticationProvider(self._credential, scopes=[self._scope], allowed_hosts=[host])
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        hooks = {"response": [self._recorder.graph_response]} if self._recorder else {}
         http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0), limits=limits)
+            client=httpx.AsyncClient(
+                base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0), limits=limits, event_hooks=hooks
+            )
         )
         adapter = GraphRequestAdapter(auth, client=http)
         adapter.base_url = f"{self.base_url}/v1.0"
