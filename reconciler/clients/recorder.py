@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -37,7 +37,8 @@ class Read:
     request: Any = None  # the parsed request body (cmdlet parameters, the EWS request text), for the snapshot
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The read as JSON-ready data (the bodies as received, not copied)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass
