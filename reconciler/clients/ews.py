@@ -9,6 +9,7 @@ PermissionSet: https://learn.microsoft.com/en-us/exchange/client-developer/web-s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,18 +73,23 @@ class EwsClient:
 
             self._protocol = Protocol(config=self.config)
             if self._recorder is not None:
-                self._record(self._protocol, self._recorder)
+                self._record(self._protocol, self._recorder.ews_hook(self._username))
         return self._protocol
 
     @staticmethod
-    def _record(protocol: Protocol, recorder: Recorder) -> None:
-        """Every session the protocol hands out reports its answers to `recorder` (a requests response hook)."""
+    def _record(protocol: Protocol, hook: Callable[..., None]) -> None:
+        """Every session the protocol hands out reports its answers to a recorder (a requests response hook)."""
         handed_out = protocol.get_session
 
         def get_session() -> Any:
             session = handed_out()
-            if recorder.ews_response not in session.hooks["response"]:
-                session.hooks["response"].append(recorder.ews_response)
+            hooks = session.hooks["response"]
+            previous = getattr(session, "recorder_hook", None)
+            if previous is not hook:
+                if previous in hooks:
+                    hooks.remove(previous)
+                hooks.append(hook)
+                session.recorder_hook = hook
             return session
 
         protocol.get_session = get_session
@@ -109,6 +115,7 @@ class EwsClient:
     def _account(self, mailbox: str) -> Account:
         from exchangelib import IMPERSONATION, Account
 
+        _ = self.protocol  # the Account shares it (exchangelib caches it by endpoint), recorder hook and all
         return Account(primary_smtp_address=mailbox, config=self.config, autodiscover=False, access_type=IMPERSONATION)
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -108,19 +109,23 @@ class Recorder:
         )
 
     # -- EWS (requests response hook on exchangelib's sessions) --------------------------------------
-    def ews_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        sent = response.request.body or b""
-        text = sent.decode("utf-8", "replace") if isinstance(sent, bytes) else str(sent)
-        operation = ews_operation(text)
-        self.add(
-            "ews",
-            str(response.request.method),
-            operation,
-            ews_key(text),
-            int(response.status_code),
-            response.content.decode("utf-8", "replace"),
-            text,
-        )
+    def ews_hook(self, account: str) -> Callable[..., None]:
+        """The response hook of the sessions that sign in as `account` (its logon name, never its password)."""
+
+        def hook(response: Any, *args: Any, **kwargs: Any) -> None:
+            sent = response.request.body or b""
+            text = sent.decode("utf-8", "replace") if isinstance(sent, bytes) else str(sent)
+            self.add(
+                "ews",
+                str(response.request.method),
+                ews_operation(text),
+                f"{ews_key(text)} by {account.lower()}",
+                int(response.status_code),
+                response.content.decode("utf-8", "replace"),
+                {"account": account.lower(), "soap": text},
+            )
+
+        return hook
 
 
 def graph_path(url: str) -> str:

@@ -78,7 +78,7 @@ def snapshot(loaded: LoadedSpec, tenant_id: str, reads: Iterable[Read]) -> dict[
 
 
 def _accounts(loaded: LoadedSpec) -> list[str]:
-    """The accounts that sign in to Exchange Server's EWS (the admin, the service account): the twin knows them."""
+    """The accounts that sign in to Exchange Server's EWS: the admin first, then the service account."""
     spec = loaded.spec
     names = [spec.exchange_server.username] if spec.exchange_server else []
     names += [spec.service_account.user_principal_name] if spec.service_account else []

@@ -109,7 +109,7 @@ class _Builder:
         self.by_address: dict[str, JsonObject] = {}
         self.members: dict[str, set[str]] = {}  # group identity (as asked) -> member Guids
         self.domains: set[str] = set()
-        self.impersonated: set[str] = set()  # mailboxes a signed-in account opened by impersonation (EWS)
+        self.impersonated: dict[str, set[str]] = {}  # account -> mailboxes it opened by impersonation (EWS)
 
     # -- one answer ------------------------------------------------------------------------------
     def add(self, read: JsonObject) -> None:
@@ -119,7 +119,8 @@ class _Builder:
         elif protocol == "graph" and isinstance(body, dict):
             self._graph(str(read.get("key", "")), body)
         elif protocol == "ews" and isinstance(body, str):
-            self._ews(str(read.get("operation", "")), str(read.get("request") or ""), body)
+            request = read.get("request") or {}
+            self._ews(str(read.get("operation", "")), str(request.get("soap", "")), body, str(request.get("account")))
 
     def _exchange(self, read: JsonObject, rows: list[JsonObject]) -> None:
         request = read.get("request") or {}
@@ -215,6 +216,9 @@ class _Builder:
             )
             self.exchange["recipients"].append(found)
         for key, value in row.items():
+            known = found.get(key)
+            if isinstance(value, str) and isinstance(known, str) and value.lower() == known.lower():
+                continue  # the same name in another case: the first answer's spelling stays
             if value is not None or key not in found:
                 found[key] = value
         self._complete(found)
@@ -259,7 +263,7 @@ class _Builder:
             rows.append({"User": who, "AccessRights": rights, "SharingPermissionFlags": flags or None})
 
     # -- EWS answers -----------------------------------------------------------------------------
-    def _ews(self, operation: str, request: str, body: str) -> None:
+    def _ews(self, operation: str, request: str, body: str, account: str) -> None:
         try:
             root = ET.fromstring(body)
         except ET.ParseError:
@@ -269,14 +273,14 @@ class _Builder:
             for address in root.iter(f"{T}Address"):
                 self._ews_mailbox(address, "RoomList")
         elif operation == "GetRooms":
-            room_list = _text_in(request, "EmailAddress").lower()
+            room_list = _text_in(request, "EmailAddress")
             group = self.recipient({"PrimarySmtpAddress": room_list, "RecipientTypeDetails": "RoomList"})
             for room in root.iter(f"{T}Id"):
                 member = self._ews_mailbox(room, "RoomMailbox")
                 if member["Guid"] not in group["Members"]:
                     group["Members"].append(member["Guid"])
         elif operation == "ExpandDL":
-            dl = _text_in(request, "EmailAddress").lower()
+            dl = _text_in(request, "EmailAddress")
             group = self.recipient({"PrimarySmtpAddress": dl, "RecipientTypeDetails": "MailUniversalDistributionGroup"})
             for mailbox in root.iter(f"{T}Mailbox"):
                 member = self._ews_mailbox(mailbox, None)
@@ -285,17 +289,17 @@ class _Builder:
         elif operation == "ResolveNames":
             for mailbox in root.iter(f"{T}Mailbox"):
                 self._ews_mailbox(mailbox, None)
-        elif operation == "GetFolder" and acting:
-            self.impersonated.add(acting.lower())
+        elif operation == "GetFolder" and acting and 'ResponseClass="Success"' in body:
+            self.impersonated.setdefault(account, set()).add(acting.lower())
             self._ews_permissions(acting, root)
 
     def _ews_mailbox(self, element: ET.Element, kind: str | None) -> JsonObject:
-        address = (element.findtext(f"{T}EmailAddress") or "").lower()
+        address = element.findtext(f"{T}EmailAddress") or ""
         name = element.findtext(f"{T}Name") or address.split("@")[0]
         mailbox_type = element.findtext(f"{T}MailboxType") or ""
         details = kind or MAILBOX_TYPES.get(mailbox_type, "UserMailbox")
         row: JsonObject = {"PrimarySmtpAddress": address, "Name": name, "DisplayName": name}
-        found = self.by_address.get(address)
+        found = self.by_address.get(address.lower())
         if found is None or kind is not None:
             row["RecipientTypeDetails"] = details
         return self.recipient(row)
@@ -325,29 +329,49 @@ class _Builder:
             self._server_accounts(accounts)
 
     def _server_accounts(self, accounts: list[str]) -> None:
-        """The accounts that signed in exist (any password, settings.twin), and the one that opened mailboxes by
-        impersonation holds ApplicationImpersonation (EWS shows no RBAC; it showed that this worked)."""
-        for account in accounts:
+        """The accounts that signed in exist (any password: settings.twin). EWS shows no RBAC, only what impersonation
+        reached: the EWS admin (first account) gets organization-wide ApplicationImpersonation when it opened
+        mailboxes that way, any other account ApplicationImpersonation scoped to exactly the mailboxes it opened."""
+        for number, account in enumerate(accounts):
             recipient = self.by_address.get(account) or self.recipient(
                 {"PrimarySmtpAddress": account, "RecipientTypeDetails": "UserMailbox"}
             )
-            if account == accounts[0] and self.impersonated:
-                name = f"ApplicationImpersonation-{recipient['Alias']}"
-                self.exchange["roleAssignments"].append(
+            opened = sorted(self.impersonated.get(account, ()))
+            if not opened:
+                continue
+            scope = None if number == 0 else f"TwinImpersonationScope-{recipient['Alias']}"
+            if scope is not None:
+                addresses = " -or ".join(f"PrimarySmtpAddress -eq '{a}'" for a in opened)
+                self.exchange["managementScopes"].append(
                     {
-                        "Guid": stable_id("role-assignment", name),
-                        "Identity": name,
-                        "Name": name,
-                        "Role": xm.IMPERSONATION_ROLE,
-                        "RoleAssignee": recipient["Alias"],
-                        "RoleAssigneeName": recipient["Alias"],
-                        "RoleAssigneeType": "User",
-                        "CustomRecipientWriteScope": None,
-                        "CustomResourceScope": None,
-                        "RecipientWriteScope": "Organization",
-                        "Enabled": True,
+                        "Guid": stable_id("management-scope", scope),
+                        "Identity": scope,
+                        "Name": scope,
+                        "RecipientFilter": addresses,
+                        "ScopeRestrictionType": "RecipientScope",
+                        "Exclusive": False,
+                        "RecipientRoot": None,
                     }
                 )
+            self._impersonation(recipient, scope)
+
+    def _impersonation(self, recipient: JsonObject, scope: str | None) -> None:
+        name = f"ApplicationImpersonation-{recipient['Alias']}"
+        self.exchange["roleAssignments"].append(
+            {
+                "Guid": stable_id("role-assignment", name),
+                "Identity": name,
+                "Name": name,
+                "Role": xm.IMPERSONATION_ROLE,
+                "RoleAssignee": recipient["Alias"],
+                "RoleAssigneeName": recipient["Alias"],
+                "RoleAssigneeType": "User",
+                "CustomRecipientWriteScope": scope,
+                "CustomResourceScope": None,
+                "RecipientWriteScope": "CustomRecipientScope" if scope else "Organization",
+                "Enabled": True,
+            }
+        )
 
 
 def _identities(recipient: JsonObject) -> set[str]:

@@ -168,3 +168,25 @@ def test_exchange_server_twin_reads_what_ews_shows(server: Tenant) -> None:
         assert server.cli("apply", real, "--auto-approve", env=ADMIN_ENV).exit_code == 0
         after = changes(server.cli("plan", real, "--json", env=ADMIN_ENV))
         assert after == changes(server.cli("plan", rehearsal, "--json", env=ADMIN_ENV))  # both wait on the same steps
+
+
+def test_exchange_server_twin_reproduces_the_impersonation_ews_proved(server: Tenant) -> None:
+    spec = server.spec_file("exchange-server")
+    plan = json.loads(server.cli("plan", spec, "--json", env=ADMIN_ENV).stdout)
+    assert server.cli("apply", spec, "--auto-approve", env=ADMIN_ENV).exit_code == 0
+    for change in plan["changes"]:  # an admin runs the manual steps: the service account may now impersonate
+        if change["manual"]:
+            assert server.cli("sim", "ems", str(server.tenant), *change["manual"]).exit_code == 0
+    assert "No changes" in server.cli("plan", spec, env=ADMIN_ENV).stdout
+    twin = server.root / "twin.json"
+    with served(server.tenant) as url:
+        real = pointed(server, spec, "real", url)
+        assert server.cli("sim", "snapshot", real, "--out", str(twin), env=ADMIN_ENV).exit_code == 0
+        rehearsal = pointed(server, real, "rehearsal", "../twin.json")
+        on_twin = server.cli("plan", rehearsal, "--json", env=ADMIN_ENV)
+        assert changes(on_twin) == changes(server.cli("plan", real, "--json", env=ADMIN_ENV))
+        assert {c["action"] for c in json.loads(on_twin.stdout)["changes"]} == {"no-op"}
+        compared = server.cli("sim", "compare", real, str(twin), env=ADMIN_ENV)
+        assert compared.exit_code == 0, compared.stdout
+    scopes = json.loads(twin.read_text(encoding="utf-8"))["exchange"]["managementScopes"]
+    assert [s["RecipientFilter"] for s in scopes] == ["PrimarySmtpAddress -eq 'alice@contoso.com'"]  # what EWS showed
