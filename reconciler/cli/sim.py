@@ -242,11 +242,16 @@ def sim_compare(
         real, copy = Recorder(), Recorder()
         _recorded_plan(spec, state, workspace, real)
         twin_spec = _pointed_at(spec, twin_file)
+        failed: ReconcilerError | None = None
         try:
             _recorded_plan(twin_spec, state, workspace or spec.stem, copy)
+        except ReconcilerError as exc:  # a read the twin refuses is a difference to report, not the end
+            failed = exc
         finally:
             twin_spec.unlink(missing_ok=True)
         differences = twin.compare(real.reads, copy.reads)
+        if failed is not None:
+            differences.append(twin.plan_failed(failed.summary))
     if not differences:
         out.print(f"The twin answers all {len(real.reads)} reads of the plan in the same shape.")
         return

@@ -239,6 +239,11 @@ def compare(real: list[Read], twin: list[Read]) -> list[Difference]:
     return found
 
 
+def plan_failed(summary: str) -> Difference:
+    """The plan against the twin stopped at an error the tenant did not give (its reads so far are compared)."""
+    return Difference("plan", "plan", "", "(plan)", "completed", f"failed: {summary}")
+
+
 def _diff(read: Read, where: str, real: str, twin: str, note: str = "") -> Difference:
     return Difference(read.protocol, read.operation, read.key, f"{where} {note}".strip(), real, twin)
 

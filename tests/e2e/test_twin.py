@@ -126,6 +126,22 @@ def test_compare_reports_answers_of_another_shape(tenant: Tenant) -> None:
     assert "`$.value[].WhenChanged type` | `string` | `number` |" in compared.stdout
 
 
+def test_compare_reports_an_error_the_twin_gives_and_the_tenant_does_not(tenant: Tenant) -> None:
+    twin = tenant.root / "twin.json"
+    with served(tenant.tenant) as url:
+        real = pointed(tenant, tenant.spec_file("example"), "real", url)
+        assert tenant.cli("sim", "snapshot", real, "--out", str(twin)).exit_code == 0
+        data = json.loads(twin.read_text(encoding="utf-8"))
+        data["faults"] = [{"method": "GET", "path": "calendarPermissions", "status": 403}]  # the fault hooks
+        twin.write_text(json.dumps(data), encoding="utf-8")
+        compared = tenant.cli("sim", "compare", real, str(twin))
+    assert compared.exit_code == 2, compared.output
+    rows = [line for line in compared.stdout.splitlines() if "calendarPermissions" in line]
+    assert any("`(status)` | `HTTP 200` | `HTTP 403` |" in row for row in rows), rows
+    assert any("`$ properties` | `@odata.context, value` | `error` |" in row for row in rows)  # the error's shape
+    assert "| `plan` | `plan` |  | `(plan)` | `completed` | `failed: " in compared.stdout
+
+
 def test_redacted_snapshot_replaces_names_and_addresses_consistently(tenant: Tenant) -> None:
     spec = tenant.spec_file("example")
     assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
