@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.simulator import exchange_model as xm
 from reconciler.simulator.directory import SKU_CATALOG, new_user, stable_id, subscribed_sku
+from reconciler.simulator.ews import LEVEL_TO_RIGHT  # CalendarPermissionLevel -> AccessRights
 
 JsonObject = dict[str, Any]
 SNAPSHOT_FORMAT = 1
@@ -44,20 +45,6 @@ MAILBOX_TYPES = {
     "Mailbox": "UserMailbox",
     "PublicDL": "MailUniversalDistributionGroup",
     "PrivateDL": "MailUniversalDistributionGroup",
-}
-# EWS CalendarPermissionLevel -> AccessRights (https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/calendarpermissionlevel)
-LEVELS = {
-    "Editor": "Editor",
-    "Reviewer": "Reviewer",
-    "FreeBusyTimeOnly": "AvailabilityOnly",
-    "FreeBusyTimeAndSubjectAndLocation": "LimitedDetails",
-    "None": "None",
-    "Author": "Author",
-    "Contributor": "Contributor",
-    "Owner": "Owner",
-    "PublishingEditor": "PublishingEditor",
-    "PublishingAuthor": "PublishingAuthor",
-    "NoneditingAuthor": "NonEditingAuthor",
 }
 
 
@@ -313,8 +300,8 @@ class _Builder:
             address = user.findtext(f"{T}PrimarySmtpAddress") or ""
             level = permission.findtext(f"{T}CalendarPermissionLevel") or "None"
             who = special if special in xm.SPECIAL_USERS else self._grantee(address) if address else None
-            if who is not None and level != "Custom":
-                self._permission(mailbox, who, [LEVELS.get(level, level)], None)
+            if who is not None and level != "Custom":  # a Custom set has no single AccessRights role
+                self._permission(mailbox, who, [LEVEL_TO_RIGHT.get(level, level)], None)
 
     # -- after every answer ----------------------------------------------------------------------
     def finish(self, accounts: list[str]) -> None:
