@@ -174,7 +174,9 @@ def _recorded_plan(spec: Path, state: Path | None, workspace: str | None, record
 @sim_app.command("snapshot")
 def sim_snapshot(
     spec: SpecArg,
-    out_file: Annotated[Path, typer.Option("--out", help="The twin tenant file to write (as `sim init` writes).")],
+    out_file: Annotated[
+        Path, typer.Option("--out", metavar="TWIN", help="The twin tenant file to write (as `sim init` writes).")
+    ],
     redact: Annotated[
         bool, typer.Option("--redact", help="Replace display names and addresses consistently (for a bug report).")
     ] = False,
@@ -223,7 +225,7 @@ def _tenant_id(recorder: Recorder) -> str:
 @sim_app.command("compare")
 def sim_compare(
     spec: SpecArg,
-    twin_file: Annotated[Path, typer.Argument(help="The twin tenant file (`sim snapshot` writes it).")],
+    twin_file: Annotated[Path, typer.Argument(metavar="TWIN", help="The twin tenant file (`sim snapshot` writes it).")],
     state: StateOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
