@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from contextlib import AbstractContextManager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -25,6 +27,8 @@ from reconciler.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from reconciler.clients.recorder import Recorder
+    from reconciler.resources.base import Context
+    from reconciler.spec.loader import LoadedSpec
 
 
 class Flavor(StrEnum):
@@ -160,15 +164,23 @@ def sim_ems(
         out.print(json.dumps(row))
 
 
-def _recorded_plan(spec: Path, state: Path | None, workspace: str | None, recorder: Recorder) -> None:
-    """Plan `spec` without the state lock and without writing anything; every answer goes to `recorder`."""
-    import functools
-
+def _recorded_plan(
+    spec: Path, state: Path | None, workspace: str | None, recorder: Recorder, twin: Path | None = None
+) -> None:
+    """Plan `spec` without the state lock and without writing anything; every answer goes to `recorder`. With `twin`,
+    the same spec and state, but the reads go to that tenant file (as `tenant.simulator: TWIN` would send them)."""
     from reconciler import workflow
-    from reconciler.cli.base import connect
     from reconciler.state.select import StateChoice
 
-    workflow.plan(spec, StateChoice(state, workspace), functools.partial(connect, recorder=recorder), lock=False)
+    def connect(loaded: LoadedSpec) -> AbstractContextManager[Context]:
+        from reconciler.cli.base import connect as connect_tenant
+
+        if twin is not None:
+            tenant = loaded.spec.tenant.model_copy(update={"simulator": str(twin.resolve())})
+            loaded = dataclasses.replace(loaded, spec=loaded.spec.model_copy(update={"tenant": tenant}))
+        return connect_tenant(loaded, recorder=recorder)
+
+    workflow.plan(spec, StateChoice(state, workspace), connect, lock=False)
 
 
 @sim_app.command("snapshot")
@@ -243,14 +255,11 @@ def sim_compare(
     with errors():
         real, copy = Recorder(), Recorder()
         _recorded_plan(spec, state, workspace, real)
-        twin_spec = _pointed_at(spec, twin_file)
         failed: ReconcilerError | None = None
         try:
-            _recorded_plan(twin_spec, state, workspace or spec.stem, copy)
+            _recorded_plan(spec, state, workspace, copy, twin=twin_file)
         except ReconcilerError as exc:  # a read the twin refuses is a difference to report, not the end
             failed = exc
-        finally:
-            twin_spec.unlink(missing_ok=True)
         differences = twin.compare(real.reads, copy.reads)
         if failed is not None:
             differences.append(twin.plan_failed(failed.summary))
@@ -259,17 +268,3 @@ def sim_compare(
         return
     print_raw(twin.render_markdown(differences, str(spec), str(twin_file), len(real.reads)))
     raise typer.Exit(ExitCode.CHANGES)
-
-
-def _pointed_at(spec: Path, twin_file: Path) -> Path:
-    """A copy of the spec beside it whose tenant is the twin (`tenant.simulator`), the one-line change the README
-    documents; the caller deletes it."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    document = yaml.load(spec.read_text(encoding="utf-8"))
-    document["tenant"]["simulator"] = str(twin_file.resolve())
-    copy = spec.with_name(f".{spec.stem}.twin-compare.yaml")
-    with copy.open("w", encoding="utf-8") as handle:
-        yaml.dump(document, handle)
-    return copy
