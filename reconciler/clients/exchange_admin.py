@@ -99,9 +99,10 @@ class ExchangeAdminClient:
         self.tenant = tenant
         self._credential = credential
         self._scope = scope
-        hooks = {"response": [recorder.exchange_response]} if recorder else {}
-        self._http = httpx.Client(timeout=httpx.Timeout(60.0), event_hooks=hooks)
+        self._http = httpx.Client(timeout=httpx.Timeout(60.0))
         self.requests = 0
+        if recorder is not None:  # sees every answer (`sim snapshot`, `sim compare`)
+            self._http.event_hooks["response"].append(recorder.exchange_response)
 
     def close(self) -> None:
         self._http.close()

@@ -151,14 +151,13 @@ class GraphClient:
         host = urlparse(self.base_url).hostname or ""
         auth = AzureIdentityAuthenticationProvider(self._credential, scopes=[self._scope], allowed_hosts=[host])
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-        hooks = {"response": [self._recorder.graph_response]} if self._recorder else {}
         http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(
-                base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0), limits=limits, event_hooks=hooks
-            )
+            client=httpx.AsyncClient(base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0), limits=limits)
         )
         adapter = GraphRequestAdapter(auth, client=http)
         adapter.base_url = f"{self.base_url}/v1.0"
+        if self._recorder is not None:  # sees every answer, after the SDK's retries (`sim snapshot`, `sim compare`)
+            http.event_hooks["response"].append(self._recorder.graph_response)
         return GraphServiceClient(request_adapter=adapter)
 
     def _run(self, what: str, call: Awaitable[T]) -> T:
