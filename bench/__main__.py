@@ -31,12 +31,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.twin import snapshot_row
 from reconciler.simulator import init_tenant
 from reconciler.state.backend import render_state
 from reconciler.state.model import ResourceRecord, State
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("help", "plan", "state")
+PARTS = ("help", "plan", "state", "twin")
 STATE_RECORDS = 10_000
 RECONCILER = [sys.executable, "-m", "reconciler"]
 PASSWORD = "Bench-only-Pa55word!"
@@ -86,6 +87,9 @@ def main() -> None:
             f"state put/get at {state['records']:,} records: {state['seconds']:.3f} s (median of 5: "
             f"build {state['build_s']:.3f} s, put+get {state['put_get_s']:.3f} s, render {state['render_s']:.3f} s)"
         )
+    if "twin" in parts:  # issue 19: bench/twin.py
+        results["twin"] = twin = snapshot_row(latency_ms=args.latency_ms)
+        print(f"snapshot, {twin['mailboxes']:,} mailboxes: {twin['snapshot_s']:.2f} s (plan {twin['plan_s']:.2f} s)")
     if "plan" in parts:
         results["runs"] = []
         header = (

@@ -26,6 +26,7 @@ from reconciler.exitcodes import ExitCode
 from reconciler.render.progress import Reporter
 
 if TYPE_CHECKING:
+    from reconciler.clients.recorder import Recorder
     from reconciler.clients.session import Clients
     from reconciler.resources.base import Context
     from reconciler.spec.loader import LoadedSpec
@@ -260,24 +261,25 @@ class Tuning:
 
 
 @contextmanager
-def connect(loaded: LoadedSpec, tuning: Tuning = Tuning()) -> Iterator[Context]:
-    """Connect to the spec's tenant: the simulated one (started here, in-process) when the spec names it."""
+def connect(loaded: LoadedSpec, tuning: Tuning = Tuning(), recorder: Recorder | None = None) -> Iterator[Context]:
+    """Connect to the spec's tenant: the simulated one (started here, in-process) when the spec names it.
+    A `recorder` sees every answer the clients receive (`sim snapshot`, `sim compare`)."""
     from reconciler.clients.session import connect as connect_clients
 
     simulator = loaded.spec.tenant.simulator
     if simulator is None:
-        with _context(connect_clients(loaded), loaded, tuning) as ctx:
+        with _context(connect_clients(loaded, None, recorder), loaded, tuning) as ctx:
             yield ctx
         return
     if "://" in simulator:  # one already served by `reconciler sim serve`
-        with _context(connect_clients(loaded, simulator.rstrip("/")), loaded, tuning) as ctx:
+        with _context(connect_clients(loaded, simulator.rstrip("/"), recorder), loaded, tuning) as ctx:
             yield ctx
         return
     from reconciler.simulator import Simulator
 
     with (
         Simulator(_simulated_tenant_file(loaded, simulator)) as sim,
-        _context(connect_clients(loaded, sim.base_url), loaded, tuning) as ctx,
+        _context(connect_clients(loaded, sim.base_url, recorder), loaded, tuning) as ctx,
     ):
         yield ctx
 

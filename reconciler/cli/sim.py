@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from contextlib import AbstractContextManager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reconciler.cli.base import (
+    SpecArg,
+    StateOpt,
+    WorkspaceOpt,
     err,
+    errors,
+    fail,
     out,
+    print_raw,
     sim_app,
 )
+from reconciler.errors import ReconcilerError
 from reconciler.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from reconciler.clients.recorder import Recorder
+    from reconciler.resources.base import Context
+    from reconciler.spec.loader import LoadedSpec
 
 
 class Flavor(StrEnum):
@@ -86,6 +100,7 @@ def sim_serve(
     except FaultFileError as exc:
         err.print(f"Error: {exc}")
         raise typer.Exit(ExitCode.ERROR) from None
+
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: the journal is folded into the file on the way out
 
@@ -147,3 +162,109 @@ def sim_ems(
         compact_tenant(file)  # the shell's changes are journaled; leave the tenant file whole
     for row in rows:
         out.print(json.dumps(row))
+
+
+def _recorded_plan(
+    spec: Path, state: Path | None, workspace: str | None, recorder: Recorder, twin: Path | None = None
+) -> None:
+    """Plan `spec` without the state lock and without writing anything; every answer goes to `recorder`. With `twin`,
+    the same spec and state, but the reads go to that tenant file (as `tenant.simulator: TWIN` would send them)."""
+    from reconciler import workflow
+    from reconciler.state.select import StateChoice
+
+    def connect(loaded: LoadedSpec) -> AbstractContextManager[Context]:
+        from reconciler.cli.base import connect as connect_tenant
+
+        if twin is not None:
+            tenant = loaded.spec.tenant.model_copy(update={"simulator": str(twin.resolve())})
+            loaded = dataclasses.replace(loaded, spec=loaded.spec.model_copy(update={"tenant": tenant}))
+        return connect_tenant(loaded, recorder=recorder)
+
+    workflow.plan(spec, StateChoice(state, workspace), connect, lock=False)
+
+
+@sim_app.command("snapshot")
+def sim_snapshot(
+    spec: SpecArg,
+    out_file: Annotated[
+        Path, typer.Option("--out", metavar="TWIN", help="The twin tenant file to write (as `sim init` writes).")
+    ],
+    redact: Annotated[
+        bool, typer.Option("--redact", help="Replace display names and addresses consistently (for a bug report).")
+    ] = False,
+    state: StateOpt = None,
+    workspace: WorkspaceOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Read the spec's tenant read-only (what a plan reads) and write a simulated twin of it."""
+    from reconciler.clients.recorder import Recorder
+    from reconciler.engine import twin
+    from reconciler.simulator.store import write_tenant
+    from reconciler.simulator.twin import build_twin
+    from reconciler.spec.loader import load_spec
+
+    if out_file.exists() and not force:
+        fail(ReconcilerError(f"{out_file} exists", "choose another --out, or --force to overwrite it"))
+    with errors():
+        loaded = load_spec(spec)
+        recorder = Recorder()
+        _recorded_plan(spec, state, workspace, recorder)
+        data = twin.snapshot(loaded, loaded.spec.tenant.id or "", recorder.reads)
+        if not data["tenant"]["id"]:
+            data["tenant"]["id"] = _tenant_id(recorder)
+        data = twin.redact(data) if redact else data
+        tenant = build_twin(data)
+        write_tenant(out_file, tenant)
+    out.print(
+        f"Wrote twin {out_file}: {len(data['reads'])} answers of {len(recorder.reads)} reads, "
+        f"{len(tenant['exchange']['recipients'])} recipients, {len(tenant['users'])} users"
+        + (" (names and addresses redacted)." if redact else ".")
+    )
+    out.print(f"Rehearse on it: a copy of the spec with `tenant.simulator: {out_file.resolve()}`.")
+
+
+def _tenant_id(recorder: Recorder) -> str:
+    """The tenant id the admin API's paths carry, when the spec named only the domain."""
+    for read in recorder.reads:
+        if read.protocol == "exchange" and isinstance(read.body, dict):
+            context = str(read.body.get("@odata.context", ""))
+            parts = context.split("/adminapi/")[-1].split("/")
+            if len(parts) > 1:
+                return parts[1]
+    return ""
+
+
+@sim_app.command("compare")
+def sim_compare(
+    spec: SpecArg,
+    twin_file: Annotated[Path, typer.Argument(metavar="TWIN", help="The twin tenant file (`sim snapshot` writes it).")],
+    state: StateOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Run a plan's reads against the spec's tenant and the twin; list each answer that differs in shape.
+    Exit 0 when every answer has the same shape, 2 with a Markdown report when not."""
+    from reconciler.clients.recorder import Recorder
+    from reconciler.engine import twin
+
+    if not twin_file.exists():
+        fail(
+            ReconcilerError(
+                f"twin {twin_file} does not exist", "make it with `reconciler sim snapshot SPEC --out FILE`"
+            )
+        )
+    with errors():
+        real, copy = Recorder(), Recorder()
+        _recorded_plan(spec, state, workspace, real)
+        failed: ReconcilerError | None = None
+        try:
+            _recorded_plan(spec, state, workspace, copy, twin=twin_file)
+        except ReconcilerError as exc:  # a read the twin refuses is a difference to report, not the end
+            failed = exc
+        differences = twin.compare(real.reads, copy.reads)
+        if failed is not None:
+            differences.append(twin.plan_failed(failed.summary))
+    if not differences:
+        out.print(f"The twin answers all {len(real.reads)} reads of the plan in the same shape.")
+        return
+    print_raw(twin.render_markdown(differences, str(spec), str(twin_file), len(real.reads)))
+    raise typer.Exit(ExitCode.CHANGES)

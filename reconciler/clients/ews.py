@@ -9,6 +9,7 @@ PermissionSet: https://learn.microsoft.com/en-us/exchange/client-developer/web-s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ from reconciler.errors import ClientError
 if TYPE_CHECKING:
     from exchangelib import Account, Configuration
     from exchangelib.protocol import Protocol
+
+    from reconciler.clients.recorder import Recorder
 
 # Add-MailboxFolderPermission -AccessRights <-> EWS CalendarPermissionLevel
 LEVELS = {
@@ -44,8 +47,11 @@ class FolderEntry:
 
 
 class EwsClient:
-    def __init__(self, url: str, username: str, password: str, auth: str, fixed_version: bool) -> None:
+    def __init__(
+        self, url: str, username: str, password: str, auth: str, fixed_version: bool, recorder: Recorder | None = None
+    ) -> None:
         self.url = url
+        self._recorder = recorder  # sees every answer (`sim snapshot`, `sim compare`)
         self._username = username
         self._password = password
         self._auth = auth
@@ -56,6 +62,8 @@ class EwsClient:
     def close(self) -> None:
         if self._protocol is not None:
             self._protocol.close()
+            if self._recorder is not None:
+                vars(self._protocol).pop("get_session", None)  # exchangelib shares the protocol by endpoint
 
     @property
     def protocol(self) -> Protocol:
@@ -64,7 +72,27 @@ class EwsClient:
             from exchangelib.protocol import Protocol
 
             self._protocol = Protocol(config=self.config)
+            if self._recorder is not None:
+                self._record(self._protocol, self._recorder.ews_hook(self._username))
         return self._protocol
+
+    @staticmethod
+    def _record(protocol: Protocol, hook: Callable[..., None]) -> None:
+        """Every session the protocol hands out reports its answers to a recorder (a requests response hook)."""
+        handed_out = protocol.get_session
+
+        def get_session() -> Any:
+            session = handed_out()
+            hooks = session.hooks["response"]
+            previous = getattr(session, "recorder_hook", None)
+            if previous is not hook:
+                if previous in hooks:
+                    hooks.remove(previous)
+                hooks.append(hook)
+                session.recorder_hook = hook
+            return session
+
+        protocol.get_session = get_session
 
     @property
     def config(self) -> Configuration:
@@ -87,6 +115,7 @@ class EwsClient:
     def _account(self, mailbox: str) -> Account:
         from exchangelib import IMPERSONATION, Account
 
+        _ = self.protocol  # the Account shares it (exchangelib caches it by endpoint), recorder hook and all
         return Account(primary_smtp_address=mailbox, config=self.config, autodiscover=False, access_type=IMPERSONATION)
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:

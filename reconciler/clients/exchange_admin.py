@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from tenacity import RetryCallState
 
+    from reconciler.clients.recorder import Recorder
+
 # Cmdlet -> documented v2.0 endpoint; anything else goes to InvokeCommand.
 ENDPOINTS = {
     "Get-Mailbox": "Mailbox",
@@ -90,13 +92,17 @@ class ExchangeError(ClientError):
 
 
 class ExchangeAdminClient:
-    def __init__(self, base_url: str, tenant: str, credential: TokenCredential, scope: str) -> None:
+    def __init__(
+        self, base_url: str, tenant: str, credential: TokenCredential, scope: str, recorder: Recorder | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tenant = tenant
         self._credential = credential
         self._scope = scope
         self._http = httpx.Client(timeout=httpx.Timeout(60.0))
         self.requests = 0
+        if recorder is not None:  # sees every answer (`sim snapshot`, `sim compare`)
+            self._http.event_hooks["response"].append(recorder.exchange_response)
 
     def close(self) -> None:
         self._http.close()

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from kiota_abstractions.serialization import Parsable
     from msgraph.graph_service_client import GraphServiceClient
 
+    from reconciler.clients.recorder import Recorder
+
 T = TypeVar("T")
 Answered = Callable[[int], None]  # told how many more requests of a $batch run have their answer (progress)
 
@@ -118,12 +120,15 @@ class GraphClient:
     first use (about 2.5 s), which a drift check on a schedule should not pay.
     """
 
-    def __init__(self, base_url: str, credential: TokenCredential, scope: str) -> None:
+    def __init__(
+        self, base_url: str, credential: TokenCredential, scope: str, recorder: Recorder | None = None
+    ) -> None:
         # Import the SDK (about 0.3 s of CPU) while the run waits on its first network round trips.
         threading.Thread(target=_import_sdk, name="graph-sdk-import", daemon=True).start()
         self.base_url = base_url.rstrip("/")
         self._credential = credential
         self._scope = scope
+        self._recorder = recorder  # sees every answer (`sim snapshot`, `sim compare`)
         self._loop = asyncio.new_event_loop()
         self._client: GraphServiceClient | None = None
         self._skus: list[dict[str, Any]] | None = None
@@ -151,6 +156,8 @@ class GraphClient:
         )
         adapter = GraphRequestAdapter(auth, client=http)
         adapter.base_url = f"{self.base_url}/v1.0"
+        if self._recorder is not None:  # sees every answer, after the SDK's retries (`sim snapshot`, `sim compare`)
+            http.event_hooks["response"].append(self._recorder.graph_response)
         return GraphServiceClient(request_adapter=adapter)
 
     def _run(self, what: str, call: Awaitable[T]) -> T:

@@ -22,6 +22,8 @@ from reconciler.spec.models import Target
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from reconciler.clients.recorder import Recorder
+
 
 @dataclass
 class Clients:
@@ -31,6 +33,7 @@ class Clients:
     simulated: bool = False
     base_urls: dict[str, str] = field(default_factory=dict)
     tenant_id: str = ""  # the tenant's GUID (looked up from its domain when the spec names only that)
+    recorder: Recorder | None = None  # sees every answer (`sim snapshot`, `sim compare`)
 
     @property
     def graph(self) -> GraphClient:
@@ -80,12 +83,14 @@ def tenant_id_of(login: str, domain: str) -> str:
     return found.group(1).lower()
 
 
-def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
-    """Clients for the spec's tenant; for the simulated tenant at `simulator_url` when given."""
+def connect(loaded: LoadedSpec, simulator_url: str | None = None, recorder: Recorder | None = None) -> Clients:
+    """Clients for the spec's tenant; for the simulated tenant at `simulator_url` when given. A `recorder` sees
+    every answer the clients receive (`sim snapshot`, `sim compare`)."""
     spec = loaded.spec
     tenant = spec.tenant
     if spec.target is Target.EXCHANGE_SERVER:
-        return Clients(ews_client=_ews(loaded, simulator_url), simulated=simulator_url is not None)
+        ews = _ews(loaded, simulator_url, recorder)
+        return Clients(ews_client=ews, simulated=simulator_url is not None, recorder=recorder)
     endpoints = endpoints_for(tenant.cloud, tenant.endpoints)
     tenant_id = tenant.id or tenant_id_of(simulator_url or endpoints.login, tenant.name)
     credential: TokenCredential
@@ -104,11 +109,12 @@ def connect(loaded: LoadedSpec, simulator_url: str | None = None) -> Clients:
         graph_url, exchange_url = endpoints.graph, endpoints.exchange
         graph_scope, exchange_scope = endpoints.graph_scope, endpoints.exchange_scope
     return Clients(
-        graph_client=GraphClient(graph_url, credential, graph_scope),
-        exchange_client=ExchangeAdminClient(exchange_url, tenant_id, credential, exchange_scope),
+        graph_client=GraphClient(graph_url, credential, graph_scope, recorder),
+        exchange_client=ExchangeAdminClient(exchange_url, tenant_id, credential, exchange_scope, recorder),
         simulated=simulator_url is not None,
         base_urls={"graph": graph_url, "exchange": exchange_url},
         tenant_id=tenant_id,
+        recorder=recorder,
     )
 
 
@@ -146,10 +152,12 @@ def service_account_ews(loaded: LoadedSpec, clients: Clients) -> EwsClient:
         )
     password = loaded.resolve_env(account.password, "service_account", "password")
     auth = "basic" if clients.simulated else server.auth
-    return EwsClient(clients.ews.url, account.user_principal_name, password, auth, fixed_version=clients.simulated)
+    return EwsClient(
+        clients.ews.url, account.user_principal_name, password, auth, clients.simulated, clients.recorder
+    )
 
 
-def _ews(loaded: LoadedSpec, simulator_url: str | None) -> EwsClient | None:
+def _ews(loaded: LoadedSpec, simulator_url: str | None, recorder: Recorder | None = None) -> EwsClient | None:
     server = loaded.spec.exchange_server
     if server is None:
         return None
@@ -158,4 +166,4 @@ def _ews(loaded: LoadedSpec, simulator_url: str | None) -> EwsClient | None:
     if simulator_url is not None:
         url = simulator_url + "/EWS/Exchange.asmx"  # the simulated server answers on loopback
     auth = "basic" if simulator_url is not None else server.auth  # the simulated server speaks Basic only
-    return EwsClient(url, server.username, password, auth, fixed_version=simulator_url is not None)
+    return EwsClient(url, server.username, password, auth, fixed_version=simulator_url is not None, recorder=recorder)

@@ -4,8 +4,9 @@
 response (so clients keep connections alive). Requests are dispatched by path prefix to a
 protocol module; add the Exchange admin REST (``/adminapi``) and EWS SOAP
 (``/EWS/Exchange.asmx``) handlers as sibling modules by adding entries to
-:data:`PROTOCOL_HANDLERS`. ``GET /_simulator/stats`` reports ``requests_served`` (and is not
-itself counted) for benchmarks that run the simulator out of process.
+:data:`PROTOCOL_HANDLERS`. ``GET /_simulator/stats`` reports ``requests_served`` and ``operations`` (the
+request log by operation, :mod:`reconciler.simulator.tally`; not itself counted) for tests and benchmarks that
+run the simulator out of process.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 from reconciler.simulator import ews, exchange_admin, graph, login
 from reconciler.simulator.faults import JsonObject, take_fault
 from reconciler.simulator.store import TenantStore
+from reconciler.simulator.tally import operations
 from reconciler.simulator.wire import HttpRequest, HttpResponse, ProtocolHandler, SimContext
 
 HOST = "127.0.0.1"
@@ -138,6 +141,7 @@ class Simulator:
         self._port = port
         self._latency_ms = latency_ms
         self._served = 0
+        self.operations: Counter[str] = Counter()  # the request log: requests by operation (tally.operations)
         self._count_lock = threading.Lock()
         self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -203,9 +207,10 @@ class Simulator:
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Route one request by path prefix (called from the server's worker threads)."""
         if request.path == STATS_PATH and request.method == "GET":
-            return _json_response(200, {"requests_served": self._served})
+            return _json_response(200, {"requests_served": self._served, "operations": dict(self.operations)})
         with self._count_lock:
             self._served += 1
+            self.operations.update(operations(request))
         if self.latency_ms > 0:
             time.sleep(self.latency_ms / 1000)
         ctx = SimContext(self.store, self.base_url)
