@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 
 from tests.conftest import E3, PASSWORD, SVC, Workspace
@@ -166,8 +167,12 @@ def test_concurrent_apply_is_refused_by_the_lock(ws: Workspace) -> None:
         time.sleep(0.05)
     assert lock_info.exists(), "first apply never took the lock"
 
-    second = ws.process("apply", str(ws.spec), "--auto-approve")
-    _, err = second.communicate(timeout=60)
+    first.send_signal(signal.SIGSTOP)  # holds the lock, alive, for as long as the second takes to start
+    try:
+        second = ws.process("apply", str(ws.spec), "--auto-approve")
+        _, err = second.communicate(timeout=60)
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert second.returncode == 1
     assert "is locked by" in err and "pid" in err and "apply since" in err
 
