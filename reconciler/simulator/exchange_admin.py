@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from reconciler.simulator import exchange_calendar as xcal
 from reconciler.simulator import exchange_cmdlets as xc
 from reconciler.simulator import exchange_rbac as xr
 from reconciler.simulator.exchange_binding import bind
@@ -124,6 +125,13 @@ CMDLETS: dict[str, tuple[Cmdlet, str, bool]] = {
     "Add-DistributionGroupMember": (xc.add_group_member, "Identity Member BypassSecurityGroupManagerCheck", True),
     "Remove-DistributionGroupMember": (xc.remove_group_member, "Identity Member BypassSecurityGroupManagerCheck", True),
     "Get-AcceptedDomain": (xc.get_accepted_domain, "Identity ResultSize", False),
+    "Get-CalendarProcessing": (xcal.get_calendar_processing, "Identity ResultSize", False),
+    "Set-CalendarProcessing": (
+        xcal.set_calendar_processing,
+        "Identity AutomateProcessing BookingType AdditionalResponse "
+        + " ".join((*xcal.BOOLEANS, *xcal.ONLINE_BOOLEANS, *xcal.INTEGERS, *xcal.ONLINE_INTEGERS)),
+        True,
+    ),
     "Get-ManagementScope": (xr.get_management_scope, "Identity Exclusive Orphan", False),
     "New-ManagementScope": (xr.new_management_scope, "Name RecipientRestrictionFilter Exclusive", True),
     "Set-ManagementScope": (xr.set_management_scope, "Identity Name RecipientRestrictionFilter", True),

@@ -351,6 +351,55 @@ Remove-DistributionGroupMember OS
   DomainController                Fqdn                         S
   Member                          GeneralRecipientIdParameter  OS
   WhatIf                          SwitchParameter              OS aliases=wi
+Get-CalendarProcessing OS
+  Identity                 MailboxIdParameter OS required=* pos=1
+  DomainController         Fqdn               S
+  ReadFromDomainController SwitchParameter    S
+  ResultSize               Unlimited          OS
+Set-CalendarProcessing OS
+  Identity                             MailboxIdParameter      OS required=* pos=1
+  AddAdditionalResponse                Boolean                 OS
+  AdditionalResponse                   String                  OS
+  AddNewRequestsTentatively            Boolean                 OS
+  AddOrganizerToSubject                Boolean                 OS
+  AllBookInPolicy                      Boolean                 OS
+  AllowConflicts                       Boolean                 OS
+  AllowRecurringMeetings               Boolean                 OS
+  AllRequestInPolicy                   Boolean                 OS
+  AllRequestOutOfPolicy                Boolean                 OS
+  AutomateProcessing                   CalendarProcessingFlags OS
+  BookingType                          ResourceBookingType     O
+  BookingWindowInDays                  Int32                   OS
+  BookInPolicy                         RecipientIdParameter[]  OS
+  Confirm                              SwitchParameter         OS aliases=cf
+  ConflictPercentageAllowed            Int32                   OS
+  DeleteAttachments                    Boolean                 OS
+  DeleteComments                       Boolean                 OS
+  DeleteNonCalendarItems               Boolean                 OS
+  DeleteSubject                        Boolean                 OS
+  DomainController                     Fqdn                    S
+  EnableAutoRelease                    Boolean                 O
+  EnableResponseDetails                Boolean                 OS
+  EnforceCapacity                      Boolean                 O
+  EnforceSchedulingHorizon             Boolean                 OS
+  ForwardRequestsToDelegates           Boolean                 OS
+  IgnoreDefaultScope                   SwitchParameter         OS
+  MaximumConflictInstances             Int32                   OS
+  MaximumDurationInMinutes             Int32                   OS
+  MinimumDurationInMinutes             Int32                   O
+  OrganizerInfo                        Boolean                 OS
+  PostReservationMaxClaimTimeInMinutes Int32                   O
+  ProcessExternalMeetingMessages       Boolean                 OS
+  RemoveCanceledMeetings               Boolean                 O
+  RemoveForwardedMeetingNotifications  Boolean                 OS
+  RemoveOldMeetingMessages             Boolean                 OS
+  RemovePrivateProperty                Boolean                 OS
+  RequestInPolicy                      RecipientIdParameter[]  OS
+  RequestOutOfPolicy                   RecipientIdParameter[]  OS
+  ResourceDelegates                    RecipientIdParameter[]  OS
+  ScheduleOnlyDuringWorkHours          Boolean                 OS
+  TentativePendingApproval             Boolean                 OS
+  WhatIf                               SwitchParameter         OS aliases=wi
 Get-AcceptedDomain OS
   Identity         AcceptedDomainIdParameter OS pos=1
   DomainController Fqdn                      S
