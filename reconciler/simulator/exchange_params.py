@@ -400,6 +400,35 @@ Set-CalendarProcessing OS
   ScheduleOnlyDuringWorkHours          Boolean                 OS
   TentativePendingApproval             Boolean                 OS
   WhatIf                               SwitchParameter         OS aliases=wi
+Get-Place O 1=Identity 2=AllPlaces
+  Identity               RecipientIdParameter O sets=1 pos=1
+  Confirm                SwitchParameter      O aliases=cf
+  ResultSize             Unlimited            O
+  Type                   GetPlaceType         O sets=2
+  WhatIf                 SwitchParameter      O aliases=wi
+Set-Place O
+  Identity               RecipientIdParameter O required=* pos=1
+  AudioDeviceName        String               O
+  Building               String               O
+  Capacity               System.Int32         O
+  City                   String               O
+  Confirm                SwitchParameter      O aliases=cf
+  CountryOrRegion        CountryInfo          O
+  DisplayDeviceName      String               O
+  Floor                  System.Int32         O
+  FloorLabel             String               O
+  GeoCoordinates         GeoCoordinates       O
+  IsWheelChairAccessible Boolean              O
+  Label                  String               O
+  MTREnabled             Boolean              O
+  ParentId               String               O
+  Phone                  String               O
+  PostalCode             String               O
+  State                  String               O
+  Street                 String               O
+  Tags                   String[]             O
+  VideoDeviceName        String               O
+  WhatIf                 SwitchParameter      O aliases=wi
 Get-AcceptedDomain OS
   Identity         AcceptedDomainIdParameter OS pos=1
   DomainController Fqdn                      S

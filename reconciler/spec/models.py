@@ -444,6 +444,28 @@ class RoomBooking(BookingSettings):
         return self
 
 
+class Room(Strict):
+    """A room's place metadata, what room finders search on (Set-Place; Graph's room resource): only the
+    properties named are managed. https://learn.microsoft.com/graph/api/resources/room"""
+
+    room: Ref
+    capacity: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    building: str | None = Field(default=None, max_length=256)
+    floor_number: int | None = Field(default=None, ge=-INT32_MAX - 1, le=INT32_MAX)
+    floor_label: str | None = Field(default=None, max_length=256)
+    label: str | None = Field(default=None, max_length=256)
+    tags: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = None
+    is_wheel_chair_accessible: bool | None = None
+    audio_device_name: str | None = Field(default=None, max_length=256)
+    video_device_name: str | None = Field(default=None, max_length=256)
+    display_device_name: str | None = Field(default=None, max_length=256)
+    phone: str | None = Field(default=None, max_length=256)
+
+    def named(self) -> dict[str, object]:
+        """The properties this entry names."""
+        return {k: v for k, v in self.model_dump().items() if k != "room" and v is not None}
+
+
 class Spec(Strict):
     version: int = Field(ge=1, le=1, description="spec format version; this reconciler reads version 1")
     tenant: Tenant
@@ -458,6 +480,7 @@ class Spec(Strict):
     lifecycle: Lifecycle = Lifecycle()
     backend: Backend = Backend()
     room_booking: list[RoomBooking] = Field(default_factory=list)
+    rooms: list[Room] = Field(default_factory=list)
 
 
 # -- descriptions (the JSON Schema `reconciler schema` writes; editors show them) -------------------------------
@@ -476,6 +499,7 @@ DESCRIPTIONS: dict[type[BaseModel], dict[str, str]] = {
         "exchange_server": "How to reach Exchange Server's EWS (target exchange_server only).",
         "backend": "Where state lives: a local file (default) or Azure Blob Storage.",
         "room_booking": "Rooms' booking policy (Set-CalendarProcessing): only the settings named are managed.",
+        "rooms": "Rooms' place metadata for room finders (Set-Place): only the properties named are managed.",
     },
     Tenant: {
         "id": "The tenant id (a GUID); with domain alone the id is looked up.",
@@ -598,6 +622,20 @@ DESCRIPTIONS.update(  # room booking (kind room_booking); RoomBooking holds the 
             "preset": "integration (default): rooms get what the integration's mode needs (free_busy: Cronofy's "
             "auto-accept settings) unless named here; none: only the settings named here.",
         },
+        Room: {
+            "room": "The room by name, alias or address.",
+            "capacity": "How many people it seats.",
+            "building": "Its building's name or number.",
+            "floor_number": "The floor it is on (Set-Place -Floor).",
+            "floor_label": "A label for its floor.",
+            "label": "A label for the room, e.g. its number.",
+            "tags": "Its features (view, furniture, ...); the list replaces the room's tags.",
+            "is_wheel_chair_accessible": "Whether it is wheelchair accessible.",
+            "audio_device_name": "Its audio device.",
+            "video_device_name": "Its video device.",
+            "display_device_name": "Its display device.",
+            "phone": "Its telephone number.",
+        },
     }
 )
 for _model, _fields in DESCRIPTIONS.items():
@@ -620,6 +658,7 @@ _NESTED_FIRST: tuple[type[BaseModel], ...] = (  # each model after the models it
     Backend,
     BookingSettings,
     RoomBooking,
+    Room,
     Spec,
 )
 for _model in _NESTED_FIRST:

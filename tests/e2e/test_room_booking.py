@@ -159,3 +159,56 @@ def test_exchange_server_prints_the_shell_commands_and_they_converge(server: Ten
     again = json.loads(server.cli("plan", spec, "--json", env=env).stdout)
     [still] = [c for c in again["changes"] if c["kind"] == "room_booking"]
     assert still["manual"] == [command]  # the same commands: reconciler cannot confirm them, and says so
+
+
+# -- room metadata (kind room) -----------------------------------------------------------------------------------
+ROOM_TAIL = """\
+rooms:
+  - room: Board room
+    capacity: 12
+    building: HQ
+    floor_number: 3
+    tags: [whiteboard, view]
+    is_wheel_chair_accessible: true
+"""
+
+
+def test_room_metadata_is_set_with_set_place_and_shows_in_graph_places(tenant: Tenant) -> None:
+    spec = write_access_spec(tenant, "rooms", ROOM_TAIL)
+    planned = json.loads(tenant.cli("plan", spec, "--json").stdout)
+    [room] = [c for c in planned["changes"] if c["kind"] == "room"]
+    assert room["address"] == "room.boardroom@contoso.com" and room["action"] == "update"
+    assert room["changed"] == ["building", "capacity", "floor_number", "is_wheel_chair_accessible", "tags"]
+    script = tenant.cli("plan", spec, "--format", "powershell").stdout
+    assert (
+        "Set-Place -Identity 'boardroom@contoso.com' -Building 'HQ' -Capacity 12 -Floor 3 "
+        "-IsWheelChairAccessible $true -Tags 'whiteboard','view'" in script
+    )
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    place = tenant.graph_json("/places/boardroom@contoso.com")
+    assert (place["capacity"], place["building"], place["floorNumber"]) == (12, "HQ", 3)
+    assert place["tags"] == ["whiteboard", "view"] and place["isWheelChairAccessible"] is True
+    assert "No changes." in tenant.cli("plan", spec).stdout
+
+    # a property the spec names, changed by hand, is drift; one it does not name is not
+    tenant.exchange("Set-Place", {"Identity": "Board room", "Capacity": 20, "Label": "B-301"})
+    drift = tenant.cli("drift", spec)
+    assert drift.exit_code == 2, drift.output
+    assert "room.boardroom@contoso.com" in drift.stdout and "capacity" in drift.stdout and "label" not in drift.stdout
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    assert tenant.graph_json("/places/boardroom@contoso.com")["label"] == "B-301"  # left alone
+
+    exported = tenant.root / "specs" / "exported.yaml"
+    assert tenant.cli("export", spec, "--out", str(exported)).exit_code == 0
+    assert "capacity: 12" in exported.read_text(encoding="utf-8")
+    again = tenant.cli("plan", str(exported))
+    assert "No changes. The tenant matches the spec." in again.stdout, again.output
+
+
+def test_room_metadata_is_refused_on_exchange_server(server: Tenant) -> None:
+    path = server.root / "specs" / "exchange-server.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "rooms:\n  - room: boardroom@contoso.com\n    capacity: 4\n")
+    refused = server.cli("plan", str(path), env={"EXCHANGE_ADMIN_PASSWORD": PASSWORD})
+    assert refused.exit_code == 1, refused.output
+    assert "rooms (place metadata) exist only in Exchange Online" in refused.output

@@ -223,6 +223,23 @@ ROWS = [
         recorded=True,
         created_by_reconciler=True,
     ),
+    # room: named properties only; tags compare as a set
+    Row(
+        "room",
+        "boardroom@x",
+        {"room": "boardroom@x", "capacity": 12, "tags": ["view", "whiteboard"]},
+        {"room": "boardroom@x", "capacity": 8, "tags": ["whiteboard", "view"], "building": "B1", "label": None},
+        Action.UPDATE,
+        ("capacity",),
+        {"capacity": 12, "building": "B1"},
+    ),
+    Row(
+        "room",
+        "boardroom@x",
+        {"room": "boardroom@x", "floor_number": 3},
+        {"room": "boardroom@x", "floor_number": 3, "capacity": 40, "is_wheel_chair_accessible": False},
+        Action.NOOP,
+    ),
 ]
 
 

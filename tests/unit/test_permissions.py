@@ -133,8 +133,8 @@ def test_restricted_with_an_access_policy_needs_organization_configuration_not_r
 def test_free_busy_writes_through_graph_and_makes_a_scope() -> None:
     report = report_for("free_busy")
     assert "Calendars.ReadWrite" in names(report.apply)  # AvailabilityOnly = freeBusyRead, written through Graph
-    # scope + role assignment, and the rooms' booking policy (Set-CalendarProcessing); no room list
-    assert names(report.apply, EXCHANGE_ONLINE_ROLE) == {"Role Management", "Mail Recipients"}
+    # scope + role assignment, the rooms' booking policy (Set-CalendarProcessing) and metadata (Set-Place)
+    assert names(report.apply, EXCHANGE_ONLINE_ROLE) == {"Role Management", "Mail Recipients", "TenantPlacesManagement"}
     assert "Set-CalendarProcessing" in cmdlets(e for e in report.apply if "room_booking" in e.owners)
 
 
