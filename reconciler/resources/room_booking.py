@@ -18,13 +18,13 @@ https://learn.microsoft.com/powershell/module/exchangepowershell/get-calendarpro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from reconciler.errors import Location, SpecError
+from reconciler.errors import Location, ReconcilerError, SpecError
 from reconciler.render import powershell as ps
 from reconciler.resources.base import (
     APPLY,
@@ -140,6 +140,17 @@ class Online(Backend[BookingAttrs]):
                 found += [observed] if observed is not None else []
         return found
 
+    def write_many(self, ctx: Context, changes: Sequence[Change]) -> list[Observed | ReconcilerError]:
+        """Rooms are independent: their Set-CalendarProcessing calls go `ctx.parallelism` at a time (one per room)."""
+        if not ctx.batch or len(changes) < 2:
+            return super().write_many(ctx, changes)
+
+        def one(change: Change) -> Observed | ReconcilerError:
+            return super(Online, self).write_many(ctx, [change])[0]
+
+        with ThreadPoolExecutor(max_workers=max(1, ctx.parallelism)) as pool:
+            return list(pool.map(one, changes))
+
     def update(self, ctx: Context, change: Change) -> Observed:
         """Set-CalendarProcessing with exactly the settings that differ (the others are left as they are)."""
         after = dict(change.after or {})
@@ -193,6 +204,7 @@ def set_command(room: str, parameters: Mapping[str, Any]) -> str:
 class RoomBookingKind(ResourceKind):
     kind = "room_booking"
     deletable = False  # a room keeps its settings when the spec stops managing them
+    bulk = True  # rooms are independent: apply hands many to write_many
     online = Online(BookingAttrs)
     server = Server(BookingAttrs)
 

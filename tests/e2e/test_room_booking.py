@@ -8,9 +8,12 @@ no change; on Exchange Server the plan's Exchange Management Shell commands conv
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import PASSWORD, Tenant, write_access_spec
+from bench.rooms import SPEC as ROOMS_SPEC
+from reconciler.simulator import Simulator, init_tenant
+from tests.conftest import PASSWORD, Tenant, Workspace, write_access_spec
 
 ROOMS = ("boardroom@contoso.com", "confrooma@contoso.com", "confroomb@contoso.com")
 CRONOFY = {
@@ -212,3 +215,30 @@ def test_room_metadata_is_refused_on_exchange_server(server: Tenant) -> None:
     refused = server.cli("plan", str(path), env={"EXCHANGE_ADMIN_PASSWORD": PASSWORD})
     assert refused.exit_code == 1, refused.output
     assert "rooms (place metadata) exist only in Exchange Online" in refused.output
+
+
+def test_many_rooms_are_read_one_request_each_and_their_metadata_in_one_listing(tmp_path: Path) -> None:
+    """Get-CalendarProcessing takes one mailbox per call: N rooms cost N reads plus a fixed number of listings;
+    the rooms' metadata is one Get-Place listing whatever their number."""
+    path = tmp_path / "tenant.json"
+    data = init_tenant(path, rooms=60)
+    rooms = len(data["rooms"]) + 3
+    metadata = "rooms:\n" + "".join(f"  - room: {r['emailAddress']}\n    capacity: 6\n" for r in data["rooms"])
+    env = {"BENCH_SVC_PASSWORD": "Scale-test-Pa55word!"}
+    with Simulator(path) as sim:
+        ws = Workspace(tmp_path, path, data["tenant"]["id"])
+        ws.write_spec(text=ROOMS_SPEC.format(tenant_id=ws.tenant_id, url=sim.base_url))
+        before = sim.requests_served
+        plan = ws.cli("plan", str(ws.spec), "--json", env=env)
+        assert plan.exit_code == 0, plan.output
+        booking_requests = sim.requests_served - before
+        assert rooms <= booking_requests <= rooms + 12, booking_requests
+        assert json.loads(plan.stdout)["summary"]["change"] == rooms
+
+        ws.write_spec(text=ROOMS_SPEC.format(tenant_id=ws.tenant_id, url=sim.base_url) + metadata)
+        before = sim.requests_served
+        plan = ws.cli("plan", str(ws.spec), "--json", env=env)
+        assert plan.exit_code == 0, plan.output
+        assert sim.requests_served - before <= booking_requests + 3  # + one Get-Place and one Get-Mailbox listing
+        changes = json.loads(plan.stdout)["changes"]
+        assert len([c for c in changes if c["kind"] == "room" and c["action"] == "update"]) == 60
