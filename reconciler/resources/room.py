@@ -40,7 +40,6 @@ from reconciler.resources.base import (
     Query,
     ResourceKind,
     Unsupported,
-    record_name,
 )
 from reconciler.resources.lookups import ROOM_TYPES, smtp
 from reconciler.spec.loader import LoadedSpec
@@ -113,13 +112,19 @@ def parameters_of(attributes: Mapping[str, Any], names: list[str]) -> dict[str, 
 
 class Online(Backend[RoomAttrs]):
     def read(self, ctx: Context, query: Query) -> list[Observed]:
-        wanted = {str(d.attributes["room"]).lower() for d in query.desired}
-        wanted |= {record_name(r).lower() for r in query.records}
+        """One listing of every room; each queried room keeps only the properties its entry (or record) names."""
+        wanted: dict[str, set[str]] = {}
+        for attributes in [d.attributes for d in query.desired] + [r.attributes for r in query.records]:
+            wanted.setdefault(str(attributes["room"]).lower(), set()).update(k for k in attributes if k in PARAMETERS)
         if not wanted:
             return []
         every = places(ctx)
         ctx.read_some(len(wanted))
-        return [Observed(_address(room), room, every[room]) for room in sorted(wanted) if room in every]
+        return [
+            Observed(_address(room), room, {k: v for k, v in every[room].items() if k == "room" or k in names})
+            for room, names in sorted(wanted.items())
+            if room in every
+        ]
 
     def update(self, ctx: Context, change: Change) -> Observed:
         """Set-Place with exactly the properties that differ."""

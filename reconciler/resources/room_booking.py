@@ -43,7 +43,6 @@ from reconciler.resources.base import (
     Permission,
     Query,
     ResourceKind,
-    record_name,
 )
 from reconciler.resources.calendar_permission import server_mailboxes
 from reconciler.resources.lookups import ROOM_TYPES, read_permission, smtp
@@ -115,23 +114,32 @@ def parameters_of(attributes: Mapping[str, Any], names: list[str]) -> dict[str, 
     return {PARAMETERS[n]: attributes[n] for n in sorted(names) if n in PARAMETERS}
 
 
-def _rooms(query: Query) -> list[str]:
-    found = {str(d.attributes["room"]).lower() for d in query.desired}
-    found |= {record_name(r).lower() for r in query.records}
-    return sorted(found)
+def managed(query: Query) -> dict[str, set[str]]:
+    """Each room the query concerns -> the settings the spec names (or the record holds) for it; empty: all."""
+    found: dict[str, set[str]] = {}
+    for attributes in [d.attributes for d in query.desired] + [r.attributes for r in query.records]:
+        room = str(attributes["room"]).lower()
+        found.setdefault(room, set()).update(k for k in attributes if k in PARAMETERS)
+    return found
 
 
 class Online(Backend[BookingAttrs]):
     """The admin API: Get-/Set-CalendarProcessing (InvokeCommand), one room per request, many at once."""
 
     def read(self, ctx: Context, query: Query) -> list[Observed]:
-        rooms = _rooms(query)
+        """Each room's settings; only those its spec entry (or record) names are kept, so the plan and the state
+        carry what is managed and nothing else (all of them when none is named, as export asks)."""
+        names = managed(query)
+        rooms = sorted(names)
         if not rooms:
             return []
 
         def one(room: str) -> Observed | None:
             row = ctx.clients.exchange.get("Get-CalendarProcessing", {"Identity": room}, what=room)
-            return None if row is None else Observed(_address(room), room, {"room": room, **settings_of(row)})
+            if row is None:
+                return None
+            settings = {k: v for k, v in settings_of(row).items() if not names[room] or k in names[room]}
+            return Observed(_address(room), room, {"room": room, **settings})
 
         found: list[Observed] = []
         with ThreadPoolExecutor(max_workers=max(1, ctx.parallelism)) as pool:

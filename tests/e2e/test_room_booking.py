@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.rooms import SPEC as ROOMS_SPEC
 from reconciler.simulator import Simulator, init_tenant
-from tests.conftest import PASSWORD, Tenant, Workspace, write_access_spec
+from tests.conftest import PASSWORD, REPO, Tenant, Workspace, write_access_spec
 
 ROOMS = ("boardroom@contoso.com", "confrooma@contoso.com", "confroomb@contoso.com")
 CRONOFY = {
@@ -242,3 +242,15 @@ def test_many_rooms_are_read_one_request_each_and_their_metadata_in_one_listing(
         assert sim.requests_served - before <= booking_requests + 3  # + one Get-Place and one Get-Mailbox listing
         changes = json.loads(plan.stdout)["changes"]
         assert len([c for c in changes if c["kind"] == "room" and c["action"] == "update"]) == 60
+
+
+def test_the_demo_spec_of_rooms_plans_and_converges(tenant: Tenant) -> None:
+    """examples/rooms.yaml (make demo) against a fresh tenant: every room of its list ends up auto-accepting."""
+    spec = tenant.root / "examples" / "rooms.yaml"
+    spec.parent.mkdir()
+    text = (REPO / "examples" / "rooms.yaml").read_text(encoding="utf-8")
+    spec.write_text(text.replace("../state/simulated-rooms.json", "../state/simulated-tenant.json"), encoding="utf-8")
+    applied = tenant.cli("apply", str(spec), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert all(_processing(tenant, room)["BookingWindowInDays"] == 365 for room in ROOMS)
+    assert "No changes." in tenant.cli("plan", str(spec)).stdout
