@@ -41,7 +41,7 @@ from reconciler.resources.base import (
     ResourceKind,
     Unsupported,
 )
-from reconciler.resources.lookups import ROOM_TYPES, smtp
+from reconciler.resources.lookups import ROOM_TYPES, read_permission, smtp
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
 
@@ -226,11 +226,12 @@ class RoomKind(ResourceKind):
                 EXCHANGE_ONLINE_ROLE,
                 VIEW_ONLY_CONFIGURATION,
                 READ,
-                ("Get-Place -Type Room", "Get-Mailbox", "Get-Recipient"),
+                ("Get-Place -Type Room",),
                 ROLES_DOC,
                 self.kind,
                 commands=(*READ_COMMANDS, "export"),
             ),
+            read_permission(self.kind, ("Get-Recipient", "Get-Mailbox (each room's name to its address)")),
             Permission(
                 EXCHANGE_ONLINE_ROLE,
                 PLACES_ROLE,

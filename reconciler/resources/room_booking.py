@@ -1,15 +1,18 @@
 """`room_booking`: a room's booking policy (its resource booking attendant), so it accepts the integration's bookings.
 
 Attributes: the room's address and the Set-CalendarProcessing settings the spec names (snake_case of Exchange's
-names). Only those settings are managed: the others are read (and shown) but never compared, changed or drift.
+names). Only those settings are managed: read() keeps only what the spec or the record names, so the others are
+never compared, changed, shown or drift.
 A spec names rooms one by one, by room list, or as the rooms of access.mailboxes; the `integration` preset fills in
-what the integration's mode needs (access.level free_busy: Cronofy's settings, PRESETS in spec/presets.py).
+what the integration's mode needs (access.level free_busy: Cronofy's settings, room_booking_preset in
+spec/presets.py).
 
 Exchange Online: Get-CalendarProcessing / Set-CalendarProcessing through the admin API's InvokeCommand. The cmdlet
 takes one mailbox per call (-Identity is mandatory and takes no wildcards; PowerShell's `Get-Mailbox | Get-Calendar
 Processing` is one call per mailbox too) and the admin API has no pipeline, so rooms are read one request each,
 `ctx.parallelism` at a time (never one mailbox twice at once). A write names only the settings that differ.
-Exchange Server: no API reconciler can call reads these settings (EWS has no operation for them), so the plan prints
+Exchange Server: no API reconciler can call reads these settings (EWS has no operation for them; [MS-OXOCFG] 2.2.5.1.1
+documents only AutomateProcessing in the calendar options an EWS GetUserConfiguration could read), so the plan prints
 the Exchange Management Shell commands and says that it cannot confirm them: every plan shows them again, and
 `Get-CalendarProcessing` in the shell is how an admin checks.
 https://learn.microsoft.com/powershell/module/exchangepowershell/set-calendarprocessing
@@ -71,7 +74,8 @@ PARAMETERS |= {
     "all_request_out_of_policy": "AllRequestOutOfPolicy",
 }
 UNCONFIRMED = (
-    "reconciler cannot read a room's calendar processing on Exchange Server (EWS has no operation for it): "
+    "reconciler cannot read a room's calendar processing on Exchange Server (EWS has no operation for it), so it "
+    "shows these commands on every plan: "
     "run the commands, then check with Get-CalendarProcessing in the Exchange Management Shell"
 )
 
