@@ -64,12 +64,17 @@ def rooms_row(size: int = 10_000, latency_ms: int = 30) -> dict[str, Any]:
             url = next(w for w in server.stdout.readline().split() if w.startswith("http://"))
             spec = root / "rooms.yaml"
             spec.write_text(SPEC.format(tenant_id=tenant["tenant"]["id"], url=url), encoding="utf-8")
-            first = _run(url, "plan", str(spec), "--json")
-            applied = _run(url, "apply", str(spec), "--auto-approve")
-            again = _run(url, "plan", str(spec), "--json")
+            state = ("--state", str(root / "state.json"))  # its own state, never one found from the cwd
+            first = _run(url, "plan", str(spec), "--json", *state)
+            applied = _run(url, "apply", str(spec), "--auto-approve", *state)
+            again = _run(url, "plan", str(spec), "--json", *state)
         finally:
             server.terminate()
-            server.wait(30)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(10)
     rooms = len(tenant["rooms"]) + 3  # the seeded tenant's three named rooms too
     summary = json.loads(first["stdout"])["summary"]
     row = {
