@@ -162,6 +162,10 @@ def test_exchange_server_prints_the_shell_commands_and_they_converge(server: Ten
     again = json.loads(server.cli("plan", spec, "--json", env=env).stdout)
     [still] = [c for c in again["changes"] if c["kind"] == "room_booking"]
     assert still["manual"] == [command]  # the same commands: reconciler cannot confirm them, and says so
+    drift = server.cli("drift", spec, env=env)
+    assert drift.exit_code == 2, drift.output
+    assert "room_booking.boardroom@contoso.com" in drift.stdout
+    assert "cannot read a room's calendar processing on Exchange Server" in drift.stdout
 
 
 # -- room metadata (kind room) -----------------------------------------------------------------------------------
