@@ -8,9 +8,10 @@ what the integration's mode needs (access.level free_busy: Cronofy's settings, r
 spec/presets.py).
 
 Exchange Online: Get-CalendarProcessing / Set-CalendarProcessing through the admin API's InvokeCommand. The cmdlet
-takes one mailbox per call (-Identity is mandatory and takes no wildcards; PowerShell's `Get-Mailbox | Get-Calendar
-Processing` is one call per mailbox too) and the admin API has no pipeline, so rooms are read one request each,
-`ctx.parallelism` at a time (never one mailbox twice at once). A write names only the settings that differ.
+takes one mailbox per call (-Identity is mandatory and takes no wildcards; PowerShell's
+`Get-Mailbox | Get-CalendarProcessing` is one call per mailbox too) and the admin API has no pipeline, so rooms are
+read one request each, `ctx.parallelism` at a time (never one mailbox twice at once). A write names only the
+settings that differ.
 Exchange Server: no API reconciler can call reads these settings (EWS has no operation for them; [MS-OXOCFG] 2.2.5.1.1
 documents only AutomateProcessing in the calendar options an EWS GetUserConfiguration could read), so the plan prints
 the Exchange Management Shell commands and says that it cannot confirm them: every plan shows them again, and
