@@ -65,3 +65,32 @@ $R apply "$SPEC" --auto-approve
 
 step "Drift again" "reconciler drift $SPEC"
 $R drift "$SPEC"
+
+# -- rooms that accept the integration's bookings (examples/rooms.yaml) -----------------------------------------
+ROOMS=examples/rooms.yaml
+ROOMS_TENANT=state/simulated-rooms.json
+rm -f state/rooms.json state/rooms.json.backup
+step "Rooms: a fresh tenant whose Board room was made in PowerShell before 2018 (AutoUpdate: it never answers)" \
+     "reconciler sim init $ROOMS_TENANT; Set-CalendarProcessing -Identity boardroom@contoso.com -AutomateProcessing AutoUpdate"
+$R sim init "$ROOMS_TENANT" >/dev/null
+$R sim ems "$ROOMS_TENANT" "Set-CalendarProcessing -Identity boardroom@contoso.com -AutomateProcessing AutoUpdate"
+
+step "Plan: every room of the room list gets Cronofy's free/busy settings (the preset, and why), plus room metadata" \
+     "reconciler plan $ROOMS"
+$R plan "$ROOMS" | sed -n '/room_booking "boardroom/,/^    }/p;/room "boardroom/,/^    }/p;/^Warning: room_booking/p;/^Plan:/p'
+
+step "The same changes as PowerShell" "reconciler plan $ROOMS --format powershell"
+$R plan "$ROOMS" --format powershell | grep -E '^(Set-CalendarProcessing|Set-Place)'
+
+step "Apply" "reconciler apply $ROOMS --auto-approve"
+$R apply "$ROOMS" --auto-approve | tail -1
+
+step "The Board room now auto-accepts, external invitations included" \
+     "sim ems: Get-CalendarProcessing -Identity boardroom@contoso.com"
+$R sim ems "$ROOMS_TENANT" "Get-CalendarProcessing -Identity boardroom@contoso.com" \
+   | .venv/bin/python -c 'import json, sys; row = json.loads(sys.stdin.readline())
+for key in ("AutomateProcessing", "AllowConflicts", "ProcessExternalMeetingMessages", "BookingWindowInDays"):
+    print(f"{key}: {row[key]}")'
+
+step "Plan again" "reconciler plan $ROOMS --detailed-exitcode"
+$R plan "$ROOMS" --detailed-exitcode | tail -1

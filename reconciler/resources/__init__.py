@@ -10,6 +10,8 @@ from reconciler.resources.ews_access import EwsAccessKind
 from reconciler.resources.license_assignment import LicenseAssignmentKind
 from reconciler.resources.management_scope import ManagementScopeKind
 from reconciler.resources.role_assignment import RoleAssignmentKind
+from reconciler.resources.room import RoomKind
+from reconciler.resources.room_booking import RoomBookingKind
 from reconciler.resources.room_list import RoomListKind
 from reconciler.resources.user import UserKind
 
@@ -22,6 +24,8 @@ KINDS: dict[str, ResourceKind] = {
         RoleAssignmentKind(),
         ApplicationAccessPolicyKind(),
         RoomListKind(),
+        RoomBookingKind(),
+        RoomKind(),
         CalendarPermissionKind(),
         EwsAccessKind(),
     )

@@ -11,7 +11,8 @@ simulator reads the tenant as it is now), ``journal`` (change tracking), ``seed`
 ``graph_users`` (user, licence and SKU handlers), ``graph_calendar`` (calendar, calendarPermissions,
 places, servicePrincipals), ``odata`` (query options), ``exchange_model`` (the Exchange organization
 shared by every view), ``exchange_admin`` (``/adminapi`` + ``run_cmdlet``/``parse_cmdlet_line``) with
-``exchange_cmdlets``/``exchange_rbac``/``exchange_errors``, ``seed_exchange``.
+``exchange_cmdlets``/``exchange_rbac``/``exchange_errors``, ``exchange_calendar`` (Get-/Set-CalendarProcessing),
+``exchange_places`` (Get-/Set-Place, the metadata ``graph_places`` shows), ``seed_exchange``.
 """
 
 from reconciler.simulator.seed import init_tenant

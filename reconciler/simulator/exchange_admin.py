@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from reconciler.simulator import exchange_calendar as xcal
 from reconciler.simulator import exchange_cmdlets as xc
+from reconciler.simulator import exchange_places as xp
 from reconciler.simulator import exchange_rbac as xr
 from reconciler.simulator.exchange_binding import bind
 from reconciler.simulator.exchange_errors import CmdletError, not_emulated, unknown_cmdlet
@@ -124,6 +126,15 @@ CMDLETS: dict[str, tuple[Cmdlet, str, bool]] = {
     "Add-DistributionGroupMember": (xc.add_group_member, "Identity Member BypassSecurityGroupManagerCheck", True),
     "Remove-DistributionGroupMember": (xc.remove_group_member, "Identity Member BypassSecurityGroupManagerCheck", True),
     "Get-AcceptedDomain": (xc.get_accepted_domain, "Identity ResultSize", False),
+    "Get-Place": (xp.get_place, "Identity Type ResultSize", False),
+    "Set-Place": (xp.set_place, " ".join(xp.EMULATED), True),
+    "Get-CalendarProcessing": (xcal.get_calendar_processing, "Identity ResultSize", False),
+    "Set-CalendarProcessing": (
+        xcal.set_calendar_processing,
+        "Identity AutomateProcessing BookingType AdditionalResponse "
+        + " ".join((*xcal.BOOLEANS, *xcal.ONLINE_BOOLEANS, *xcal.INTEGERS, *xcal.ONLINE_INTEGERS)),
+        True,
+    ),
     "Get-ManagementScope": (xr.get_management_scope, "Identity Exclusive Orphan", False),
     "New-ManagementScope": (xr.new_management_scope, "Name RecipientRestrictionFilter Exclusive", True),
     "Set-ManagementScope": (xr.set_management_scope, "Identity Name RecipientRestrictionFilter", True),

@@ -351,6 +351,84 @@ Remove-DistributionGroupMember OS
   DomainController                Fqdn                         S
   Member                          GeneralRecipientIdParameter  OS
   WhatIf                          SwitchParameter              OS aliases=wi
+Get-CalendarProcessing OS
+  Identity                 MailboxIdParameter OS required=* pos=1
+  DomainController         Fqdn               S
+  ReadFromDomainController SwitchParameter    S
+  ResultSize               Unlimited          OS
+Set-CalendarProcessing OS
+  Identity                             MailboxIdParameter      OS required=* pos=1
+  AddAdditionalResponse                Boolean                 OS
+  AdditionalResponse                   String                  OS
+  AddNewRequestsTentatively            Boolean                 OS
+  AddOrganizerToSubject                Boolean                 OS
+  AllBookInPolicy                      Boolean                 OS
+  AllowConflicts                       Boolean                 OS
+  AllowRecurringMeetings               Boolean                 OS
+  AllRequestInPolicy                   Boolean                 OS
+  AllRequestOutOfPolicy                Boolean                 OS
+  AutomateProcessing                   CalendarProcessingFlags OS
+  BookingType                          ResourceBookingType     O
+  BookingWindowInDays                  Int32                   OS
+  BookInPolicy                         RecipientIdParameter[]  OS
+  Confirm                              SwitchParameter         OS aliases=cf
+  ConflictPercentageAllowed            Int32                   OS
+  DeleteAttachments                    Boolean                 OS
+  DeleteComments                       Boolean                 OS
+  DeleteNonCalendarItems               Boolean                 OS
+  DeleteSubject                        Boolean                 OS
+  DomainController                     Fqdn                    S
+  EnableAutoRelease                    Boolean                 O
+  EnableResponseDetails                Boolean                 OS
+  EnforceCapacity                      Boolean                 O
+  EnforceSchedulingHorizon             Boolean                 OS
+  ForwardRequestsToDelegates           Boolean                 OS
+  IgnoreDefaultScope                   SwitchParameter         OS
+  MaximumConflictInstances             Int32                   OS
+  MaximumDurationInMinutes             Int32                   OS
+  MinimumDurationInMinutes             Int32                   O
+  OrganizerInfo                        Boolean                 OS
+  PostReservationMaxClaimTimeInMinutes Int32                   O
+  ProcessExternalMeetingMessages       Boolean                 OS
+  RemoveCanceledMeetings               Boolean                 O
+  RemoveForwardedMeetingNotifications  Boolean                 OS
+  RemoveOldMeetingMessages             Boolean                 OS
+  RemovePrivateProperty                Boolean                 OS
+  RequestInPolicy                      RecipientIdParameter[]  OS
+  RequestOutOfPolicy                   RecipientIdParameter[]  OS
+  ResourceDelegates                    RecipientIdParameter[]  OS
+  ScheduleOnlyDuringWorkHours          Boolean                 OS
+  TentativePendingApproval             Boolean                 OS
+  WhatIf                               SwitchParameter         OS aliases=wi
+Get-Place O 1=Identity 2=AllPlaces
+  Identity               RecipientIdParameter O sets=1 pos=1
+  Confirm                SwitchParameter      O aliases=cf
+  ResultSize             Unlimited            O
+  Type                   GetPlaceType         O sets=2
+  WhatIf                 SwitchParameter      O aliases=wi
+Set-Place O
+  Identity               RecipientIdParameter O required=* pos=1
+  AudioDeviceName        String               O
+  Building               String               O
+  Capacity               System.Int32         O
+  City                   String               O
+  Confirm                SwitchParameter      O aliases=cf
+  CountryOrRegion        CountryInfo          O
+  DisplayDeviceName      String               O
+  Floor                  System.Int32         O
+  FloorLabel             String               O
+  GeoCoordinates         GeoCoordinates       O
+  IsWheelChairAccessible Boolean              O
+  Label                  String               O
+  MTREnabled             Boolean              O
+  ParentId               String               O
+  Phone                  String               O
+  PostalCode             String               O
+  State                  String               O
+  Street                 String               O
+  Tags                   String[]             O
+  VideoDeviceName        String               O
+  WhatIf                 SwitchParameter      O aliases=wi
 Get-AcceptedDomain OS
   Identity         AcceptedDomainIdParameter OS pos=1
   DomainController Fqdn                      S

@@ -391,6 +391,81 @@ class Backend(Strict):
         return self
 
 
+# -- room booking and room metadata (kinds room_booking and room) -------------------------------------------------
+# Set-CalendarProcessing's documented values: https://learn.microsoft.com/powershell/module/exchangepowershell/set-calendarprocessing
+# ("A valid value is an integer from 0 through 1080" for BookingWindowInDays, 0 through 100 for
+# ConflictPercentageAllowed, 0 through INT32 (2147483647) for MaximumConflictInstances and MaximumDurationInMinutes).
+AutomateProcessing = Literal["None", "AutoUpdate", "AutoAccept"]
+INT32_MAX = 2147483647
+
+
+class BookingSettings(Strict):
+    """Set-CalendarProcessing settings a spec may manage; a setting left out is never read as drift or changed."""
+
+    automate_processing: AutomateProcessing | None = None
+    allow_conflicts: bool | None = None
+    allow_recurring_meetings: bool | None = None
+    booking_window_in_days: int | None = Field(default=None, ge=0, le=1080)
+    maximum_duration_in_minutes: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    conflict_percentage_allowed: int | None = Field(default=None, ge=0, le=100)
+    maximum_conflict_instances: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    enforce_scheduling_horizon: bool | None = None
+    schedule_only_during_work_hours: bool | None = None
+    process_external_meeting_messages: bool | None = None
+    all_book_in_policy: bool | None = None
+    all_request_in_policy: bool | None = None
+    all_request_out_of_policy: bool | None = None
+    delete_subject: bool | None = None
+    add_organizer_to_subject: bool | None = None
+    delete_comments: bool | None = None
+    remove_private_property: bool | None = None
+    delete_attachments: bool | None = None
+
+    def named(self) -> dict[str, object]:
+        """The settings this entry names (its other fields are unset)."""
+        return {k: v for k, v in self.model_dump().items() if k in BookingSettings.model_fields and v is not None}
+
+
+class RoomBooking(BookingSettings):
+    """Booking policy for some rooms: the rooms are named, a room list's, or those of access.mailboxes."""
+
+    rooms: list[Ref] = Field(default_factory=list)
+    room_list: Ref | None = None
+    access_rooms: bool = False
+    preset: Literal["integration", "none"] = "integration"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RoomBooking:
+        given = sum((bool(self.rooms), self.room_list is not None, self.access_rooms))
+        if given != 1:
+            raise ValueError(
+                "a room_booking entry names its rooms one way: rooms (a list), room_list (a name) or access_rooms: true"
+            )
+        return self
+
+
+class Room(Strict):
+    """A room's place metadata, what room finders search on (Set-Place; Graph's room resource): only the
+    properties named are managed. https://learn.microsoft.com/graph/api/resources/room"""
+
+    room: Ref
+    capacity: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    building: str | None = Field(default=None, max_length=256)
+    floor_number: int | None = Field(default=None, ge=-INT32_MAX - 1, le=INT32_MAX)
+    floor_label: str | None = Field(default=None, max_length=256)
+    label: str | None = Field(default=None, max_length=256)
+    tags: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = None
+    is_wheel_chair_accessible: bool | None = None
+    audio_device_name: str | None = Field(default=None, max_length=256)
+    video_device_name: str | None = Field(default=None, max_length=256)
+    display_device_name: str | None = Field(default=None, max_length=256)
+    phone: str | None = Field(default=None, max_length=256)
+
+    def named(self) -> dict[str, object]:
+        """The properties this entry names."""
+        return {k: v for k, v in self.model_dump().items() if k != "room" and v is not None}
+
+
 class Spec(Strict):
     version: int = Field(ge=1, le=1, description="spec format version; this reconciler reads version 1")
     tenant: Tenant
@@ -404,6 +479,8 @@ class Spec(Strict):
     exchange_server: ExchangeServer | None = None
     lifecycle: Lifecycle = Lifecycle()
     backend: Backend = Backend()
+    room_booking: list[RoomBooking] = Field(default_factory=list)
+    rooms: list[Room] = Field(default_factory=list)
 
 
 # -- descriptions (the JSON Schema `reconciler schema` writes; editors show them) -------------------------------
@@ -421,6 +498,8 @@ DESCRIPTIONS: dict[type[BaseModel], dict[str, str]] = {
         "lifecycle": "Objects a plan may never destroy or replace.",
         "exchange_server": "How to reach Exchange Server's EWS (target exchange_server only).",
         "backend": "Where state lives: a local file (default) or Azure Blob Storage.",
+        "room_booking": "Rooms' booking policy (Set-CalendarProcessing): only the settings named are managed.",
+        "rooms": "Rooms' place metadata for room finders (Set-Place): only the properties named are managed.",
     },
     Tenant: {
         "id": "The tenant id (a GUID); with domain alone the id is looked up.",
@@ -512,6 +591,53 @@ DESCRIPTIONS: dict[type[BaseModel], dict[str, str]] = {
         "lease_seconds": "The lock's lease (15-60 s): a killed run frees the lock after this long.",
     },
 }
+_BOOKING_SETTINGS = {
+    "automate_processing": "None, AutoUpdate or AutoAccept (Set-CalendarProcessing -AutomateProcessing).",
+    "allow_conflicts": "Whether conflicting meeting requests are accepted (-AllowConflicts).",
+    "allow_recurring_meetings": "Whether recurring meetings are allowed (-AllowRecurringMeetings).",
+    "booking_window_in_days": "How many days ahead the room can be booked: 0 (today) to 1080.",
+    "maximum_duration_in_minutes": "The longest meeting in minutes (0: unlimited).",
+    "conflict_percentage_allowed": "Conflicts a new recurring series may have, in percent (0-100).",
+    "maximum_conflict_instances": "Conflicting occurrences a new recurring series may have.",
+    "enforce_scheduling_horizon": "Whether a series reaching past the booking window is declined.",
+    "schedule_only_during_work_hours": "Whether requests outside the room's working hours are declined.",
+    "process_external_meeting_messages": "Whether requests from outside the organization are processed.",
+    "all_book_in_policy": "Whether in-policy requests from everyone are accepted automatically.",
+    "all_request_in_policy": "Whether everyone may submit in-policy requests needing a delegate's approval.",
+    "all_request_out_of_policy": "Whether everyone may submit out-of-policy requests (delegate approval).",
+    "delete_subject": "Whether the subject of incoming requests is removed.",
+    "add_organizer_to_subject": "Whether the organizer's name replaces the subject.",
+    "delete_comments": "Whether the body of incoming requests is removed.",
+    "remove_private_property": "Whether the private flag of incoming requests is cleared.",
+    "delete_attachments": "Whether attachments of incoming messages are removed.",
+}
+DESCRIPTIONS.update(  # room booking (kind room_booking); RoomBooking holds the settings too
+    {
+        BookingSettings: _BOOKING_SETTINGS,
+        RoomBooking: {
+            **_BOOKING_SETTINGS,
+            "rooms": "Rooms by name, alias or address.",
+            "room_list": "A room list whose rooms get the settings (one the spec makes too).",
+            "access_rooms": "true: the rooms among access.mailboxes get the settings.",
+            "preset": "integration (default): rooms get what the integration's mode needs (free_busy: Cronofy's "
+            "auto-accept settings) unless named here; none: only the settings named here.",
+        },
+        Room: {
+            "room": "The room by name, alias or address.",
+            "capacity": "How many people it seats.",
+            "building": "Its building's name or number.",
+            "floor_number": "The floor it is on (Set-Place -Floor).",
+            "floor_label": "A label for its floor.",
+            "label": "A label for the room, e.g. its number.",
+            "tags": "Its features (view, furniture, ...); the list replaces the room's tags.",
+            "is_wheel_chair_accessible": "Whether it is wheelchair accessible.",
+            "audio_device_name": "Its audio device.",
+            "video_device_name": "Its video device.",
+            "display_device_name": "Its display device.",
+            "phone": "Its telephone number.",
+        },
+    }
+)
 for _model, _fields in DESCRIPTIONS.items():
     for _name, _text in _fields.items():
         if _model.model_fields[_name].description is None:
@@ -530,6 +656,9 @@ _NESTED_FIRST: tuple[type[BaseModel], ...] = (  # each model after the models it
     ExchangeServer,
     Lifecycle,
     Backend,
+    BookingSettings,
+    RoomBooking,
+    Room,
     Spec,
 )
 for _model in _NESTED_FIRST:

@@ -169,3 +169,28 @@ def mailbox_csv(loaded: LoadedSpec) -> MailboxCsv:
     assert access is not None and access.mailboxes.csv is not None
     return read_mailbox_csv(loaded.relative(access.mailboxes.csv), loaded.locate("access", "mailboxes", "csv"))
 
+
+# -- room booking (kind room_booking) -------------------------------------------------------------------------------
+# Cronofy, "Booking Microsoft resource calendars with Free/Busy" (docs.cronofy.com/calendar-admins/enterprise-connect-
+# office365-graph/free-busy-access-mode/microsoft-resource-calendars/): in free/busy mode Cronofy invites the room by
+# e-mail, and a resource ignores invites from outside its tenant unless set so.
+CRONOFY_FREE_BUSY_ROOMS: dict[str, object] = {
+    "automate_processing": "AutoAccept",
+    "allow_conflicts": False,
+    "process_external_meeting_messages": True,
+    "all_book_in_policy": True,
+    "all_request_in_policy": False,
+    "all_request_out_of_policy": False,
+}
+FREE_BUSY_ROOMS_REASON = (
+    "access.level free_busy: Cronofy books a room by inviting it by e-mail from outside the tenant, which a room "
+    "accepts only with these settings (Cronofy, Booking Microsoft resource calendars with Free/Busy)"
+)
+
+
+def room_booking_preset(spec: Spec) -> tuple[dict[str, object], str] | None:
+    """The booking settings the integration's mode needs in its rooms, and why; None when it needs none (levels
+    restricted and full write to calendars directly, so rooms need no invitation handling)."""
+    if spec.access is None or spec.access.level is not AccessLevel.FREE_BUSY:
+        return None
+    return dict(CRONOFY_FREE_BUSY_ROOMS), FREE_BUSY_ROOMS_REASON

@@ -192,6 +192,54 @@ ROWS = [
         Action.UPDATE,
         ("ews_enabled",),
     ),
+    # room_booking: only the settings the spec names are compared; the others are never drift
+    Row(
+        "room_booking",
+        "boardroom@x",
+        {"room": "boardroom@x", "automate_processing": "AutoAccept", "process_external_meeting_messages": True},
+        {
+            "room": "boardroom@x",
+            "automate_processing": "AutoAccept",
+            "process_external_meeting_messages": False,
+            "delete_subject": True,
+        },
+        Action.UPDATE,
+        ("process_external_meeting_messages",),
+        {"process_external_meeting_messages": True, "delete_subject": True},
+    ),
+    Row(
+        "room_booking",
+        "boardroom@x",
+        {"room": "boardroom@x", "booking_window_in_days": 365},
+        {"room": "BoardRoom@x", "booking_window_in_days": 365, "allow_conflicts": True, "delete_subject": False},
+        Action.NOOP,
+    ),
+    Row(
+        "room_booking",
+        "boardroom@x",
+        None,
+        {"room": "boardroom@x", "automate_processing": "AutoAccept"},
+        Action.FORGET,
+        recorded=True,
+        created_by_reconciler=True,
+    ),
+    # room: named properties only; tags compare as a set
+    Row(
+        "room",
+        "boardroom@x",
+        {"room": "boardroom@x", "capacity": 12, "tags": ["view", "whiteboard"]},
+        {"room": "boardroom@x", "capacity": 8, "tags": ["whiteboard", "view"], "building": "B1", "label": None},
+        Action.UPDATE,
+        ("capacity",),
+        {"capacity": 12, "building": "B1"},
+    ),
+    Row(
+        "room",
+        "boardroom@x",
+        {"room": "boardroom@x", "floor_number": 3},
+        {"room": "boardroom@x", "floor_number": 3, "capacity": 40, "is_wheel_chair_accessible": False},
+        Action.NOOP,
+    ),
 ]
 
 
@@ -264,7 +312,8 @@ def test_role_assignment_matches_by_role_and_holder_and_reports_the_rest_as_wide
 @pytest.mark.parametrize("target", [Target.EXCHANGE_ONLINE, Target.EXCHANGE_SERVER])
 def test_backends_are_chosen_once_per_target(target: Target) -> None:
     manual = {name for name, kind in KINDS.items() if not kind.backend(target).automated}
-    expected = {"management_scope", "role_assignment", "room_list"} if target is Target.EXCHANGE_SERVER else set()
+    server = {"management_scope", "role_assignment", "room_list", "room_booking"}
+    expected = server if target is Target.EXCHANGE_SERVER else set()
     assert manual == expected
 
 
@@ -299,4 +348,22 @@ def test_exchange_server_manual_steps_come_from_the_change() -> None:
         "Set-DistributionGroup -Identity 'Meeting Rooms' -RoomList",
         "if ((Get-DistributionGroupMember -Identity 'Meeting Rooms').PrimarySmtpAddress -notcontains 'b@x') "
         "{ Add-DistributionGroupMember -Identity 'Meeting Rooms' -Member 'b@x' }",
+    ]
+
+
+def test_room_booking_writes_only_what_differs_and_the_shell_command_sets_every_named_setting() -> None:
+    change = Change(
+        address="room_booking.boardroom@contoso.com",
+        kind="room_booking",
+        action=Action.UPDATE,
+        before={"room": "boardroom@contoso.com", "automate_processing": "AutoUpdate", "allow_conflicts": False},
+        after={"room": "boardroom@contoso.com", "automate_processing": "AutoAccept", "allow_conflicts": False},
+        changed=["automate_processing"],
+    )
+    kind = KINDS["room_booking"]
+    assert kind.powershell(change.model_dump(mode="json")) == [
+        "Set-CalendarProcessing -Identity 'boardroom@contoso.com' -AutomateProcessing AutoAccept"
+    ]
+    assert kind.backend(Target.EXCHANGE_SERVER).manual(change) == [
+        "Set-CalendarProcessing -Identity 'boardroom@contoso.com' -AllowConflicts $false -AutomateProcessing AutoAccept"
     ]

@@ -133,7 +133,9 @@ def test_restricted_with_an_access_policy_needs_organization_configuration_not_r
 def test_free_busy_writes_through_graph_and_makes_a_scope() -> None:
     report = report_for("free_busy")
     assert "Calendars.ReadWrite" in names(report.apply)  # AvailabilityOnly = freeBusyRead, written through Graph
-    assert names(report.apply, EXCHANGE_ONLINE_ROLE) == {"Role Management"}  # scope + role assignment, no room list
+    # scope + role assignment, the rooms' booking policy (Set-CalendarProcessing) and metadata (Set-Place)
+    assert names(report.apply, EXCHANGE_ONLINE_ROLE) == {"Role Management", "Mail Recipients", "TenantPlacesManagement"}
+    assert "Set-CalendarProcessing" in cmdlets(e for e in report.apply if "room_booking" in e.owners)
 
 
 def test_exchange_server_needs_impersonation_for_the_ews_account_and_nothing_from_graph() -> None:

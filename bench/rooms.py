@@ -1,0 +1,122 @@
+"""The rooms bench row (issue 18): `reconciler plan` of a free_busy spec whose `room_booking` covers every room of a
+tenant with N room mailboxes (default 10,000), against `reconciler sim serve --latency-ms 30` in its own process.
+
+Self-contained (it shares no helper with bench/__main__.py): `python -m bench.rooms [--size N] [--latency-ms MS]`
+prints one JSON row; `rooms_row(size, latency_ms)` returns it for a bench runner to add to its table and results.
+
+What it shows: room lookups come from listings (the scope group's members, paged), and each room's booking policy is
+one Get-CalendarProcessing request (the cmdlet takes one mailbox per call and the admin API has no pipeline), sent
+`--parallelism` at a time, so the plan's wall time is about rooms x latency / parallelism. The row's `requests` is
+checked against rooms + a fixed number of listings, and `no_change_s` is the second plan, after apply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from reconciler.simulator import init_tenant
+
+RECONCILER = [sys.executable, "-m", "reconciler"]
+PASSWORD = "Bench-only-Pa55word!"
+FIXED_REQUESTS = 60  # listings and the preset's own reads, whatever the number of rooms
+SPEC = """\
+version: 1
+tenant:
+  id: {tenant_id}
+  domain: contoso.onmicrosoft.com
+  simulator: {url}
+target: exchange_online
+service_account:
+  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
+  display_name: Cronofy Service Account
+  password: ${{env:BENCH_SVC_PASSWORD}}
+  usage_location: US
+  licenses: [EXCHANGESTANDARD]
+integration:
+  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
+access:
+  level: free_busy
+  scope_group: cronofy-scope@contoso.com
+  folder_permissions: false
+room_booking:
+  - access_rooms: true
+"""
+
+
+def rooms_row(size: int = 10_000, latency_ms: int = 30) -> dict[str, Any]:
+    """Plan, apply and plan again for `size` rooms; wall times and requests served."""
+    with tempfile.TemporaryDirectory(prefix="reconciler-bench-rooms-") as folder:
+        root = Path(folder)
+        tenant = init_tenant(root / "tenant.json", rooms=size)
+        command = [*RECONCILER, "sim", "serve", str(root / "tenant.json"), "--port", "0"]
+        server = subprocess.Popen([*command, "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert server.stdout is not None
+            url = next(w for w in server.stdout.readline().split() if w.startswith("http://"))
+            spec = root / "rooms.yaml"
+            spec.write_text(SPEC.format(tenant_id=tenant["tenant"]["id"], url=url), encoding="utf-8")
+            state = ("--state", str(root / "state.json"))  # its own state, never one found from the cwd
+            first = _run(url, "plan", str(spec), "--json", *state)
+            applied = _run(url, "apply", str(spec), "--auto-approve", *state)
+            again = _run(url, "plan", str(spec), "--json", *state)
+        finally:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(10)
+    rooms = len(tenant["rooms"]) + 3  # the seeded tenant's three named rooms too
+    summary = json.loads(first["stdout"])["summary"]
+    row = {
+        "rooms": rooms,
+        "latency_ms": latency_ms,
+        "plan_s": round(first["seconds"], 3),
+        "requests": first["requests"],
+        "changes": summary["change"],
+        "apply_s": round(applied["seconds"], 3),
+        "apply_requests": applied["requests"],
+        "no_change_s": round(again["seconds"], 3),
+        "no_change": json.loads(again["stdout"])["summary"]["change"] == 0,
+    }
+    row["ok"] = row["requests"] <= rooms + FIXED_REQUESTS and row["changes"] == rooms and row["no_change"]
+    return row
+
+
+def _run(url: str, *args: str) -> dict[str, Any]:
+    before = _served(url)
+    env = {**os.environ, "BENCH_SVC_PASSWORD": PASSWORD}
+    start = time.perf_counter()
+    done = subprocess.run([*RECONCILER, *args], capture_output=True, text=True, env=env, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"reconciler {args[0]} failed: {done.stderr or done.stdout}")
+    return {"seconds": seconds, "requests": _served(url) - before, "stdout": done.stdout}
+
+
+def _served(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/_simulator/stats", timeout=30) as answer:  # loopback only
+        return int(json.loads(answer.read())["requests_served"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.rooms")
+    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=int, default=30)
+    options = parser.parse_args()
+    row = rooms_row(options.size, options.latency_ms)
+    print(json.dumps(row))
+    raise SystemExit(0 if row["ok"] else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,439 @@
+"""`room_booking`: a room's booking policy (its resource booking attendant), so it accepts the integration's bookings.
+
+Attributes: the room's address and the Set-CalendarProcessing settings the spec names (snake_case of Exchange's
+names). Only those settings are managed: read() keeps only what the spec or the record names, so the others are
+never compared, changed, shown or drift.
+A spec names rooms one by one, by room list, or as the rooms of access.mailboxes; the `integration` preset fills in
+what the integration's mode needs (access.level free_busy: Cronofy's settings, room_booking_preset in
+spec/presets.py).
+
+Exchange Online: Get-CalendarProcessing / Set-CalendarProcessing through the admin API's InvokeCommand. The cmdlet
+takes one mailbox per call (-Identity is mandatory and takes no wildcards; PowerShell's
+`Get-Mailbox | Get-CalendarProcessing` is one call per mailbox too) and the admin API has no pipeline, so rooms are
+read one request each, `ctx.parallelism` at a time (never one mailbox twice at once). A write names only the
+settings that differ.
+Exchange Server: no API reconciler can call reads these settings (EWS has no operation for them; [MS-OXOCFG] 2.2.5.1.1
+documents only AutomateProcessing in the calendar options an EWS GetUserConfiguration could read), so the plan prints
+the Exchange Management Shell commands and says that it cannot confirm them: every plan shows them again, and
+`Get-CalendarProcessing` in the shell is how an admin checks.
+https://learn.microsoft.com/powershell/module/exchangepowershell/set-calendarprocessing
+https://learn.microsoft.com/powershell/module/exchangepowershell/get-calendarprocessing
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from reconciler.errors import Location, ReconcilerError, SpecError
+from reconciler.render import powershell as ps
+from reconciler.resources.base import (
+    APPLY,
+    EXCHANGE_ONLINE_ROLE,
+    EXCHANGE_SERVER_ROLE,
+    MAIL_RECIPIENTS,
+    READ,
+    SHELL_ADMIN,
+    VIEW_ONLY_RECIPIENTS,
+    Attributes,
+    Backend,
+    Context,
+    Desired,
+    Fragment,
+    Observed,
+    Permission,
+    Query,
+    ResourceKind,
+)
+from reconciler.resources.calendar_permission import server_mailboxes
+from reconciler.resources.lookups import ROOM_TYPES, read_permission, smtp
+from reconciler.resources.room_list import resolve_rooms
+from reconciler.spec.loader import LoadedSpec
+from reconciler.spec.models import AutomateProcessing, BookingSettings, RoomBooking, Spec, Target
+from reconciler.spec.presets import MailboxSet, mailbox_sets, room_booking_preset
+
+if TYPE_CHECKING:
+    from reconciler.engine.plan import Change
+    from reconciler.resources.lookups import Lookups
+
+SET_DOC = "https://learn.microsoft.com/powershell/module/exchangepowershell/set-calendarprocessing"
+# Microsoft365DSC's EXOCalendarProcessing: read View-Only Recipients, update Mail Recipients
+ROLES_DOC = (
+    "https://www.powershellgallery.com/packages/Microsoft365DSC/1.26.708.1/Content/"
+    "DscResources%5CMSFT_EXOCalendarProcessing%5Csettings.json"
+)
+# spec attribute -> Set-CalendarProcessing parameter (and Get-CalendarProcessing property)
+PARAMETERS: dict[str, str] = {
+    name: "".join(part.title() for part in name.split("_")) for name in BookingSettings.model_fields
+}
+PARAMETERS |= {
+    "all_book_in_policy": "AllBookInPolicy",
+    "all_request_in_policy": "AllRequestInPolicy",
+    "all_request_out_of_policy": "AllRequestOutOfPolicy",
+}
+UNCONFIRMED = (
+    "reconciler cannot read a room's calendar processing on Exchange Server (EWS has no operation for it), so it "
+    "shows these commands on every plan: "
+    "run the commands, then check with Get-CalendarProcessing in the Exchange Management Shell"
+)
+
+
+class BookingAttrs(Attributes):
+    """A room's address and the calendar processing settings (those the spec names, or all that were read)."""
+
+    room: str
+    automate_processing: AutomateProcessing | None = None
+    allow_conflicts: bool | None = None
+    allow_recurring_meetings: bool | None = None
+    booking_window_in_days: int | None = None
+    maximum_duration_in_minutes: int | None = None
+    conflict_percentage_allowed: int | None = None
+    maximum_conflict_instances: int | None = None
+    enforce_scheduling_horizon: bool | None = None
+    schedule_only_during_work_hours: bool | None = None
+    process_external_meeting_messages: bool | None = None
+    all_book_in_policy: bool | None = None
+    all_request_in_policy: bool | None = None
+    all_request_out_of_policy: bool | None = None
+    delete_subject: bool | None = None
+    add_organizer_to_subject: bool | None = None
+    delete_comments: bool | None = None
+    remove_private_property: bool | None = None
+    delete_attachments: bool | None = None
+
+
+def _address(room: str) -> str:
+    return f"{RoomBookingKind.kind}.{room}"
+
+
+def settings_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A Get-CalendarProcessing object as the kind's settings (every one the kind models)."""
+    return {name: row.get(parameter) for name, parameter in PARAMETERS.items()}
+
+
+def parameters_of(attributes: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+    """The Set-CalendarProcessing parameters for `names` (their values from `attributes`)."""
+    return {PARAMETERS[n]: attributes[n] for n in sorted(names) if n in PARAMETERS}
+
+
+def managed(query: Query) -> dict[str, set[str]]:
+    """Each room the query concerns -> the settings the spec names (or the record holds) for it; empty: all."""
+    found: dict[str, set[str]] = {}
+    for attributes in [d.attributes for d in query.desired] + [r.attributes for r in query.records]:
+        room = str(attributes["room"]).lower()
+        found.setdefault(room, set()).update(k for k in attributes if k in PARAMETERS)
+    return found
+
+
+class Online(Backend[BookingAttrs]):
+    """The admin API: Get-/Set-CalendarProcessing (InvokeCommand), one room per request, many at once."""
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        """Each room's settings; only those its spec entry (or record) names are kept, so the plan and the state
+        carry what is managed and nothing else (all of them when none is named, as export asks)."""
+        names = managed(query)
+        rooms = sorted(names)
+        if not rooms:
+            return []
+
+        def one(room: str) -> Observed | None:
+            row = ctx.clients.exchange.get("Get-CalendarProcessing", {"Identity": room}, what=room)
+            if row is None:
+                return None
+            settings = {k: v for k, v in settings_of(row).items() if not names[room] or k in names[room]}
+            return Observed(_address(room), room, {"room": room, **settings})
+
+        found: list[Observed] = []
+        with ThreadPoolExecutor(max_workers=max(1, ctx.parallelism)) as pool:
+            for observed in pool.map(one, rooms):
+                ctx.read_some(1)
+                found += [observed] if observed is not None else []
+        return found
+
+    def write_many(self, ctx: Context, changes: Sequence[Change]) -> list[Observed | ReconcilerError]:
+        """Rooms are independent: their Set-CalendarProcessing calls go `ctx.parallelism` at a time (one per room)."""
+        if not ctx.batch or len(changes) < 2:
+            return super().write_many(ctx, changes)
+
+        def one(change: Change) -> Observed | ReconcilerError:
+            return super(Online, self).write_many(ctx, [change])[0]
+
+        with ThreadPoolExecutor(max_workers=max(1, ctx.parallelism)) as pool:
+            return list(pool.map(one, changes))
+
+    def update(self, ctx: Context, change: Change) -> Observed:
+        """Set-CalendarProcessing with exactly the settings that differ (the others are left as they are)."""
+        after = dict(change.after or {})
+        room = str(after["room"])
+        parameters = parameters_of(after, change.changed)
+        if parameters:
+            ctx.clients.exchange.run("Set-CalendarProcessing", {"Identity": room, **parameters}, what=room)
+        return Observed(change.address, room, after)
+
+    def create(self, ctx: Context, change: Change) -> Observed:
+        """A room whose settings could not be read (it has no mailbox): Exchange says why."""
+        after = dict(change.after or {})
+        room = str(after["room"])
+        names = [n for n in after if n in PARAMETERS and after[n] is not None]
+        ctx.clients.exchange.run("Set-CalendarProcessing", {"Identity": room, **parameters_of(after, names)}, what=room)
+        return Observed(change.address, room, after)
+
+
+class Server(Backend[BookingAttrs]):
+    """Exchange Server: Exchange Management Shell commands; nothing reconciler can call confirms them."""
+
+    automated = False
+
+    def read(self, ctx: Context, query: Query) -> list[Observed]:
+        return []  # no documented interface reconciler uses reads calendar processing on-premises (see UNCONFIRMED)
+
+    def unseen(self) -> str | None:
+        return UNCONFIRMED
+
+    def manual(self, change: Change) -> list[str]:
+        after = dict(change.after or {})
+        names = [n for n in after if n in PARAMETERS and after[n] is not None]
+        # idempotent as it is: Set-CalendarProcessing sets the named values, and a second run changes nothing
+        return [set_command(str(after["room"]), parameters_of(after, names))]
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return ps.boolean(value)
+    if isinstance(value, int):
+        return str(value)
+    return ps.word(value)
+
+
+def set_command(room: str, parameters: Mapping[str, Any]) -> str:
+    """`Set-CalendarProcessing -Identity '<room>' -Name value ...`."""
+    values = " ".join(f"-{name} {_literal(value)}" for name, value in parameters.items())
+    return f"Set-CalendarProcessing -Identity {ps.quote(room)} {values}".rstrip()
+
+
+class RoomBookingKind(ResourceKind):
+    kind = "room_booking"
+    deletable = False  # a room keeps its settings when the spec stops managing them
+    bulk = True  # rooms are independent: apply hands many to write_many
+    online = Online(BookingAttrs)
+    server = Server(BookingAttrs)
+
+    def backend(self, target: Target) -> Backend[Any]:
+        return self.online if target is Target.EXCHANGE_ONLINE else self.server
+
+    # -- resolve: each entry's rooms -------------------------------------------------------
+    def resolve(self, loaded: LoadedSpec, lookups: Lookups) -> dict[str, Any]:
+        entries = loaded.spec.room_booking
+        if not entries:
+            return {}
+        return {"entries": [self._entry_rooms(loaded, lookups, e, i) for i, e in enumerate(entries)]}
+
+    def _entry_rooms(self, loaded: LoadedSpec, lookups: Lookups, entry: RoomBooking, i: int) -> list[str]:
+        location = loaded.locate("room_booking", i)
+        if entry.room_list is not None:
+            return self._list_rooms(loaded, lookups, entry.room_list, loaded.locate("room_booking", i, "room_list"))
+        if entry.access_rooms:
+            return self._access_rooms(loaded, lookups, location)
+        return self._named(loaded, lookups, list(entry.rooms), i)
+
+    def _named(self, loaded: LoadedSpec, lookups: Lookups, names: list[str], i: int) -> list[str]:
+        server = loaded.spec.target is Target.EXCHANGE_SERVER
+        found = {} if server else lookups.recipients(names)
+        result = []
+        for j, name in enumerate(names):
+            location = loaded.locate("room_booking", i, "rooms", j)
+            if server:
+                address = name.lower() if "@" in name else lookups.ews_address(name)
+                if address is None:
+                    raise SpecError(
+                        f"room '{name}' does not resolve to one mailbox on Exchange Server (EWS ResolveNames)",
+                        "name the room by its address (boardroom@contoso.com) or its exact display name",
+                        location,
+                    )
+                result.append(address)
+                continue
+            row = found.get(name)
+            if row is None:
+                raise SpecError(
+                    f"room '{name}' does not exist in the tenant", "check the room's name or address", location
+                )
+            _must_be_room(name, row, location)
+            result.append(smtp(row))
+        return sorted(set(result))
+
+    def _list_rooms(self, loaded: LoadedSpec, lookups: Lookups, name: str, location: Location | None) -> list[str]:
+        defined = {r.name.lower(): r for r in loaded.spec.room_lists}
+        if name.lower() in defined:  # a room list this spec makes: its rooms
+            rooms = resolve_rooms(loaded, lookups)
+            return sorted({rooms.get(r, r.lower()) for r in defined[name.lower()].rooms})
+        if loaded.spec.target is Target.EXCHANGE_SERVER:
+            return server_mailboxes(loaded, lookups, MailboxSet(room_list=name))
+        lookups.existing_group(name, location, "room list")
+        return sorted(smtp(m) for m in lookups.members(name) if m.get("RecipientTypeDetails") in ROOM_TYPES)
+
+    def _access_rooms(self, loaded: LoadedSpec, lookups: Lookups, location: Location | None) -> list[str]:
+        """The rooms among access.mailboxes (other mailboxes have no booking policy to set)."""
+        if loaded.spec.access is None:
+            raise SpecError(
+                "access_rooms: true needs an access section (its mailboxes are where the rooms come from)",
+                "add access with mailboxes, or name the rooms (rooms: [...]) or a room_list",
+                location,
+            )
+        rooms: set[str] = set()
+        for source in mailbox_sets(loaded):
+            if source.room_list:
+                rooms |= set(self._list_rooms(loaded, lookups, source.room_list, location))
+            elif loaded.spec.target is Target.EXCHANGE_SERVER:
+                every = {r.lower() for a in lookups.ews_room_lists().values() for r in lookups.ews_rooms(a)}
+                rooms |= set(server_mailboxes(loaded, lookups, source)) & every
+            elif source.group:
+                members = lookups.members(source.group)
+                rooms |= {smtp(m) for m in members if m.get("RecipientTypeDetails") in ROOM_TYPES}
+            else:
+                found = lookups.recipients(list(source.addresses))
+                rooms |= {smtp(r) for r in found.values() if r and r.get("RecipientTypeDetails") in ROOM_TYPES}
+        return sorted(rooms)
+
+    # -- desired ---------------------------------------------------------------------------
+    def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        entries: list[list[str]] = list(resolved.get("entries", []))
+        preset = room_booking_preset(loaded.spec)
+        wanted: dict[str, dict[str, Any]] = {}
+        where: dict[str, Location | None] = {}
+        for i, (entry, rooms) in enumerate(zip(loaded.spec.room_booking, entries, strict=False)):
+            location = loaded.locate("room_booking", i)
+            settings = {**(preset[0] if preset and entry.preset == "integration" else {}), **entry.named()}
+            if not settings:
+                raise SpecError(
+                    "this room_booking entry names no setting",
+                    "name settings (automate_processing: AutoAccept, ...), or keep preset: integration with "
+                    "access.level free_busy",
+                    location,
+                )
+            for room in rooms:
+                have = wanted.setdefault(room, {})
+                clash = sorted(k for k, v in settings.items() if k in have and have[k] != v)
+                if clash:
+                    raise SpecError(
+                        f"room {room} is given different values for {', '.join(clash)} by two room_booking entries",
+                        "a room has one booking policy: give each setting one value",
+                        location,
+                    )
+                have.update(settings)
+                where.setdefault(room, location)
+        return [
+            Desired(self.kind, room, {"room": room, **settings}, location=where[room])
+            for room, settings in sorted(wanted.items())
+        ]
+
+    def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        room = attributes.get("room")
+        return {**attributes, "room": room.lower() if isinstance(room, str) else room}
+
+    def warnings(self, loaded: LoadedSpec) -> list[str]:
+        said = []
+        preset = room_booking_preset(loaded.spec)
+        if preset and any(e.preset == "integration" for e in loaded.spec.room_booking):
+            shown = ", ".join(f"{PARAMETERS[k]} {_literal(v)}" for k, v in preset[0].items())
+            said.append(f"room_booking: {shown} ({preset[1]}; a setting named in room_booking wins)")
+        if loaded.spec.room_booking and loaded.spec.target is Target.EXCHANGE_SERVER:
+            said.append(f"room_booking: {UNCONFIRMED}")
+        return said
+
+    def permissions(self, spec: Spec) -> list[Permission]:
+        """Exchange Online: View-Only Recipients to read (export reads every room's policy), Mail Recipients to write;
+        Exchange Server: the admin who runs Set-CalendarProcessing needs Mail Recipients."""
+        writes = ("Set-CalendarProcessing",)
+        if not spec.room_booking:
+            return []
+        if spec.target is Target.EXCHANGE_SERVER:
+            return [Permission(EXCHANGE_SERVER_ROLE, MAIL_RECIPIENTS, APPLY, writes, ROLES_DOC, self.kind, SHELL_ADMIN)]
+        exported = Permission(
+            EXCHANGE_ONLINE_ROLE,
+            VIEW_ONLY_RECIPIENTS,
+            READ,
+            ("Get-Mailbox -RecipientTypeDetails RoomMailbox", "Get-CalendarProcessing (each room)"),
+            ROLES_DOC,
+            self.kind,
+            commands=("export",),
+        )
+        reads = ("Get-CalendarProcessing (each room)", "Get-Recipient", "Get-DistributionGroupMember")
+        return [
+            read_permission(self.kind, reads, ROLES_DOC),
+            exported,
+            Permission(EXCHANGE_ONLINE_ROLE, MAIL_RECIPIENTS, APPLY, writes, ROLES_DOC, self.kind),
+        ]
+
+    def identity(self, name: str) -> dict[str, Any]:
+        return {"room": name}
+
+    def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        return [("room", name)]
+
+    def export(self, ctx: Context) -> Fragment | None:
+        """The settings the integration's mode needs, as every room of the tenant has them (Exchange Online).
+
+        Only for a spec that manages room booking: it costs one Get-CalendarProcessing per room (the cmdlet takes one
+        mailbox per call), which an export of a large tenant should not pay unasked."""
+        if ctx.target is Target.EXCHANGE_SERVER or not ctx.spec.spec.room_booking:
+            return None
+        rows = ctx.clients.exchange.run(
+            "Get-Mailbox",
+            {"RecipientTypeDetails": "RoomMailbox", "ResultSize": "Unlimited"},
+            what="rooms",
+            select=("PrimarySmtpAddress",),
+        )
+        rooms = sorted({smtp(r) for r in rows} - {""})
+        if not rooms:
+            return None
+        names = sorted(BOOKED)
+        observed = self.online.read(ctx, Query(tuple(Desired(self.kind, r, {"room": r}) for r in rooms), ()))
+        groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
+        for o in observed:
+            key = tuple((n, o.attributes.get(n)) for n in names if o.attributes.get(n) is not None)
+            groups.setdefault(key, []).append(o.attributes["room"])
+        entries = CommentedSeq()
+        for key, members in sorted(groups.items(), key=lambda g: g[1]):
+            entry = CommentedMap(rooms=CommentedSeq(sorted(members)), preset="none")
+            entry.update(dict(key))
+            entries.append(entry)
+        comment = "Rooms' booking policy as the tenant has it (the settings the integration's mode depends on)"
+        return Fragment("room_booking", entries, comment=comment)
+
+    # -- PowerShell (render/powershell.py) ---------------------------------------------------
+    def powershell(self, change: dict[str, Any]) -> list[str]:
+        """Set-CalendarProcessing with the settings that differ (or, for a room never read, every one named)."""
+        if not change.get("automated", True):
+            return super().powershell(change)
+        after = ps.after(change)
+        room = after.get("room") or ps.name_of(change)
+        if change["action"] not in ("create", "update"):
+            return [ps.comment(f"{change['address']}: nothing to run ({change['action']})")]
+        names = change.get("changed") or [n for n in after if n in PARAMETERS and after[n] is not None]
+        return [set_command(str(room), parameters_of(after, names))]
+
+
+# What export writes per room: the settings the free_busy preset and the vendors' guides name
+BOOKED = frozenset(
+    {
+        "automate_processing",
+        "allow_conflicts",
+        "process_external_meeting_messages",
+        "all_book_in_policy",
+        "all_request_in_policy",
+        "all_request_out_of_policy",
+        "booking_window_in_days",
+    }
+)
+
+
+def _must_be_room(name: str, row: Mapping[str, Any], location: Location | None) -> None:
+    if row.get("RecipientTypeDetails") not in ROOM_TYPES:
+        raise SpecError(
+            f"'{name}' is a {row.get('RecipientTypeDetails')}, not a room: only rooms have a booking policy",
+            "remove it from room_booking, or name a room mailbox (New-Mailbox -Room)",
+            location,
+        )

@@ -1,0 +1,260 @@
+"""Rooms that accept the integration's bookings (kind room_booking), end to end through the CLI and the simulator.
+
+A free_busy spec configures every room of its room list with Cronofy's documented settings; a room changed by hand
+is drift (exit 2) naming the setting and the fix; settings the spec does not name are never drift; export -> plan is
+no change; on Exchange Server the plan's Exchange Management Shell commands converge the rooms.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.rooms import SPEC as ROOMS_SPEC
+from reconciler.simulator import Simulator, init_tenant
+from tests.conftest import PASSWORD, REPO, Tenant, Workspace, write_access_spec
+
+ROOMS = ("boardroom@contoso.com", "confrooma@contoso.com", "confroomb@contoso.com")
+CRONOFY = {
+    "AutomateProcessing": "AutoAccept",
+    "AllowConflicts": False,
+    "ProcessExternalMeetingMessages": True,
+    "AllBookInPolicy": True,
+    "AllRequestInPolicy": False,
+    "AllRequestOutOfPolicy": False,
+}
+TAIL = """\
+  folder_permissions: false
+room_lists:
+  - name: Meeting Rooms
+    rooms: [boardroom@contoso.com, confrooma@contoso.com, confroomb@contoso.com]
+room_booking:
+  - room_list: Meeting Rooms
+"""
+
+
+def _processing(tenant: Tenant, room: str) -> dict[str, Any]:
+    rows = tenant.exchange("Get-CalendarProcessing", {"Identity": room})
+    assert len(rows) == 1
+    row: dict[str, Any] = rows[0]
+    return row
+
+
+def test_a_free_busy_spec_makes_every_room_of_its_room_list_accept_the_integration(tenant: Tenant) -> None:
+    spec = write_access_spec(tenant, "rooms", TAIL, level="free_busy")
+    assert _processing(tenant, ROOMS[0])["ProcessExternalMeetingMessages"] is False  # a new room's default
+
+    plan = tenant.cli("plan", spec)
+    assert plan.exit_code == 0, plan.output
+    assert "AutomateProcessing AutoAccept, AllowConflicts $false, ProcessExternalMeetingMessages $true" in plan.stdout
+    assert "access.level free_busy: Cronofy books a room by inviting it by e-mail" in plan.stdout
+    planned = json.loads(tenant.cli("plan", spec, "--json").stdout)
+    bookings = {c["address"]: c for c in planned["changes"] if c["kind"] == "room_booking"}
+    assert set(bookings) == {f"room_booking.{r}" for r in ROOMS}
+    # a new Exchange Online room already auto-accepts: only the external-sender setting differs
+    assert {tuple(c["changed"]) for c in bookings.values()} == {("process_external_meeting_messages",)}
+
+    script = tenant.cli("plan", spec, "--format", "powershell")
+    assert (
+        "Set-CalendarProcessing -Identity 'boardroom@contoso.com' -ProcessExternalMeetingMessages $true"
+        in script.stdout
+    )
+
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    for room in ROOMS:
+        row = _processing(tenant, room)
+        assert {k: row[k] for k in CRONOFY} == CRONOFY, room
+        assert row["DeleteSubject"] is True  # not named by the spec: left as it was
+    again = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.stdout, again.output
+
+    # changed by hand: drift names the room, the setting and the fix
+    tenant.exchange("Set-CalendarProcessing", {"Identity": ROOMS[1], "AutomateProcessing": "AutoUpdate"})
+    # a setting the spec does not name, changed by hand, is not drift
+    tenant.exchange("Set-CalendarProcessing", {"Identity": ROOMS[0], "DeleteSubject": False})
+    drift = tenant.cli("drift", spec)
+    assert drift.exit_code == 2, drift.output
+    assert f"room_booking.{ROOMS[1]}" in drift.stdout and "automate_processing" in drift.stdout
+    assert f"room_booking.{ROOMS[0]}" not in drift.stdout
+    report = tenant.cli("drift", spec, "--format", "markdown")
+    assert f"Set-CalendarProcessing -Identity '{ROOMS[1]}' -AutomateProcessing AutoAccept" in report.stdout
+
+    fixed = tenant.cli("apply", spec, "--auto-approve")
+    assert fixed.exit_code == 0, fixed.output
+    assert _processing(tenant, ROOMS[1])["AutomateProcessing"] == "AutoAccept"
+    assert _processing(tenant, ROOMS[0])["DeleteSubject"] is False  # still as the admin left it
+    final = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert final.exit_code == 0 and "No changes." in final.stdout, final.output
+
+
+def test_settings_the_spec_names_win_over_the_preset_and_bad_values_are_refused(tenant: Tenant) -> None:
+    tail = TAIL + "    allow_conflicts: true\n    booking_window_in_days: 365\n"
+    spec = write_access_spec(tenant, "rooms", tail, level="free_busy")
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    row = _processing(tenant, ROOMS[2])
+    assert row["AllowConflicts"] is True and row["BookingWindowInDays"] == 365
+    assert row["ProcessExternalMeetingMessages"] is True
+
+    bad = write_access_spec(tenant, "bad", TAIL + "    booking_window_in_days: 2000\n    automate_processing: Yes\n")
+    refused = tenant.cli("plan", bad)
+    assert refused.exit_code == 1, refused.output
+    assert "booking_window_in_days" in refused.output and "1080" in refused.output
+    assert "automate_processing" in refused.output and "AutoAccept" in refused.output
+    assert "Traceback" not in refused.output
+
+
+def test_a_room_that_is_not_a_room_is_refused_before_any_write(tenant: Tenant) -> None:
+    spec = write_access_spec(
+        tenant, "rooms", "room_booking:\n  - rooms: [alice@contoso.com]\n    automate_processing: AutoAccept\n"
+    )
+    refused = tenant.cli("plan", spec)
+    assert refused.exit_code == 1, refused.output
+    assert "'alice@contoso.com' is a UserMailbox, not a room" in refused.output
+
+
+def test_export_then_plan_shows_no_change(tenant: Tenant) -> None:
+    spec = write_access_spec(tenant, "rooms", TAIL, level="free_busy")
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    tenant.exchange("Set-CalendarProcessing", {"Identity": ROOMS[2], "BookingWindowInDays": 30})
+    exported = tenant.root / "specs" / "exported.yaml"
+    result = tenant.cli("export", spec, "--out", str(exported))
+    assert result.exit_code == 0, result.output
+    text = exported.read_text(encoding="utf-8")
+    assert "room_booking:" in text and "booking_window_in_days: 30" in text
+    plan = tenant.cli("plan", str(exported))
+    assert plan.exit_code == 0 and "No changes. The tenant matches the spec." in plan.stdout, plan.output
+    changes = json.loads(tenant.cli("plan", str(exported), "--json").stdout)["changes"]
+    bookings = [c for c in changes if c["kind"] == "room_booking"]
+    assert len(bookings) == 3 and {c["action"] for c in bookings} == {"no-op"}
+
+
+def test_exchange_server_prints_the_shell_commands_and_they_converge(server: Tenant) -> None:
+    path = server.root / "specs" / "exchange-server.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + "room_booking:\n  - room_list: Meeting Rooms\n    automate_processing: AutoAccept\n"
+        + "    process_external_meeting_messages: true\n",
+        encoding="utf-8",
+    )
+    spec, env = str(path), {"EXCHANGE_ADMIN_PASSWORD": PASSWORD}
+    plan = server.cli("plan", spec, "--json", env=env)
+    assert plan.exit_code == 0, plan.output
+    [booking] = [c for c in json.loads(plan.stdout)["changes"] if c["kind"] == "room_booking"]
+    assert booking["automated"] is False
+    command = (
+        "Set-CalendarProcessing -Identity 'boardroom@contoso.com' -AutomateProcessing AutoAccept "
+        "-ProcessExternalMeetingMessages $true"
+    )
+    assert booking["manual"] == [command]
+    human = server.cli("plan", spec, env=env)
+    assert "cannot read a room's calendar processing on Exchange Server" in human.stdout
+
+    before = server.cli("sim", "ems", str(server.tenant), "Get-CalendarProcessing -Identity boardroom@contoso.com")
+    assert "AutoUpdate" in before.stdout  # a room made in PowerShell on-premises
+    for _ in range(2):  # a second run changes nothing and fails on nothing
+        ran = server.cli("sim", "ems", str(server.tenant), *booking["manual"])
+        assert ran.exit_code == 0, ran.output
+    after = server.cli("sim", "ems", str(server.tenant), "Get-CalendarProcessing -Identity boardroom@contoso.com")
+    assert "AutoAccept" in after.stdout and "AutoUpdate" not in after.stdout
+    again = json.loads(server.cli("plan", spec, "--json", env=env).stdout)
+    [still] = [c for c in again["changes"] if c["kind"] == "room_booking"]
+    assert still["manual"] == [command]  # the same commands: reconciler cannot confirm them, and says so
+    drift = server.cli("drift", spec, env=env)
+    assert drift.exit_code == 2, drift.output
+    assert "room_booking.boardroom@contoso.com" in drift.stdout
+    assert "cannot read a room's calendar processing on Exchange Server" in drift.stdout
+
+
+# -- room metadata (kind room) -----------------------------------------------------------------------------------
+ROOM_TAIL = """\
+rooms:
+  - room: Board room
+    capacity: 12
+    building: HQ
+    floor_number: 3
+    tags: [whiteboard, view]
+    is_wheel_chair_accessible: true
+"""
+
+
+def test_room_metadata_is_set_with_set_place_and_shows_in_graph_places(tenant: Tenant) -> None:
+    spec = write_access_spec(tenant, "rooms", ROOM_TAIL)
+    planned = json.loads(tenant.cli("plan", spec, "--json").stdout)
+    [room] = [c for c in planned["changes"] if c["kind"] == "room"]
+    assert room["address"] == "room.boardroom@contoso.com" and room["action"] == "update"
+    assert room["changed"] == ["building", "capacity", "floor_number", "is_wheel_chair_accessible", "tags"]
+    script = tenant.cli("plan", spec, "--format", "powershell").stdout
+    assert (
+        "Set-Place -Identity 'boardroom@contoso.com' -Building 'HQ' -Capacity 12 -Floor 3 "
+        "-IsWheelChairAccessible $true -Tags 'whiteboard','view'" in script
+    )
+    applied = tenant.cli("apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    place = tenant.graph_json("/places/boardroom@contoso.com")
+    assert (place["capacity"], place["building"], place["floorNumber"]) == (12, "HQ", 3)
+    assert place["tags"] == ["whiteboard", "view"] and place["isWheelChairAccessible"] is True
+    assert "No changes." in tenant.cli("plan", spec).stdout
+
+    # a property the spec names, changed by hand, is drift; one it does not name is not
+    tenant.exchange("Set-Place", {"Identity": "Board room", "Capacity": 20, "Label": "B-301"})
+    drift = tenant.cli("drift", spec)
+    assert drift.exit_code == 2, drift.output
+    assert "room.boardroom@contoso.com" in drift.stdout and "capacity" in drift.stdout and "label" not in drift.stdout
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    assert tenant.graph_json("/places/boardroom@contoso.com")["label"] == "B-301"  # left alone
+
+    exported = tenant.root / "specs" / "exported.yaml"
+    assert tenant.cli("export", spec, "--out", str(exported)).exit_code == 0
+    assert "capacity: 12" in exported.read_text(encoding="utf-8")
+    again = tenant.cli("plan", str(exported))
+    assert "No changes. The tenant matches the spec." in again.stdout, again.output
+
+
+def test_room_metadata_is_refused_on_exchange_server(server: Tenant) -> None:
+    path = server.root / "specs" / "exchange-server.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "rooms:\n  - room: boardroom@contoso.com\n    capacity: 4\n")
+    refused = server.cli("plan", str(path), env={"EXCHANGE_ADMIN_PASSWORD": PASSWORD})
+    assert refused.exit_code == 1, refused.output
+    assert "rooms (place metadata) exist only in Exchange Online" in refused.output
+
+
+def test_many_rooms_are_read_one_request_each_and_their_metadata_in_one_listing(tmp_path: Path) -> None:
+    """Get-CalendarProcessing takes one mailbox per call: N rooms cost N reads plus a fixed number of listings;
+    the rooms' metadata is one Get-Place listing whatever their number."""
+    path = tmp_path / "tenant.json"
+    data = init_tenant(path, rooms=60)
+    rooms = len(data["rooms"]) + 3
+    metadata = "rooms:\n" + "".join(f"  - room: {r['emailAddress']}\n    capacity: 6\n" for r in data["rooms"])
+    env = {"BENCH_SVC_PASSWORD": "Scale-test-Pa55word!"}
+    with Simulator(path) as sim:
+        ws = Workspace(tmp_path, path, data["tenant"]["id"])
+        ws.write_spec(text=ROOMS_SPEC.format(tenant_id=ws.tenant_id, url=sim.base_url))
+        before = sim.requests_served
+        plan = ws.cli("plan", str(ws.spec), "--json", env=env)
+        assert plan.exit_code == 0, plan.output
+        booking_requests = sim.requests_served - before
+        assert rooms <= booking_requests <= rooms + 12, booking_requests
+        assert json.loads(plan.stdout)["summary"]["change"] == rooms
+
+        ws.write_spec(text=ROOMS_SPEC.format(tenant_id=ws.tenant_id, url=sim.base_url) + metadata)
+        before = sim.requests_served
+        plan = ws.cli("plan", str(ws.spec), "--json", env=env)
+        assert plan.exit_code == 0, plan.output
+        assert sim.requests_served - before <= booking_requests + 3  # + one Get-Place and one Get-Mailbox listing
+        changes = json.loads(plan.stdout)["changes"]
+        assert len([c for c in changes if c["kind"] == "room" and c["action"] == "update"]) == 60
+
+
+def test_the_demo_spec_of_rooms_plans_and_converges(tenant: Tenant) -> None:
+    """examples/rooms.yaml (make demo) against a fresh tenant: every room of its list ends up auto-accepting."""
+    spec = tenant.root / "examples" / "rooms.yaml"
+    spec.parent.mkdir()
+    text = (REPO / "examples" / "rooms.yaml").read_text(encoding="utf-8")
+    spec.write_text(text.replace("../state/simulated-rooms.json", "../state/simulated-tenant.json"), encoding="utf-8")
+    applied = tenant.cli("apply", str(spec), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert all(_processing(tenant, room)["BookingWindowInDays"] == 365 for room in ROOMS)
+    assert "No changes." in tenant.cli("plan", str(spec)).stdout
