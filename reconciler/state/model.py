@@ -1,12 +1,16 @@
 """The state file format, version 1.
 
     {"version": 1, "serial": 7, "lineage": "<uuid>", "tenant": "<tenant id or domain>",
-     "resources": [{"address", "kind", "id", "created_by_reconciler", "depends_on", "attributes"}]}
+     "resources": [{"address", "kind", "id", "created_by_reconciler", "depends_on", "attributes"}],
+     "intents": [{"address", "kind", "action"}]}
 
 `serial` rises by one on every write that changes something; `lineage` is made once, when the
 state is first written, and never changes. `attributes` are the last applied values of the
 compared attributes; sensitive (write-only) attributes such as passwords are never recorded.
 `resources` is sorted by address, so a state file changes only where its records do.
+`intents` (written only while not empty) are the changes apply was writing when the state was written: each is
+written before its write and cleared by its result, so one found later was interrupted (or its answer lost) and
+the next plan re-reads it (engine/planner.py).
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     TypeAdapter,
     ValidationError,
     computed_field,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import InitErrorDetails
@@ -41,6 +47,16 @@ class ResourceRecord(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     prevent_destroy: bool = False
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Intent(BaseModel):
+    """A change apply is about to write (or writing): its result, once recorded, clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str
+    kind: str
+    action: str  # create | update | replace | delete (engine.plan.Action)
 
 
 _RECORDS: TypeAdapter[list[ResourceRecord]] = TypeAdapter(list[ResourceRecord])
@@ -64,6 +80,7 @@ class State(BaseModel):
     serial: int = 0
     lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
     tenant: str | None = None
+    intents: list[Intent] = Field(default_factory=list)
     _records: dict[str, ResourceRecord] = PrivateAttr(default_factory=dict)
 
     if TYPE_CHECKING:  # the constructor pydantic makes, with `resources` (validated below) among its arguments
@@ -75,6 +92,7 @@ class State(BaseModel):
             serial: int = 0,
             lineage: str = ...,
             tenant: str | None = None,
+            intents: list[Intent] = ...,
             resources: Iterable[ResourceRecord | Mapping[str, Any]] = (),
         ) -> None: ...
 
@@ -99,6 +117,14 @@ class State(BaseModel):
         state = handler(rest)
         state._records = _by_address(records)
         return state
+
+    @model_serializer(mode="wrap")
+    def _intents_while_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`intents` is left out while empty: a state apply is not writing renders as it did before intents."""
+        data: dict[str, Any] = handler(self)
+        if not data.get("intents"):
+            data.pop("intents", None)
+        return data
 
     @computed_field  # type: ignore[prop-decorator]  # mypy does not follow decorators stacked on a property
     @property
