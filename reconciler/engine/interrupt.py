@@ -107,9 +107,9 @@ class Interrupts:
         count = len(self.in_flight)
         if not count:
             return "Interrupt received: stopping before the next change; press Ctrl-C again to stop at once"
-        writes = "the write" if count == 1 else f"the {count} writes"
+        writes = "the write" if count == 1 else f"the {count} writes"  # a bulk chunk: those not sent yet stay so
         return (
-            f"Interrupt received: finishing {writes} in flight (up to {self.timeout:g} s); no new change starts; "
+            f"Interrupt received: finishing {writes} in flight (up to {self.timeout:g} s); no new write starts; "
             "press Ctrl-C again to stop at once"
         )
 

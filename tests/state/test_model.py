@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from reconciler.errors import StateError
 from reconciler.state.backend import render_state, same_content
-from reconciler.state.model import ResourceRecord, State
+from reconciler.state.model import Intent, ResourceRecord, State
 from reconciler.state.store import parse_state, read_state, write_state
 
 OLD_FILE = Path(__file__).resolve().parents[1] / "data" / "state_v1.json"
@@ -171,3 +171,17 @@ def test_an_invalid_record_is_refused_with_its_location() -> None:
         State.model_validate({"version": 1, "resources": {"user.a": {}}})
     with pytest.raises(ValueError, match="Extra inputs are not permitted"):
         State.model_validate({"version": 1, "resources": [], "resource": []})
+
+
+def test_intents_are_written_while_any_and_count_as_a_change(tmp_path: Path) -> None:
+    """Apply's intents (engine/apply.py) round-trip; a state without them renders as before they existed."""
+    path = tmp_path / "s.json"
+    first = write_state(path, State(tenant="contoso", resources=[record("user.a")]))
+    assert "intents" not in json.loads(path.read_text(encoding="utf-8"))
+    intending = first.model_copy(update={"intents": [Intent(address="user.b", kind="user", action="create")]})
+    assert not same_content(first, intending)
+    second = write_state(path, intending)
+    assert second.serial == first.serial + 1
+    assert read_state(path).intents == intending.intents
+    cleared = write_state(path, second.model_copy(update={"intents": []}))
+    assert "intents" not in json.loads(path.read_text(encoding="utf-8")) and cleared.serial == second.serial + 1
