@@ -5,9 +5,10 @@ The first signal lets the writes in flight finish, records them, writes state, r
 reconciler made is recorded as made by it. A second signal stops at once, naming the writes that may be
 unrecorded; the next plan re-reads them (state kept their intents) and adopts them as made by reconciler.
 
-Moments are chosen by the simulator's request count, never by sleeping: a request is counted as it arrives and
-then held for the simulated latency, so a signal sent when the count reaches N lands while request N is in flight.
-Which requests are reads and which are writes is measured once, on a tenant of its own, with the same spec.
+Moments are chosen by request count, never by sleeping: the simulator's fault rules hold the N-th request
+(`delay_ms`, after N - 1 requests pass), and the signal is sent once the rule has fired, so it lands while request N
+is in flight. Which requests are reads and which are writes is measured once, on a tenant of its own, with the
+same spec.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from reconciler.state.model import State
 from tests.conftest import Workspace
 
 ROOMS = 45  # with alice..dave and the rooms of the seed: 51 folder permissions, three `$batch` writes of 20
-LATENCY_MS = 60  # how long each request is in flight while a signal is sent
+HOLD_MS = 250  # how long the chosen request is held (in flight) while a signal is sent
 PARALLELISM = ("--parallelism", "1")  # one `$batch` at a time, so a signal can land between two of them
 SPEC = """\
 version: 1
@@ -66,9 +67,13 @@ class Served(Workspace):
 
     sim: Simulator
 
-    def latency(self, ms: int) -> None:
-        """The simulated latency of every request from now on (the tenant's `settings.latency_ms`)."""
-        self.sim.store.data.setdefault("settings", {})["latency_ms"] = ms
+    def hold(self, request: int, ms: int = HOLD_MS) -> dict[str, Any]:
+        """Fault rules (served only, never saved) that hold the `request`-th request from now for `ms`: the
+        rule that holds it, whose `fired` is set as it arrives."""
+        passing = {"method": "*", "path": "", "delay_ms": 1, "times": request - 1}
+        held: dict[str, Any] = {"method": "*", "path": "", "delay_ms": ms, "times": 1}
+        self.sim.store.runtime_faults[:] = [passing, held] if request > 1 else [held]
+        return held
 
     def apply_process(self, *args: str) -> subprocess.Popen[str]:
         env = {"PYTHONUNBUFFERED": "1"}
@@ -174,21 +179,20 @@ def test_first_signal_finishes_the_writes_in_flight_and_records_them(
     served: Served, calibration: Calibration, moment: int
 ) -> None:
     assert len(MOMENTS) - 1 <= calibration.writes, f"the spec makes only {calibration.writes} write requests"
-    at = calibration.reads // 2 if moment == 0 else calibration.reads + moment
-    served.latency(LATENCY_MS)
+    held = served.hold(calibration.reads // 2 if moment == 0 else calibration.reads + moment)
     process = served.apply_process()
-    _wait_until(lambda: served.requests() >= at, process)
+    _wait_until(lambda: bool(held.get("fired")), process)
     process.send_signal(signal.SIGTERM if moment % 2 else signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    served.latency(0)
 
     assert process.returncode == 130, stdout + stderr
     state = served.assert_state_valid_and_unlocked()
     assert not state.intents  # every write in flight finished and was recorded
     if moment == 0:
-        assert "Interrupted:" in stderr and not state.resources  # stopped before writing anything
+        assert "Interrupted: stopped at once; nothing was being written" in stderr, stderr
+        assert not state.resources
     else:
-        assert "Interrupt received: finishing the" in stderr, stderr
+        assert "Interrupt received: finishing the" in stderr and "(up to 60 s)" in stderr, stderr
         summary = SUMMARY.search(stderr)
         assert summary is not None, stderr
         done, left = int(summary[1]), int(summary[2])
@@ -198,17 +202,17 @@ def test_first_signal_finishes_the_writes_in_flight_and_records_them(
     _converges(served, calibration)
 
 
+def _first_batch(calibration: Calibration) -> int:
+    """The request number of the first `$batch` of folder permissions (the last writes)."""
+    return calibration.reads + calibration.writes - calibration.batches + 1
+
+
 def test_second_signal_stops_at_once_and_the_next_plan_adopts_as_made_by_reconciler(
     served: Served, calibration: Calibration
 ) -> None:
-    served.latency(LATENCY_MS)
+    held = served.hold(_first_batch(calibration), 3000)  # long enough for two signals while it is in flight
     process = served.apply_process()
-    first_batch = calibration.reads + calibration.writes - calibration.batches + 1
-    # Hold the first `$batch` of folder permissions for long enough to send two signals while it is in flight.
-    _wait_until(lambda: served.requests() >= first_batch - 1, process)
-    hold: dict[str, Any] = {"method": "POST", "path": r"/\$batch$", "delay_ms": 3000, "times": 1}
-    served.sim.store.runtime_faults.append(hold)
-    _wait_until(lambda: bool(hold.get("fired")), process)
+    _wait_until(lambda: bool(held.get("fired")), process)
     journal, written = _journal(served)
     process.send_signal(signal.SIGINT)
     assert process.stderr is not None
@@ -216,14 +220,13 @@ def test_second_signal_stops_at_once_and_the_next_plan_adopts_as_made_by_reconci
     assert "Interrupt received: finishing the" in notice and "press Ctrl-C again" in notice, notice
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    served.latency(0)
     assert process.returncode == 130, stdout + stderr
     assert "may have been carried out but not recorded" in stderr, stderr
     unrecorded = [line.strip() for line in stderr.splitlines() if line.startswith("  calendar_permission.")]
     assert len(unrecorded) == calibration.permissions, stderr  # the chunk being written: all of them
     assert "offers to adopt those that exist as made by reconciler" in stderr
 
-    _carried_out(journal, written)
+    _carried_out(journal, written)  # the tenant carries out the held `$batch` once its hold is over
     state = served.assert_state_valid_and_unlocked()
     assert {i.address for i in state.intents} == set(unrecorded)
 
@@ -239,18 +242,15 @@ def test_second_signal_stops_at_once_and_the_next_plan_adopts_as_made_by_reconci
     records = {r["address"]: r for r in served.records()}
     assert all(records[c["address"]]["created_by_reconciler"] for c in adopted)
     assert served.cli("plan", str(served.spec), "--detailed-exitcode").exit_code == 0
-    assert all(r["created_by_reconciler"] for r in records.values())
+    assert all(r["created_by_reconciler"] for r in records.values() if KINDS[r["kind"]].deletable)
     assert "intents" not in served.state_data()
 
 
 def test_the_writes_in_flight_are_abandoned_after_the_timeout(served: Served, calibration: Calibration) -> None:
     """`--interrupt-timeout`: writes in flight that outlast it are abandoned as by a second signal."""
+    held = served.hold(_first_batch(calibration), 2000)
     process = served.apply_process("--interrupt-timeout", "0.2")
-    first_batch = calibration.reads + calibration.writes - calibration.batches + 1
-    _wait_until(lambda: served.requests() >= first_batch - 1, process)
-    hold: dict[str, Any] = {"method": "POST", "path": r"/\$batch$", "delay_ms": 2000, "times": 1}
-    served.sim.store.runtime_faults.append(hold)
-    _wait_until(lambda: bool(hold.get("fired")), process)
+    _wait_until(lambda: bool(held.get("fired")), process)
     journal, written = _journal(served)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
@@ -263,9 +263,9 @@ def test_the_writes_in_flight_are_abandoned_after_the_timeout(served: Served, ca
 
 def test_interrupt_outside_apply_exits_130(served: Served) -> None:
     """A plan interrupted while it refreshes stops at once (nothing is written), exit 130."""
-    served.latency(LATENCY_MS)
+    held = served.hold(2)
     process = served.process("plan", str(served.spec), env={"PYTHONUNBUFFERED": "1"})
-    _wait_until(lambda: served.requests() >= 2, process)
+    _wait_until(lambda: bool(held.get("fired")), process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130 and "Interrupted" in stderr
+    assert process.returncode == 130 and "Interrupted: stopped at once" in stderr, stderr
