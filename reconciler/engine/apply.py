@@ -4,6 +4,9 @@ Each change's `after` is what is written (`before`, for a removal, is what is re
 only for write-only secrets. A saved plan is applied only while it is current, checked before the first write:
 its digest (an edited plan is refused), the spec and state it was made from, and the tenant itself (resolve
 and refresh again: every object the plan touches must still be as the plan saw it).
+
+Before each write (or bulk chunk) state records the intent to make it, and its result clears it; a signal lets
+the writes in flight finish (engine/interrupt.py), and an intent left by one that did not is re-read by the next plan.
 """
 
 from __future__ import annotations
