@@ -107,9 +107,10 @@ class Interrupts:
         count = len(self.in_flight)
         if not count:
             return "Interrupt received: stopping before the next change; press Ctrl-C again to stop at once"
-        writes = "the write" if count == 1 else f"the {count} writes"  # a bulk chunk: those not sent yet stay so
+        # a bulk chunk is under way as a whole, but only part of it may be sent yet: the rest is not sent now
+        writes = "the write in flight" if count == 1 else f"the writes in flight (of {count} under way)"
         return (
-            f"Interrupt received: finishing {writes} in flight (up to {self.timeout:g} s); no new write starts; "
+            f"Interrupt received: finishing {writes}, up to {self.timeout:g} s; no new write starts; "
             "press Ctrl-C again to stop at once"
         )
 

@@ -124,7 +124,7 @@ class Plan(BaseModel):
     def differs(self) -> bool:
         """Whether the tenant or the state differ from the spec: changes to make, objects to adopt into state, or
         access wider than the spec (what `plan --detailed-exitcode` and `drift` exit 2 for)."""
-        return self.has_changes or bool(self.wider_access) or any(c.import_id for c in self.changes)
+        return self.has_changes or bool(self.wider_access) or any(c.import_id or c.interrupted for c in self.changes)
 
     def content_digest(self) -> str:
         """sha256 over everything apply acts on or checks: changes, resolved inputs, target, tenant, state ref."""

@@ -192,7 +192,7 @@ def test_first_signal_finishes_the_writes_in_flight_and_records_them(
         assert "Interrupted: stopped at once; nothing was being written" in stderr, stderr
         assert not state.resources
     else:
-        assert "Interrupt received: finishing the" in stderr and "(up to 60 s)" in stderr, stderr
+        assert "Interrupt received: finishing the" in stderr and "up to 60 s;" in stderr, stderr
         summary = SUMMARY.search(stderr)
         assert summary is not None, stderr
         done, left = int(summary[1]), int(summary[2])
@@ -255,7 +255,7 @@ def test_the_writes_in_flight_are_abandoned_after_the_timeout(served: Served, ca
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stdout + stderr
-    assert "(up to 0.2 s)" in stderr and "did not finish within 0.2 s" in stderr, stderr
+    assert "up to 0.2 s;" in stderr and "did not finish within 0.2 s" in stderr, stderr
     assert "may have been carried out but not recorded" in stderr
     served.assert_state_valid_and_unlocked()
     _carried_out(journal, written)
