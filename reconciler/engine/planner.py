@@ -69,14 +69,18 @@ def _interrupted(changes: list[Change], state: State) -> list[Change]:
 
 
 def _unplanned_intents(state: State, changes: list[Change]) -> list[str]:
-    """Intents of objects no longer in the spec nor in state: said once (the next apply clears them)."""
+    """Intents of objects no longer in the spec nor in state, said in one warning (the next apply clears them)."""
     planned = {c.address for c in changes}
+    left = [
+        i.address for i in state.intents if i.address not in planned and i.action in (Action.CREATE, Action.REPLACE)
+    ]
+    if not left:
+        return []
+    shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
     return [
-        f"{i.address} was being written ({i.action}) when an earlier apply was interrupted, and it is no longer in the "
-        "spec: if it exists in the tenant, reconciler does not manage it (remove it by hand); the next apply "
-        "stops tracking it"
-        for i in state.intents
-        if i.address not in planned and i.action in (Action.CREATE, Action.REPLACE)
+        f"{len(left)} object(s) were being made when an earlier apply was interrupted and are no longer in the spec "
+        f"({shown}): if they exist in the tenant, reconciler does not manage them (remove them by hand); the next "
+        "apply stops tracking them"
     ]
 
 
