@@ -208,7 +208,7 @@ def _first_batch(calibration: Calibration) -> int:
 
 
 def test_second_signal_stops_at_once_and_the_next_plan_adopts_as_made_by_reconciler(
-    served: Served, calibration: Calibration
+    served: Served, calibration: Calibration, capfd: pytest.CaptureFixture[str]
 ) -> None:
     held = served.hold(_first_batch(calibration), 3000)  # long enough for two signals while it is in flight
     process = served.apply_process()
@@ -244,6 +244,7 @@ def test_second_signal_stops_at_once_and_the_next_plan_adopts_as_made_by_reconci
     assert served.cli("plan", str(served.spec), "--detailed-exitcode").exit_code == 0
     assert all(r["created_by_reconciler"] for r in records.values() if KINDS[r["kind"]].deletable)
     assert "intents" not in served.state_data()
+    assert "Traceback" not in capfd.readouterr().err  # the tenant says nothing of a client that went away
 
 
 def test_the_writes_in_flight_are_abandoned_after_the_timeout(served: Served, calibration: Calibration) -> None:
@@ -269,3 +270,4 @@ def test_interrupt_outside_apply_exits_130(served: Served) -> None:
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "Interrupted: stopped at once" in stderr, stderr
+    assert served.cli("plan", str(served.spec)).exit_code == 0  # nothing left locked
