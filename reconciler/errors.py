@@ -5,7 +5,8 @@
      ├── ClientError        the tenant could not be read or written; detail = the service's own words
      ├── StateError         the state file is unreadable, of another format version, or of another tenant
      │    └── StateLockError  another run holds the state lock; detail names the holder
-     └── PlanError          a saved plan cannot be applied (stale, corrupt, other spec)
+     ├── PlanError          a saved plan cannot be applied (stale, corrupt, other spec)
+     └── NotStarted         a write not started because apply was interrupted (a result, never raised)
 
 Every error is shown to the user as summary, detail and location, never as a traceback.
 """
@@ -81,3 +82,7 @@ class StateLockError(StateError):
 
 class PlanError(ReconcilerError):
     """A saved plan cannot be applied."""
+
+
+class NotStarted(ReconcilerError):
+    """A write that was not started because apply was interrupted: nothing was sent for it (a bulk write's result)."""

@@ -1,4 +1,4 @@
-"""Named exit codes, the same as Terraform's."""
+"""Named exit codes, the same as Terraform's (and 130, a shell's code for a run stopped by Ctrl-C)."""
 
 from enum import IntEnum
 
@@ -7,3 +7,4 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1
     CHANGES = 2  # plan --detailed-exitcode: changes present; drift: drift found
+    INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)

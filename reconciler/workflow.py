@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from reconciler.engine.apply import Progress, apply_plan, check_current, check_sealed, check_tenant
 from reconciler.engine.drift import DriftReport, FleetReport, TenantDrift, detect_drift
+from reconciler.engine.interrupt import Interrupts
 from reconciler.engine.plan import Plan
 from reconciler.engine.planner import make_plan
 from reconciler.engine.verify import VerifyReport
@@ -146,8 +147,10 @@ def apply(
     confirm: Confirm,
     progress: Progress,
     targets: tuple[str, ...] = (),
+    interrupts: Interrupts | None = None,
 ) -> ApplyResult:
-    """Plan (or take the saved plan), confirm, apply, holding the state lock throughout."""
+    """Plan (or take the saved plan), confirm, apply, holding the state lock throughout (released however apply
+    ends, an interrupt included: engine/interrupt.py)."""
     loaded = load_spec(spec_path)
     backend = open_backend(spec_path, choice, loaded)
     with backend.lock("apply"):
@@ -163,7 +166,7 @@ def apply(
                 plan = saved
             if plan.has_changes and not confirm(plan):
                 raise Cancelled("apply cancelled", "nothing was changed")
-            state = apply_plan(ctx, plan, state, backend, progress)
+            state = apply_plan(ctx, plan, state, backend, progress, interrupts)
         if claimed:  # also when the plan wrote nothing: the state is this spec's from now on
             state = backend.write(state)
     return ApplyResult(plan, state)

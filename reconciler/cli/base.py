@@ -202,9 +202,8 @@ def errors() -> Iterator[None]:
         yield
     except ReconcilerError as exc:
         fail(exc)
-    except KeyboardInterrupt:
-        err.print("[bold red]Interrupted.[/] State records every action that finished.")
-        raise typer.Exit(ExitCode.ERROR) from None
+    except KeyboardInterrupt as exc:
+        interrupted(exc)
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:
@@ -219,6 +218,28 @@ def errors() -> Iterator[None]:
         err.print(f"[bold red]Error:[/] internal error: {type(exc).__name__}: {redact(str(exc))}")
         err.print("  set RECONCILER_DEBUG=1 to see where; please report it")
         raise typer.Exit(ExitCode.ERROR) from None
+
+
+def interrupted(exc: KeyboardInterrupt) -> NoReturn:
+    """A run stopped at once (Ctrl-C, SIGTERM; for apply a second one or the timeout): what may be unrecorded."""
+    from rich.markup import escape
+
+    from reconciler.engine.interrupt import Abandoned
+
+    if not isinstance(exc, Abandoned):
+        err.print("[bold red]Interrupted:[/] stopped at once. State records every action that finished.")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    if not exc.addresses:
+        err.print("[bold red]Interrupted:[/] stopped at once; nothing was being written.")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    err.print(f"[bold red]Interrupted:[/] {escape(exc.why)}. These writes may have been carried out but not recorded:")
+    for address in exc.addresses:
+        err.print(f"  {escape(address)}")
+    err.print(
+        "State keeps their intent: the next plan re-reads them and offers to adopt those that exist "
+        "as made by reconciler (the others are planned again)."
+    )
+    raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 SIGN_IN_ERRORS = {"ClientAuthenticationError", "CredentialUnavailableError", "AuthenticationRequiredError"}

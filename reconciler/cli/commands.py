@@ -30,6 +30,7 @@ from reconciler.cli.base import (
     app,
     connect,
     connector,
+    err,
     errors,
     fail,
     out,
@@ -125,9 +126,20 @@ def apply(
     no_batch: NoBatchOpt = False,
     targets: TargetOpt = None,
     take_over_state: TakeOverOpt = False,
+    interrupt_timeout: Annotated[
+        float,
+        typer.Option(
+            "--interrupt-timeout",
+            metavar="SECONDS",
+            help="After a first Ctrl-C or SIGTERM, how long the writes in flight may take before apply stops at once.",
+        ),
+    ] = 60.0,
 ) -> None:
     """Converge the tenant to the spec (or apply a saved plan exactly)."""
+    from rich.markup import escape
+
     from reconciler import workflow
+    from reconciler.engine.interrupt import Interrupted, Interrupts
     from reconciler.render.human import plan_lines
     from reconciler.state.select import StateChoice
 
@@ -158,8 +170,16 @@ def apply(
             state = Path(saved.state.path)  # the local state the plan was made against
         connect_to = connector(parallelism, no_batch)
         choice = StateChoice(state, workspace, take_over_state)
-        with REPORTER.live():
-            result = workflow.apply(spec_path, choice, saved, connect_to, confirm, progress, tuple(targets or ()))
+        interrupts = Interrupts(interrupt_timeout, notice=lambda text: err.print(f"[bold yellow]{text}[/]"))
+        with REPORTER.live(), interrupts.watching():
+            try:
+                result = workflow.apply(
+                    spec_path, choice, saved, connect_to, confirm, progress, tuple(targets or ()), interrupts
+                )
+            except Interrupted as exc:
+                REPORTER.pause()
+                err.print(f"[bold yellow]{escape(exc.summary)}[/]\n  {escape(exc.detail)}")
+                raise typer.Exit(ExitCode.INTERRUPTED) from None
     if not result.plan.has_changes:
         out.print("[bold green]No changes.[/] The tenant matches the spec.")
     out.print(f"[bold green]Apply complete![/] {_applied(result.plan)} State serial {result.state.serial}.")

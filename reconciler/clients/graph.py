@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Answered = Callable[[int], None]  # told how many more requests of a $batch run have their answer (progress)
+Stopping = Callable[[], bool]  # True once the run was interrupted: no further $batch is sent
 
 
 def quote(segment: str) -> str:
@@ -84,6 +85,11 @@ class BatchResult:
         return cls(int(response.get("status", 500)), body or {}, retry)
 
     @property
+    def sent(self) -> bool:
+        """False for a request never sent: the run was interrupted before its `$batch` went out (NOT_SENT)."""
+        return self.status != 0
+
+    @property
     def error(self) -> str:
         error = self.body.get("error", {})
         return f"{error.get('code', self.status)}: {error.get('message', '')}"
@@ -96,6 +102,8 @@ class BatchResult:
             detail += f"; {missing_permission(what)}"
         return ClientError(f"{what} failed (in $batch)", detail, self.status)
 
+
+NOT_SENT = BatchResult(0, {})
 
 USER_SELECT = [
     "id",
@@ -253,18 +261,27 @@ class GraphClient:
         return dict(zip(unique, answers, strict=True))
 
     def batch(
-        self, requests: list[BatchRequest], parallelism: int = DEFAULT_PARALLELISM, answered: Answered | None = None
+        self,
+        requests: list[BatchRequest],
+        parallelism: int = DEFAULT_PARALLELISM,
+        answered: Answered | None = None,
+        stopping: Stopping | None = None,
     ) -> list[BatchResult]:
         """Send many requests through `$batch`, 20 per batch, `parallelism` batches in flight; answers in order.
 
         Each inner response has its own status: a throttled item (429/503/504) is retried alone after its
         Retry-After; a 404 is an answer (the object is absent); any other error fails only its own item.
+        Once `stopping()`, batches not sent yet are not sent: their requests are answered NOT_SENT.
         https://learn.microsoft.com/en-us/graph/json-batching
         """
-        return self._run("POST /$batch", self._batch_all(requests, parallelism, answered))
+        return self._run("POST /$batch", self._batch_all(requests, parallelism, answered, stopping))
 
     async def _batch_all(
-        self, requests: list[BatchRequest], parallelism: int, answered: Answered | None = None
+        self,
+        requests: list[BatchRequest],
+        parallelism: int,
+        answered: Answered | None = None,
+        stopping: Stopping | None = None,
     ) -> list[BatchResult]:
         results: dict[int, BatchResult] = {}
         pending = list(range(len(requests)))
@@ -272,7 +289,9 @@ class GraphClient:
         for attempt in range(BATCH_RETRIES + 1):
             chunks = [pending[i : i + BATCH_SIZE] for i in range(0, len(pending), BATCH_SIZE)]
             report = answered if attempt == 0 else None  # each request is counted once, when first answered
-            answers = await asyncio.gather(*(self._batch_one(requests, chunk, limit, report) for chunk in chunks))
+            answers = await asyncio.gather(
+                *(self._batch_one(requests, chunk, limit, report, stopping) for chunk in chunks)
+            )
             pending, wait = [], 0.0
             for answer in answers:
                 for index, result in answer.items():
@@ -292,10 +311,13 @@ class GraphClient:
         indexes: list[int],
         limit: asyncio.Semaphore,
         answered: Answered | None = None,
+        stopping: Stopping | None = None,
     ) -> dict[int, BatchResult]:
         body = {"requests": [requests[i].wire(str(i)) for i in indexes]}
         idempotent = all(requests[i].method in IDEMPOTENT for i in indexes)
         async with limit:
+            if stopping is not None and stopping():
+                return dict.fromkeys(indexes, NOT_SENT)
             answer = await self._send("POST", "/$batch", body, idempotent)
         if answered is not None:
             answered(len(indexes))

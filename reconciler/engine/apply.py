@@ -4,21 +4,26 @@ Each change's `after` is what is written (`before`, for a removal, is what is re
 only for write-only secrets. A saved plan is applied only while it is current, checked before the first write:
 its digest (an edited plan is refused), the spec and state it was made from, and the tenant itself (resolve
 and refresh again: every object the plan touches must still be as the plan saw it).
+
+Before each write (or bulk chunk) state records the intent to make it, and its result clears it; a signal lets
+the writes in flight finish (engine/interrupt.py), and an intent left by one that did not is re-read by the next plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.engine.interrupt import Interrupted, Interrupts
 from reconciler.engine.plan import SENSITIVE, Action, Change, Plan
 from reconciler.engine.resolve import differences
-from reconciler.errors import PlanError, ReconcilerError
+from reconciler.errors import NotStarted, PlanError, ReconcilerError
 from reconciler.resources import KINDS
 from reconciler.resources.base import Context, Observed
 from reconciler.state.backend import StateBackend
-from reconciler.state.model import ResourceRecord, State
+from reconciler.state.model import Intent, ResourceRecord, State
 
 Progress = Callable[[Change, str], None]
 MAKE_AGAIN = "run `reconciler plan --out FILE` again and review the new plan"
@@ -107,35 +112,97 @@ class ApplyFailed(ReconcilerError):
 
 @dataclass
 class _Run:
-    """One apply in progress: what failed, and the state as last written."""
+    """One apply in progress: what failed, what was done, and the state as last written."""
 
     ctx: Context
     state: State
     backend: StateBackend
     progress: Progress
+    interrupts: Interrupts
     failed: dict[str, str] = field(default_factory=dict)  # address -> why
+    reached: set[str] = field(default_factory=set)  # addresses done, failed or printed as manual steps
+    done: int = 0  # changes to the tenant or state carried out
 
     def blocked_by(self, change: Change) -> str | None:
         return next((dep for dep in change.depends_on if dep in self.failed), None)
 
     def fail(self, change: Change, why: str) -> None:
         self.failed[change.address] = why
+        self.reached.add(change.address)
         self.progress(change, "failed")
 
+    def finish(self, change: Change) -> None:
+        self.reached.add(change.address)
+        self.done += change.action is not Action.NOOP
+        self.progress(change, "done")
 
-def apply_plan(ctx: Context, plan: Plan, state: State, backend: StateBackend, progress: Progress) -> State:
+    @contextmanager
+    def writing(self, changes: list[Change]) -> Iterator[None]:
+        """State records the intent to write `changes` (and is written) before they are sent; the interrupts know
+        them as in flight until the block ends."""
+        writes = [c for c in changes if c.action.changes_tenant]
+        with self.interrupts.writing([c.address for c in writes]):
+            if writes:
+                intents = [Intent(address=c.address, kind=c.kind, action=c.action.value) for c in writes]
+                kept = [i for i in self.state.intents if i.address not in {c.address for c in writes}]
+                self.state.intents = [*kept, *intents]
+                self.state = self.backend.write(self.state)
+            yield
+
+    def settle(self, changes: list[Change]) -> None:
+        """Their results are recorded: clear their intents (an earlier run's too) and write state."""
+        settled = {c.address for c in changes}
+        self.state.intents = [i for i in self.state.intents if i.address not in settled]
+        self.state = self.backend.write(self.state)
+
+    def stopped(self, plan: Plan) -> Interrupted:
+        left = [c for c in plan.changes if c.action is not Action.NOOP and c.address not in self.reached]
+        lines = [f"{address}: {why}" for address, why in self.failed.items()]
+        failed = f", {len(self.failed)} failed" if self.failed else ""
+        return Interrupted(
+            f"Interrupted: {self.done} done, {len(left)} not started{failed}",
+            "\n  ".join(
+                [
+                    *lines,
+                    f"state records every change that finished (serial {self.state.serial}); "
+                    "run `reconciler apply` again to carry on",
+                ]
+            ),
+        )
+
+
+def apply_plan(
+    ctx: Context,
+    plan: Plan,
+    state: State,
+    backend: StateBackend,
+    progress: Progress,
+    interrupts: Interrupts | None = None,
+) -> State:
     """Apply every change, writing state after each change (or chunk of bulk changes): an interrupted
-    apply loses nothing that was done. A change that fails does not stop the changes independent of it;
-    those depending on it are skipped. Any failure ends in ApplyFailed listing each address and why."""
+    apply loses nothing that was done. Before each write, state records the intent to make it (cleared by its
+    result), so a write interrupted at once is re-read by the next plan (engine/interrupt.py). A change that fails
+    does not stop the changes independent of it; those depending on it are skipped. Any failure ends in
+    ApplyFailed listing each address and why; a first interrupt lets the writes in flight finish, then ends in
+    Interrupted."""
     ctx.resolved = plan.resolved
-    run = _Run(ctx, state, backend, progress)
+    run = _Run(ctx, state, backend, progress, interrupts or Interrupts())
+    ctx.stopping = run.interrupts.stopping
     run.state.tenant = plan.tenant
-    for group in _groups(plan.changes):
-        ready = [c for c in group if not _skipped(run, c)]
-        if len(ready) > 1:
-            _apply_bulk(run, ready)
-        elif ready:
-            _apply_single(run, ready[0])
+    with run.interrupts.applying():
+        for group in _groups(plan.changes):
+            if run.interrupts.requested:
+                break
+            ready = [c for c in group if not _skipped(run, c)]
+            if len(ready) > 1:
+                _apply_bulk(run, ready)
+            elif ready:
+                _apply_single(run, ready[0])
+    if run.interrupts.requested:
+        raise run.stopped(plan)
+    if not plan.targets:  # the plan covered every earlier intent (those no longer in the spec were named in it)
+        run.state.intents = [i for i in run.state.intents if i.address in run.failed]
+        run.state = run.backend.write(run.state)
     if run.failed:
         lines = [f"{address}: {why}" for address, why in run.failed.items()]
         total = sum(1 for c in plan.changes if c.action is not Action.NOOP)
@@ -171,16 +238,18 @@ def _bulk(change: Change) -> bool:
 
 def _apply_single(run: _Run, change: Change) -> None:
     if not change.automated:
+        run.reached.add(change.address)
         run.progress(change, "manual")  # recorded once the next plan confirms it in the tenant
         return
     run.progress(change, "start")
-    try:
-        _apply_one(run.ctx, change, run.state)
-    except ReconcilerError as exc:
-        run.fail(change, _why(exc))
-        return
-    run.state = run.backend.write(run.state)
-    run.progress(change, "done")
+    with run.writing([change]):
+        try:
+            _apply_one(run.ctx, change, run.state)
+        except ReconcilerError as exc:  # its intent stays: whether it was carried out is not known
+            run.fail(change, _why(exc))
+            return
+    run.settle([change])
+    run.finish(change)
     if change.manual:
         run.progress(change, "manual")
 
@@ -189,16 +258,20 @@ def _apply_bulk(run: _Run, group: list[Change]) -> None:
     backend = KINDS[group[0].kind].backend(run.ctx.target)
     for change in group:
         run.progress(change, "start")
-    results = backend.write_many(run.ctx, group)
+    with run.writing(group):
+        results = backend.write_many(run.ctx, group)
     for change, result in zip(group, results, strict=True):
         if not isinstance(result, ReconcilerError):
             run.state.put(_record(run.ctx, change, result, run.state.get(change.address)))
-    run.state = run.backend.write(run.state)
+    # written, or never sent: their intents go; a failed write's stays (whether it was carried out is not known)
+    run.settle([c for c, r in zip(group, results, strict=True) if isinstance(r, NotStarted | Observed)])
     for change, result in zip(group, results, strict=True):
+        if isinstance(result, NotStarted):
+            continue
         if isinstance(result, ReconcilerError):
             run.fail(change, _why(result))
         else:
-            run.progress(change, "done")
+            run.finish(change)
 
 
 def _why(error: ReconcilerError) -> str:
@@ -228,7 +301,8 @@ def _apply_one(ctx: Context, change: Change, state: State) -> None:
 
 def _record(ctx: Context, change: Change, observed: Observed, record: ResourceRecord | None) -> ResourceRecord:
     kind = KINDS[change.kind]
-    created = change.action in (Action.CREATE, Action.REPLACE) or bool(record and record.created_by_reconciler)
+    made = change.action in (Action.CREATE, Action.REPLACE) or change.interrupted
+    created = made or bool(record and record.created_by_reconciler)
     return ResourceRecord(
         prevent_destroy=ctx.spec.spec.lifecycle.protects(change.address),
         address=change.address,

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # 1.1 (additive): target, changes[].import_id, summary.adopt
 # 1.2 (additive): resolved (the looked-up inputs), digest, wider_access, changes[].depends_on, summary.wider
-PLAN_FORMAT_VERSION = "1.2"
+# 1.3 (additive): changes[].interrupted
+PLAN_FORMAT_VERSION = "1.3"
 SENSITIVE = "(sensitive)"
 
 
@@ -58,6 +59,9 @@ class Change(BaseModel):
     automated: bool = True  # False: apply cannot make this change itself, only print `manual`
     import_id: str | None = None  # it exists in the tenant but not in state: apply adopts it (or `reconciler import`)
     depends_on: list[str] = Field(default_factory=list)  # addresses that must succeed first (apply skips if not)
+    # an interrupted apply wrote it without recording it (state kept its intent): apply records it as created by
+    # reconciler, so removing it from the spec later deletes it
+    interrupted: bool = False
 
 
 class Finding(BaseModel):
@@ -120,13 +124,16 @@ class Plan(BaseModel):
     def differs(self) -> bool:
         """Whether the tenant or the state differ from the spec: changes to make, objects to adopt into state, or
         access wider than the spec (what `plan --detailed-exitcode` and `drift` exit 2 for)."""
-        return self.has_changes or bool(self.wider_access) or any(c.import_id for c in self.changes)
+        return self.has_changes or bool(self.wider_access) or any(c.import_id or c.interrupted for c in self.changes)
 
     def content_digest(self) -> str:
         """sha256 over everything apply acts on or checks: changes, resolved inputs, target, tenant, state ref."""
         content = self.model_dump(
             mode="json", include={"tenant", "target", "spec", "state", "changes", "resolved", "wider_access", "targets"}
         )
+        for change in content["changes"]:  # a plan saved before 1.3 keeps its digest
+            if not change.get("interrupted"):
+                change.pop("interrupted", None)
         return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def sealed(self) -> Plan:

@@ -33,7 +33,7 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
         if found is not None and (not targets or any(fnmatch.fnmatchcase(observed.address, t) for t in targets)):
             findings.append(found[0])
             removals += [found[1]] if found[1] is not None else []
-    changes = [_with_backend(ctx, item, diff(item)) for item in items]
+    changes = _interrupted([_with_backend(ctx, item, diff(item)) for item in items], state)
     ordered = [c for c in changes if c.action not in (Action.DELETE, Action.FORGET)]
     ordered += removals + [c for c in changes if c.action in (Action.DELETE, Action.FORGET)]
     _guard_destroy(ctx, items, ordered)
@@ -44,11 +44,44 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
         state=StateRef(path=backend.location, lineage=state.lineage if backend.exists() else None, serial=state.serial),
         changes=ordered,
         summary=summarize(ordered, len(findings)),
-        warnings=[*loaded.notes, *(w for kind in KINDS.values() for w in kind.warnings(loaded))],
+        warnings=[
+            *loaded.notes,
+            *(w for kind in KINDS.values() for w in kind.warnings(loaded)),
+            *([] if targets else _unplanned_intents(state, ordered)),
+        ],
         targets=list(targets),
         resolved=resolved,
         wider_access=findings,
     ).sealed()
+
+
+def _interrupted(changes: list[Change], state: State) -> list[Change]:
+    """An intent found without a result: an earlier apply was writing the object when it was interrupted (or lost the
+    answer). Refresh has re-read it: one that exists is adopted as created by reconciler (removing it from the spec
+    later deletes it, as for any object reconciler made); one that does not is simply planned again."""
+    made = {i.address for i in state.intents if i.action in (Action.CREATE, Action.REPLACE)}
+    return [
+        c.model_copy(update={"interrupted": True})
+        if c.address in made and c.before is not None and c.action not in (Action.DELETE, Action.FORGET)
+        else c
+        for c in changes
+    ]
+
+
+def _unplanned_intents(state: State, changes: list[Change]) -> list[str]:
+    """Intents of objects no longer in the spec nor in state, said in one warning (the next apply clears them)."""
+    planned = {c.address for c in changes}
+    left = [
+        i.address for i in state.intents if i.address not in planned and i.action in (Action.CREATE, Action.REPLACE)
+    ]
+    if not left:
+        return []
+    shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+    return [
+        f"{len(left)} object(s) were being made when an earlier apply was interrupted and are no longer in the spec "
+        f"({shown}): if they exist in the tenant, reconciler does not manage them (remove them by hand); the next "
+        "apply stops tracking them"
+    ]
 
 
 def _with_backend(ctx: Context, item: Item, change: Change) -> Change:

@@ -59,8 +59,27 @@ ADOPT_SHOWN = 10
 
 
 def adopt_lines(plan: dict[str, Any]) -> list[str]:
-    """Spec objects that already exist in the tenant but are not in state, with the command to import each."""
-    found = [c for c in plan["changes"] if c.get("import_id")]
+    """Spec objects that already exist in the tenant but are not in state, with the command to import each; apart,
+    those an interrupted apply wrote without recording them (adopted as made by reconciler)."""
+    made = [c for c in plan["changes"] if c.get("interrupted")]
+    found = [c for c in plan["changes"] if c.get("import_id") and not c.get("interrupted")]
+    return [*_interrupted_lines(made), *_import_lines(plan, found)]
+
+
+def _interrupted_lines(made: list[dict[str, Any]]) -> list[str]:
+    if not made:
+        return []
+    lines = [
+        f"[bold]{len(made)} object(s) were written by an apply that was interrupted before it recorded them.[/] "
+        "Apply records them as made by reconciler (removing one from the spec later deletes it):"
+    ]
+    lines += [f"  {escape(change['address'])}" for change in made[:ADOPT_SHOWN]]
+    if len(made) > ADOPT_SHOWN:
+        lines.append(f"  ... and {len(made) - ADOPT_SHOWN} more (`plan --json`: changes[].interrupted)")
+    return [*lines, ""]
+
+
+def _import_lines(plan: dict[str, Any], found: list[dict[str, Any]]) -> list[str]:
     if not found:
         return []
     spec = plan["spec"]["path"]

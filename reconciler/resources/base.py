@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 
 from reconciler.clients.graph import required_permission
 from reconciler.clients.session import Clients
-from reconciler.errors import Location, ReconcilerError
+from reconciler.errors import Location, NotStarted, ReconcilerError
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Spec, Target
 from reconciler.state.model import ResourceRecord
@@ -202,6 +202,7 @@ class Context:
     batch: bool = True  # read and write in bulk ($batch); False: one request per object
     on_read: Callable[[int, int, str], None] | None = None  # refresh progress: (objects read, of total, kind)
     reading: tuple[int, int, str] = (0, 0, "")  # set by refresh: (read before this kind, total, this kind)
+    stopping: Callable[[], bool] = lambda: False  # set by apply: True once interrupted (start no new write)
 
     @property
     def target(self) -> Target:
@@ -246,10 +247,14 @@ class Backend(ABC, Generic[A]):
     def write_many(self, ctx: Context, changes: Sequence[Change]) -> list[Observed | ReconcilerError]:
         """Creates and updates of independent instances; one result (or the error) per change, in order.
 
-        Kinds with thousands of instances write them in bulk; this default writes one at a time.
+        Kinds with thousands of instances write them in bulk; this default writes one at a time. Once apply is
+        interrupted (`ctx.stopping()`), no new write starts: the changes left get NotStarted.
         """
         results: list[Observed | ReconcilerError] = []
         for change in changes:
+            if ctx.stopping():
+                results.append(NotStarted(f"{change.address}: not started (apply was interrupted)"))
+                continue
             try:
                 results.append(
                     self.create(ctx, change) if change.action.value == "create" else self.update(ctx, change)

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.clients.graph import BatchRequest, BatchResult, required_permission
-from reconciler.errors import Location, ReconcilerError, SpecError
+from reconciler.errors import Location, NotStarted, ReconcilerError, SpecError
 from reconciler.render import powershell as ps
 from reconciler.resources.base import (
     APPLICATION_IMPERSONATION,
@@ -195,7 +195,8 @@ class Online(Backend[PermissionAttrs]):
         """Graph-routed writes go through `$batch` (POST to add, PATCH of the role to change in place)."""
         routed = [ctx.batch and _graph_write(c) is not None for c in changes]
         requests = [_graph_write(c) for c, r in zip(changes, routed, strict=True) if r]
-        answers = iter(ctx.clients.graph.batch([q for q in requests if q], ctx.parallelism) if requests else [])
+        batch = [q for q in requests if q]
+        answers = iter(ctx.clients.graph.batch(batch, ctx.parallelism, stopping=ctx.stopping) if batch else [])
         singles = iter(super().write_many(ctx, [c for c, r in zip(changes, routed, strict=True) if not r]))
         return [_written(c, next(answers)) if r else next(singles) for c, r in zip(changes, routed, strict=True)]
 
@@ -640,6 +641,8 @@ def _graph_write(change: Change) -> BatchRequest | None:
 
 def _written(change: Change, answer: BatchResult) -> Observed | ReconcilerError:
     a = change.after or {}
+    if not answer.sent:
+        return NotStarted(f"{change.address}: not started (apply was interrupted)")
     if answer.status >= 400:
         verb = "POST" if change.action.value == "create" else "PATCH"
         return answer.client_error(f"{verb} /users/{a['mailbox']}/calendar/calendarPermissions ({a['grantee']})")

@@ -23,6 +23,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.simulator import ews, exchange_admin, graph, login
@@ -65,6 +66,13 @@ class _HttpServer(ThreadingHTTPServer):
     def __init__(self, port: int, simulator: Simulator) -> None:
         self.simulator = simulator
         super().__init__((HOST, port), _RequestHandler)
+
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
+        """A client that went away (killed, interrupted) mid-request is not the tenant's failure: nothing is
+        printed for it (a tenant does not log its callers' disconnects to their terminal); anything else as usual."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

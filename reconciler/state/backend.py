@@ -89,7 +89,7 @@ class StateBackend(ABC):
 
 def same_content(a: State, b: State) -> bool:
     """Equal apart from `serial`: writing `b` over `a` would change nothing."""
-    keep = {"lineage", "tenant", "owner", "resources"}
+    keep = {"lineage", "tenant", "owner", "resources", "intents"}
     return a.model_dump(include=keep) == b.model_dump(include=keep)
 
 

@@ -2,7 +2,8 @@
 
     {"version": 1, "serial": 7, "lineage": "<uuid>", "tenant": "<tenant id or domain>",
      "owner": {"spec": "teams/a/contoso.yaml", "tenant": "<tenant>", "workspace": "default"},
-     "resources": [{"address", "kind", "id", "created_by_reconciler", "depends_on", "attributes"}]}
+     "resources": [{"address", "kind", "id", "created_by_reconciler", "depends_on", "attributes"}],
+     "intents": [{"address", "kind", "action"}]}
 
 `serial` rises by one on every write that changes something; `lineage` is made once, when the
 state is first written, and never changes. `attributes` are the last applied values of the
@@ -12,6 +13,10 @@ compared attributes; sensitive (write-only) attributes such as passwords are nev
 `owner` (added within version 1; absent until a run claims the state) is the spec the state belongs to:
 its path relative to the folder holding its `state/` folder, its tenant and its workspace. A state
 written before owners existed has none and is claimed by the first run that writes it.
+
+`intents` (written only while not empty) are the changes apply was writing when the state was written: each is
+written before its write and cleared by its result, so one found later was interrupted (or its answer lost) and
+the next plan re-reads it (engine/planner.py).
 """
 
 from __future__ import annotations
@@ -65,6 +70,16 @@ class Owner(BaseModel):
         return self.spec if self.workspace == "default" else f"{self.spec} (workspace {self.workspace})"
 
 
+class Intent(BaseModel):
+    """A change apply is about to write (or writing): its result, once recorded, clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str
+    kind: str
+    action: str  # create | update | replace | delete (engine.plan.Action)
+
+
 _RECORDS: TypeAdapter[list[ResourceRecord]] = TypeAdapter(list[ResourceRecord])
 
 
@@ -87,6 +102,7 @@ class State(BaseModel):
     lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
     tenant: str | None = None
     owner: Owner | None = None
+    intents: list[Intent] = Field(default_factory=list)
     _records: dict[str, ResourceRecord] = PrivateAttr(default_factory=dict)
 
     if TYPE_CHECKING:  # the constructor pydantic makes, with `resources` (validated below) among its arguments
@@ -99,6 +115,7 @@ class State(BaseModel):
             lineage: str = ...,
             tenant: str | None = None,
             owner: Owner | None = None,
+            intents: list[Intent] = ...,
             resources: Iterable[ResourceRecord | Mapping[str, Any]] = (),
         ) -> None: ...
 
@@ -125,11 +142,15 @@ class State(BaseModel):
         return state
 
     @model_serializer(mode="wrap")
-    def _without_unclaimed_owner(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """An unclaimed state is written as before owners existed (no `owner: null`)."""
+    def _without_unclaimed_owner_or_idle_intents(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """An unclaimed state is written as before owners existed (no `owner: null`), and `intents` is left out while
+        empty: a state apply is not writing renders as it did before intents."""
         data = handler(self)
-        if isinstance(data, dict) and data.get("owner") is None:
-            data.pop("owner", None)
+        if isinstance(data, dict):
+            if data.get("owner") is None:
+                data.pop("owner", None)
+            if not data.get("intents"):
+                data.pop("intents", None)
         return data
 
     @computed_field  # type: ignore[prop-decorator]  # mypy does not follow decorators stacked on a property

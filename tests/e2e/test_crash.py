@@ -1,5 +1,6 @@
 """An apply killed (SIGKILL) after any action leaves a valid state, and the next apply converges with no
-duplicates: objects made but not yet recorded are found again by their natural key."""
+duplicates: objects made but not yet recorded are found again by their natural key, and recorded as made by
+reconciler (state kept the intent written before their write). Graceful interrupts: test_interrupt.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 
 import pytest
 
+from reconciler.resources import KINDS
 from tests.conftest import PASSWORD, Tenant
 
 ACTIONS = 8  # the example spec makes 8 objects
@@ -57,3 +59,5 @@ def test_killed_apply_converges_without_duplicates(tenant: Tenant, done: int) ->
     assert len([r for r in rows if r["User"] not in ("Default", "Anonymous")]) == 1
     users = [u for u in tenant.tenant_data()["users"] if u["userPrincipalName"].startswith("cronofy-svc@")]
     assert len(users) == 1
+    records = tenant.state_data_of("example")["resources"]
+    assert all(r["created_by_reconciler"] for r in records if KINDS[r["kind"]].deletable), records

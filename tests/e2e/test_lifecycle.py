@@ -73,7 +73,7 @@ def test_state_list_and_show(ws: Workspace) -> None:
 
 def test_plan_json_contract(ws: Workspace) -> None:
     plan = json.loads(ws.cli("plan", str(ws.spec), "--json").stdout)
-    assert plan["format_version"] == "1.2"
+    assert plan["format_version"] == "1.3"
     assert set(plan) >= {"format_version", "tenant", "spec", "state", "changes", "summary", "resolved", "digest"}
     assert plan["wider_access"] == [] and len(plan["digest"]) == 64
     user = plan["changes"][0]

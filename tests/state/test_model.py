@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from reconciler.errors import StateError
 from reconciler.state.backend import render_state, same_content
-from reconciler.state.model import Owner, ResourceRecord, State
+from reconciler.state.model import Intent, Owner, ResourceRecord, State
 from reconciler.state.store import parse_state, read_state, write_state
 
 OLD_FILE = Path(__file__).resolve().parents[1] / "data" / "state_v1.json"
@@ -188,3 +188,17 @@ def test_an_owner_is_an_additive_field_of_version_1() -> None:
     }
     assert parse_state(text, "x", "y").owner == claimed.owner
     assert not same_content(old, claimed)
+
+
+def test_intents_are_written_while_any_and_count_as_a_change(tmp_path: Path) -> None:
+    """Apply's intents (engine/apply.py) round-trip; a state without them renders as before they existed."""
+    path = tmp_path / "s.json"
+    first = write_state(path, State(tenant="contoso", resources=[record("user.a")]))
+    assert "intents" not in json.loads(path.read_text(encoding="utf-8"))
+    intending = first.model_copy(update={"intents": [Intent(address="user.b", kind="user", action="create")]})
+    assert not same_content(first, intending)
+    second = write_state(path, intending)
+    assert second.serial == first.serial + 1
+    assert read_state(path).intents == intending.intents
+    cleared = write_state(path, second.model_copy(update={"intents": []}))
+    assert "intents" not in json.loads(path.read_text(encoding="utf-8")) and cleared.serial == second.serial + 1
