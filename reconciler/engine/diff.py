@@ -72,6 +72,9 @@ def wider(kind: ResourceKind, observed: Observed, loaded: LoadedSpec) -> tuple[F
     if message is None:
         return None
     owned = kind.owns_wider(loaded)
+    held = kind.held(observed, loaded) if owned else None
+    if held is not None:
+        message, owned = f"{message}; kept for now: {held}", False
     removal = Change(
         address=observed.address,
         kind=kind.kind,

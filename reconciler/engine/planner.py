@@ -44,7 +44,11 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
         state=StateRef(path=backend.location, lineage=state.lineage if backend.exists() else None, serial=state.serial),
         changes=ordered,
         summary=summarize(ordered, len(findings)),
-        warnings=[*loaded.notes, *(w for kind in KINDS.values() for w in kind.warnings(loaded))],
+        warnings=[
+            *loaded.notes,
+            *(w for kind in KINDS.values() for w in kind.warnings(loaded)),
+            *(f"{c.address} is kept for now: {c.reason}" for c in ordered if c.action is Action.NOOP and c.reason),
+        ],
         targets=list(targets),
         resolved=resolved,
         wider_access=findings,
@@ -52,7 +56,12 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
 
 
 def _with_backend(ctx: Context, item: Item, change: Change) -> Change:
-    """Checks that a create can succeed, and the manual steps of a target without an API for the kind."""
+    """Checks that a create can succeed, keeps what must stay for now (`held`), and the manual steps of a target
+    without an API for the kind."""
+    if change.action is Action.DELETE and item.observed is not None:
+        held = item.kind.held(item.observed, ctx.spec)
+        if held is not None:
+            return change.model_copy(update={"action": Action.NOOP, "after": change.before, "reason": held})
     if change.action in (Action.CREATE, Action.REPLACE) and item.desired is not None:
         item.kind.check_create(ctx.spec, item.desired)
     if change.action is Action.UPDATE and item.desired is not None:
