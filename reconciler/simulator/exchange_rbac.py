@@ -857,3 +857,14 @@ def _app_id_list(ids: list[str] | None) -> str | None:
     if bad:
         raise bad_value("EwsAllowedAppIDs", f"'{bad[0]}' isn't a valid application ID (GUID).")
     return ",".join(i.lower() for i in cleaned) or None
+
+
+def set_cas_mailbox(ctx: Ctx, params: Params) -> list[JsonObject]:
+    # https://learn.microsoft.com/powershell/module/exchangepowershell/set-casmailbox
+    # -EwsEnabled: "The value of this parameter is meaningful only if the EwsEnabled parameter on the
+    # Set-OrganizationConfig parameter isn't set to the value $false" (the EWS handler applies both)
+    mailbox = resolve(ctx, params.required("Identity"), xm.MAILBOX_TYPES)
+    if params.has("EwsEnabled"):
+        mailbox["EwsEnabled"] = to_bool(params.values["ewsenabled"], "EwsEnabled")
+        stamp(mailbox)
+    return []
