@@ -852,11 +852,13 @@ def set_organization_config(ctx: Ctx, params: Params) -> list[JsonObject]:
 
 
 def _app_id_list(ids: list[str] | None) -> str | None:
+    """GUIDs, and the hybrid app's ExchangeServerApp-* entry as written (hybrid tenants must keep it: DOMAIN reference,
+    Exchange Team blog "Introducing EWSAllowedAppIDs", June 2026)."""
     cleaned = [i for i in ids or [] if i.lower() not in ("$null", "null")]
-    bad = [i for i in cleaned if not _GUID.match(i)]
+    bad = [i for i in cleaned if not _GUID.match(i) and not i.lower().startswith("exchangeserverapp-")]
     if bad:
         raise bad_value("EwsAllowedAppIDs", f"'{bad[0]}' isn't a valid application ID (GUID).")
-    return ",".join(i.lower() for i in cleaned) or None
+    return ",".join(i if i.lower().startswith("exchangeserverapp-") else i.lower() for i in cleaned) or None
 
 
 def set_cas_mailbox(ctx: Ctx, params: Params) -> list[JsonObject]:

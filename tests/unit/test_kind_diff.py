@@ -192,6 +192,16 @@ ROWS = [
         Action.UPDATE,
         ("ews_enabled",),
     ),
+    # a hybrid tenant's ExchangeServerApp-* entry stays, exactly as written (the list is written back whole)
+    Row(
+        "ews_access",
+        "organization",
+        {"ews_enabled": True, "allowed_app_ids": [APP]},
+        {"ews_enabled": True, "allowed_app_ids": ["ExchangeServerApp-5d8ac7f9"]},
+        Action.UPDATE,
+        ("allowed_app_ids",),
+        {"allowed_app_ids": ["ExchangeServerApp-5d8ac7f9", APP]},
+    ),
 ]
 
 
