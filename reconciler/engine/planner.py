@@ -61,7 +61,8 @@ def _with_backend(ctx: Context, item: Item, change: Change) -> Change:
     if change.action is Action.DELETE and item.observed is not None:
         held = item.kind.held(item.observed, ctx.spec)
         if held is not None:
-            return change.model_copy(update={"action": Action.NOOP, "after": change.before, "reason": held})
+            kept = {"action": Action.NOOP, "after": change.before, "reason": held, "widens": None}
+            return change.model_copy(update=kept)
     if change.action in (Action.CREATE, Action.REPLACE) and item.desired is not None:
         item.kind.check_create(ctx.spec, item.desired)
     if change.action is Action.UPDATE and item.desired is not None:
