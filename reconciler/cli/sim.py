@@ -86,7 +86,6 @@ def sim_serve(
     except FaultFileError as exc:
         err.print(f"Error: {exc}")
         raise typer.Exit(ExitCode.ERROR) from None
-
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: the journal is folded into the file on the way out
 
