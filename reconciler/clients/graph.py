@@ -464,12 +464,6 @@ def _client_error(what: str, exc: Exception) -> ClientError:
 # Calendars.ReadBasic.All) and, to write calendarPermissions, Calendars.ReadWrite
 # (https://learn.microsoft.com/en-us/exchange/sharing/manage-calendar-delegate-access). `reconciler permissions`
 # names its Graph permissions from this table too.
-# Microsoft Graph's calendar application permissions by app role id
-# (https://learn.microsoft.com/en-us/graph/permissions-reference)
-GRAPH_CALENDAR_APP_ROLES = {
-    "798ee544-9d2d-430c-a058-570e29e34338": "Calendars.Read",
-    "ef54d2bf-783f-4e0f-bca1-3210c0444d99": "Calendars.ReadWrite",
-}
 PERMISSIONS = (
     ("/assignLicense", "LicenseAssignment.ReadWrite.All", "LicenseAssignment.ReadWrite.All"),
     ("/calendar", "Calendars.ReadBasic.All", "Calendars.ReadWrite"),
@@ -477,6 +471,14 @@ PERMISSIONS = (
     ("/subscribedSkus", "LicenseAssignment.Read.All", "LicenseAssignment.Read.All"),
     ("/users", "User.Read.All", "User.ReadWrite.All"),
 )
+
+
+# Microsoft Graph's calendar application permissions by app role id
+# (https://learn.microsoft.com/en-us/graph/permissions-reference)
+GRAPH_CALENDAR_APP_ROLES = {
+    "798ee544-9d2d-430c-a058-570e29e34338": "Calendars.Read",
+    "ef54d2bf-783f-4e0f-bca1-3210c0444d99": "Calendars.ReadWrite",
+}
 
 
 def required_permission(what: str) -> str | None:
