@@ -229,3 +229,60 @@ def _entry(permission: Any) -> FolderEntry:
     user = permission.user_id
     name = user.distinguished_user or user.primary_smtp_address or user.display_name or "?"
     return FolderEntry(user=name, access_rights=access_rights(permission.calendar_permission_level))
+
+
+# -- an EWS call as the integration's app (Exchange Online: `verify` for an integration that still uses EWS) ----------
+# GetFolder of the mailbox's Calendar, impersonating it as an app must
+# (https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getfolder-operation,
+# https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/impersonation-and-ews-in-exchange).
+PROBE = """<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+    xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"
+    xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">
+  <soap:Header>
+    <t:RequestServerVersion Version="Exchange2016"/>
+    <t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>{mailbox}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>
+  </soap:Header>
+  <soap:Body>
+    <m:GetFolder>
+      <m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>
+      <m:FolderIds><t:DistinguishedFolderId Id="calendar"/></m:FolderIds>
+    </m:GetFolder>
+  </soap:Body>
+</soap:Envelope>"""
+
+
+@dataclass(frozen=True)
+class AppProbe:
+    """What Exchange Online answered an app's EWS call: HTTP status, the X-EWS-Policy-Reason header of a policy block
+    ("Understand HTTP 403 responses in Exchange Online", how-to-control-access-to-ews-in-exchange), the ResponseCode."""
+
+    status: int
+    policy_reason: str | None
+    response_code: str | None
+
+    @property
+    def allowed(self) -> bool:
+        return self.status == 200 and self.response_code == "NoError"
+
+
+def probe_as_app(url: str, token: str, mailbox: str, timeout: float = 30.0) -> AppProbe:
+    """GetFolder (Calendar) of `mailbox` as the app whose bearer `token` is given."""
+    import re
+    from xml.sax.saxutils import escape
+
+    import httpx
+
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "text/xml; charset=utf-8",
+        "X-AnchorMailbox": mailbox,
+    }
+    try:
+        response = httpx.post(url, content=PROBE.format(mailbox=escape(mailbox)), headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise ClientError(f"EWS at {url} could not be reached: {type(exc).__name__}: {exc}") from None
+    found = re.search(r"<(?:\w+:)?ResponseCode>([^<]+)<", response.text)
+    return AppProbe(
+        response.status_code, response.headers.get("X-EWS-Policy-Reason"), found.group(1) if found else None
+    )

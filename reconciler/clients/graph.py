@@ -370,6 +370,24 @@ class GraphClient:
         found = self._get_or_none(f"/servicePrincipals(appId='{quote(app_id)}')?$select=id,appId")
         return str(found["id"]) if found else None
 
+    def app_permissions(self, app_id: str) -> list[str] | None:
+        """The Microsoft Graph calendar application permissions an admin consented for the app (Entra ID), by name;
+        None when the app has no enterprise application in the tenant.
+
+        GET /servicePrincipals/{id}/appRoleAssignments (serviceprincipal-list-approleassignments: the app roles granted
+        to the service principal); the ids are Microsoft Graph's (permissions-reference)."""
+        object_id = self.service_principal_object_id(app_id)
+        if object_id is None:
+            return None
+        rows = self._get_all(f"/servicePrincipals/{quote(object_id)}/appRoleAssignments") or []
+        return sorted(
+            {
+                GRAPH_CALENDAR_APP_ROLES[str(r.get("appRoleId"))]
+                for r in rows
+                if str(r.get("appRoleId")) in GRAPH_CALENDAR_APP_ROLES
+            }
+        )
+
     # -- calendars --------------------------------------------------------------------------
     def get_calendar(self, mailbox: str) -> None:
         """GET /users/{id}/calendar: can this app open the mailbox's Calendar folder?"""
@@ -482,6 +500,14 @@ PERMISSIONS = (
     ("/subscribedSkus", "LicenseAssignment.Read.All", "LicenseAssignment.Read.All"),
     ("/users", "User.Read.All", "User.ReadWrite.All"),
 )
+
+
+# Microsoft Graph's calendar application permissions by app role id
+# (https://learn.microsoft.com/en-us/graph/permissions-reference)
+GRAPH_CALENDAR_APP_ROLES = {
+    "798ee544-9d2d-430c-a058-570e29e34338": "Calendars.Read",
+    "ef54d2bf-783f-4e0f-bca1-3210c0444d99": "Calendars.ReadWrite",
+}
 
 
 def required_permission(what: str) -> str | None:

@@ -139,6 +139,28 @@ def integration_graph(loaded: LoadedSpec, clients: Clients) -> GraphClient:
     return GraphClient(base, credential, f"{base}/.default")
 
 
+def integration_ews_token(loaded: LoadedSpec, clients: Clients) -> tuple[str, str]:
+    """The EWS URL of Exchange Online and a bearer token of the integration's own app (for `verify`'s EWS check)."""
+    spec = loaded.spec
+    integration, tenant = spec.integration, spec.tenant
+    if integration is None or integration.client_secret is None:
+        raise ClientError("the spec gives no integration.client_secret: reconciler cannot sign in as the integration")
+    secret = loaded.resolve_env(integration.client_secret, "integration", "client_secret")
+    base = clients.base_urls["exchange"]
+    credential: TokenCredential
+    if clients.simulated:
+        credential = LoopbackCredential(clients.tenant_id or tenant.name, integration.app_id, ["full_access_as_app"])
+    else:
+        from azure.identity import ClientSecretCredential
+
+        login = endpoints_for(tenant.cloud, tenant.endpoints).login.removeprefix("https://")
+        credential = ClientSecretCredential(
+            clients.tenant_id or tenant.name, integration.app_id, secret, authority=login
+        )
+    token = credential.get_token(f"{base}/.default").token
+    return f"{base}/EWS/Exchange.asmx", token
+
+
 def service_account_ews(loaded: LoadedSpec, clients: Clients) -> EwsClient:
     """An EWS client signed in as the service account (Exchange Server impersonation checks); the caller closes it.
     Its password comes from the spec's environment reference; the simulated server speaks Basic only."""

@@ -72,15 +72,20 @@ def wider(kind: ResourceKind, observed: Observed, loaded: LoadedSpec) -> tuple[F
     if message is None:
         return None
     owned = kind.owns_wider(loaded)
+    held = kind.held(observed, loaded)
+    if held is not None:  # not removed now, and not to be removed by hand before the reason is gone
+        message, owned = f"{message}; kept for now: {held}", False
     removal = Change(
         address=observed.address,
         kind=kind.kind,
         action=Action.DELETE,
         id=observed.id,
         before=dict(observed.attributes),
-        reason="access wider than the spec; the spec owns this access (access.exclusive), so it is removed",
+        reason="access wider than the spec; the spec owns this access (access.exclusive, or "
+        "access.remove_access_policies for an access policy), so it is removed",
     )
     fix = kind.powershell(removal.model_dump(mode="json"))
+    fix = [f"# not before: {held}", *fix] if held is not None else fix
     finding = Finding(
         address=observed.address,
         kind=kind.kind,

@@ -199,7 +199,14 @@ class _Exporter:
         used = [preset.assignment] if preset and preset.assignment else []
         self._role_assignments([a for a in assignments if a not in used], scopes, preset)
         for policy in policies:
-            if preset is None or policy != preset.policy:
+            if preset is not None and preset.restriction == "rbac_for_applications" and policy.app_id == app:
+                self.note(
+                    f"kept: application access policy {policy.identity} (app {policy.app_id}, group {policy.group}, "
+                    f"{policy.access_right}), which RBAC for Applications replaces; plans report it, and "
+                    "access.remove_access_policies: true removes it once verify passes and the app holds no Entra ID "
+                    "consent for calendars"
+                )
+            elif preset is None or policy != preset.policy:
                 self.note(
                     f"not exported: application access policy {policy.identity} (app {policy.app_id}, group "
                     f"{policy.group}, {policy.access_right}): a spec makes one policy, RestrictAccess for "
@@ -368,6 +375,9 @@ class _Exporter:
                 options.append(
                     Preset(level, "rbac_for_applications", group, assignment.scope, assignment, mailboxes=chosen)
                 )
+        # both for one group: the tenant is midway from the policy to RBAC for Applications (the spec it migrates to)
+        moving = {p.group for p in restrict}
+        options.sort(key=lambda o: not (o.restriction == "rbac_for_applications" and o.scope_group in moving))
         for option in options:
             if self._feasible(option):
                 return option

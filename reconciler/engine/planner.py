@@ -48,6 +48,7 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
             *loaded.notes,
             *(w for kind in KINDS.values() for w in kind.warnings(loaded)),
             *([] if targets else _unplanned_intents(state, ordered)),
+            *(f"{c.address} is kept for now: {c.reason}" for c in ordered if c.action is Action.NOOP and c.reason),
         ],
         targets=list(targets),
         resolved=resolved,
@@ -85,7 +86,13 @@ def _unplanned_intents(state: State, changes: list[Change]) -> list[str]:
 
 
 def _with_backend(ctx: Context, item: Item, change: Change) -> Change:
-    """Checks that a create can succeed, and the manual steps of a target without an API for the kind."""
+    """Checks that a create can succeed, keeps what must stay for now (`held`), and the manual steps of a target
+    without an API for the kind."""
+    if change.action is Action.DELETE and item.observed is not None:
+        held = item.kind.held(item.observed, ctx.spec)
+        if held is not None:
+            kept = {"action": Action.NOOP, "after": change.before, "reason": held, "widens": None}
+            return change.model_copy(update=kept)
     if change.action in (Action.CREATE, Action.REPLACE) and item.desired is not None:
         item.kind.check_create(ctx.spec, item.desired)
     if change.action is Action.UPDATE and item.desired is not None:

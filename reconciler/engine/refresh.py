@@ -37,7 +37,7 @@ def refresh(ctx: Context, desired: Sequence[Desired], state: State) -> Snapshot:
     for name, kind in KINDS.items():
         mine = tuple(d for d in desired if d.kind == name)
         recorded = tuple(r for r in records if r.kind == name)
-        if not mine and not recorded:
+        if not mine and not recorded and not kind.concerned(ctx.spec):
             continue
         ctx.reading = (done, total, name)
         observed = kind.backend(ctx.target).read(ctx, Query(mine, recorded))
@@ -50,4 +50,3 @@ def refresh(ctx: Context, desired: Sequence[Desired], state: State) -> Snapshot:
     gone = removal_order([r for r in records if r.address not in wanted])
     ordered = [by_address[d.address] for d in desired] + [by_address[r.address] for r in gone]
     return Snapshot(ordered, extras)
-

@@ -2,7 +2,8 @@
 
 Exchange Online: Test-ServicePrincipalAuthorization (RBAC for Applications) or Test-ApplicationAccessPolicy
 for the integration's app against a mailbox inside the scope and one outside, plus a real calendar read
-through Graph with the integration's own app credentials when the spec supplies them.
+through Graph with the integration's own app credentials when the spec supplies them, and, for an integration that
+still uses EWS, a real EWS call as the app (a policy block reports Exchange's X-EWS-Policy-Reason header).
 Exchange Server: EWS impersonation as the service account, inside and outside the scope.
 Every check passes or fails with its reason.
 """
@@ -108,7 +109,37 @@ def _online_checks(ctx: Context, inside: str | None, outside: str | None) -> lis
             checks.append(_rbac_check(ctx, integration.app_id, mailbox, expected))
         if integration.client_secret:
             checks.append(_graph_read_check(ctx, mailbox, expected))
+        if integration.client_secret and integration.uses_ews:
+            checks.append(_ews_check(ctx, mailbox, expected))
     return checks
+
+
+# https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-control-access-to-ews-in-exchange
+EWS_FIX = {
+    "EWS is disabled for this user or tenant": "the organization's EwsEnabled (Set-OrganizationConfig) or the "
+    "mailbox's (Set-CASMailbox -EwsEnabled) is not $true",
+    "EWS is blocked by policy for this user or tenant": "the app is not on EwsAllowedAppIDs, or a user-agent "
+    "policy (EwsApplicationAccessPolicy) blocks it; a change of the list can take up to 24 hours to take effect",
+}
+
+
+def _ews_check(ctx: Context, mailbox: str, expected: str) -> Check:
+    from reconciler.clients.ews import probe_as_app
+    from reconciler.clients.session import integration_ews_token
+
+    name = "EWS GetFolder (Calendar) as the integration"
+    url, token = integration_ews_token(ctx.spec, ctx.clients)
+    answer = probe_as_app(url, token, mailbox)
+    if answer.policy_reason:
+        why = EWS_FIX.get(answer.policy_reason, "an EWS access policy")
+        reason = f"HTTP {answer.status}, X-EWS-Policy-Reason: {answer.policy_reason} ({why})"
+    elif answer.status != 200:
+        reason = f"HTTP {answer.status}" + (f" ({answer.response_code})" if answer.response_code else "")
+    else:
+        reason = f"ResponseCode {answer.response_code}"
+    return Check(
+        name=name, mailbox=mailbox, expected=expected, passed=answer.allowed == (expected == "allowed"), reason=reason
+    )
 
 
 def _rbac_check(ctx: Context, app_id: str, mailbox: str, expected: str) -> Check:

@@ -48,9 +48,15 @@ def wider_lines(findings: list[dict[str, Any]]) -> list[str]:
     for finding in findings:
         lines.append(f"  [bold red](!)[/] [bold]{escape(finding['address'])}[/]: {escape(finding['message'])}")
         if finding.get("removed"):
-            lines.append("      the spec owns this access (access.exclusive: true): apply removes it (above)")
+            lines.append(
+                "      the spec owns this access (access.exclusive, or access.remove_access_policies for an access "
+                "policy): apply removes it (above)"
+            )
         else:
-            lines.append("      left as it is; to remove it (or set access.exclusive: true and apply):")
+            lines.append(
+                "      left as it is; to remove it (or set access.exclusive: true, or access.remove_access_policies: "
+                "true for an access policy, and apply):"
+            )
             lines += [f"        {escape(command)}" for command in finding.get("fix") or []]
     return [*lines, ""]
 

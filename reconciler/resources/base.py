@@ -13,6 +13,7 @@ A kind is a typed attributes model, one backend per target, and public hooks; it
 Hooks that other features call (never the kinds' private names):
     permissions(spec)   what reconciler's own identity needs        powershell(change)  the change as commands
     widens / wider      how a change or an unmanaged object opens access beyond the spec
+    held / concerned    why an object the plan would remove stays for now; whether to read a kind the spec replaces
     affects / identity  who a drift entry concerns, and the attributes an address names
     export(ctx)         the tenant's objects of this kind, for `reconciler export`
 
@@ -362,6 +363,16 @@ class ResourceKind(ABC):
     def owns_wider(self, loaded: LoadedSpec) -> bool:
         """Whether the spec says it owns this access, so `wider` objects are removed (else only reported)."""
         return False
+
+    def concerned(self, loaded: LoadedSpec) -> bool:
+        """Whether refresh reads this kind even when the spec asks for none of it and state records none: objects of
+        the spec's principals the spec replaces (e.g. the access policies of an app moving to RBAC for Applications)."""
+        return False
+
+    def held(self, observed: Observed, loaded: LoadedSpec) -> str | None:
+        """Why an object the plan would remove stays for now (a precondition the tenant does not meet yet), or None.
+        The plan keeps it and says why; a later plan removes it once the reason is gone."""
+        return None
 
     def warnings(self, loaded: LoadedSpec) -> list[str]:
         """Things the plan must say even when nothing changes (e.g. a deadline of the platform)."""

@@ -3,7 +3,11 @@
 Since 1 October 2026 EWS in Exchange Online is blocked unless the organization has EwsEnabled = True
 and the calling app id is on EwsAllowedAppIDs; on 1 April 2027 EWS in Exchange Online is gone for
 good. Managed only when the spec says the integration still uses EWS (`integration.uses_ews`).
-Other apps already on the allow list are kept.
+Writing EwsAllowedAppIDs replaces the whole list, so the list written is the one read plus the app: other apps
+already on it are kept, and so are, exactly as written, the `ExchangeServerApp-*` entries of hybrid tenants (without
+them free/busy and MailTips between Exchange Server and Exchange Online break). Changes can take up to 24 hours to
+take effect (caching), which every plan says.
+https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-control-access-to-ews-in-exchange
 
 Read:  Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy (v2.0 OrganizationConfig)
 Write: Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs "<id>,<id>" (InvokeCommand)
@@ -42,6 +46,13 @@ SHUTDOWN = (
     "EWS in Exchange Online is permanently disabled on 1 April 2027: move the integration to Microsoft Graph "
     "(Cronofy's Graph connection) before then"
 )
+# "Changes to EwsAllowedAppIDs can take up to 24 hours to take effect because of caching" (Control access to EWS)
+DELAY = (
+    "a change of EwsEnabled or EwsAllowedAppIDs can take up to 24 hours to take effect (Exchange caches them): until "
+    "then EWS calls may still be refused (HTTP 403, X-EWS-Policy-Reason); `reconciler verify` with "
+    "integration.client_secret shows the reason"
+)
+HYBRID_PREFIX = "exchangeserverapp-"  # the hybrid app's entry (ExchangeServerApp-*), kept as written
 # Exchange roles: Microsoft365DSC's EXOOrganizationConfig (read View-Only Configuration, update Organization
 # Configuration)
 ROLES_DOC = (
@@ -51,7 +62,7 @@ ROLES_DOC = (
 
 
 class EwsAttrs(Attributes):
-    """The organization's EWS switch and allow list (app ids, lower case)."""
+    """The organization's EWS switch and allow list (app ids lower case; other entries as Exchange holds them)."""
 
     ews_enabled: bool | None = None
     allowed_app_ids: list[str] = []
@@ -109,11 +120,12 @@ class EwsAccessKind(ResourceKind):
     def compare(self, desired: Desired, observed: Observed) -> Comparison:
         """The app must be on the list; apps already there are kept (the list after the change is their union)."""
         want, have = self.normalize(desired.attributes), self.normalize(observed.attributes)
-        listed = list(have["allowed_app_ids"])
-        merged = listed + [a for a in want["allowed_app_ids"] if a not in listed]
+        listed = list(observed.attributes.get("allowed_app_ids") or [])  # as read: ExchangeServerApp-* entries intact
+        missing = [a for a in want["allowed_app_ids"] if a not in have["allowed_app_ids"]]
         changed = [n for n in ("ews_enabled",) if want.get(n) != have.get(n)]
-        changed += ["allowed_app_ids"] if merged != listed else []
-        return Comparison(sorted(changed), {**observed.attributes, "ews_enabled": True, "allowed_app_ids": merged})
+        changed += ["allowed_app_ids"] if missing else []
+        after = {**observed.attributes, "ews_enabled": True, "allowed_app_ids": listed + missing}
+        return Comparison(sorted(changed), after)
 
     def permissions(self, spec: Spec) -> list[Permission]:
         if spec.target is not Target.EXCHANGE_ONLINE or spec.integration is None or not spec.integration.uses_ews:
@@ -138,7 +150,7 @@ class EwsAccessKind(ResourceKind):
         ]
 
     def warnings(self, loaded: LoadedSpec) -> list[str]:
-        return [SHUTDOWN] if self.desired(loaded, {}) else []
+        return [SHUTDOWN, DELAY] if self.desired(loaded, {}) else []
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         ids = attributes.get("allowed_app_ids") or []
@@ -176,8 +188,10 @@ def organization_config(ctx: Context) -> dict[str, Any]:
 
 
 def app_ids(value: Any) -> list[str]:
-    """EwsAllowedAppIDs as a list of lower-case app ids (Exchange shows a list or a comma-separated string)."""
+    """EwsAllowedAppIDs as a list (Exchange shows a list or a comma-separated string): app ids lower case, the hybrid
+    app's ExchangeServerApp-* entries exactly as written (the list is written back whole)."""
     if value is None:
         return []
     items = value if isinstance(value, list) else str(value).split(",")
-    return [str(i).strip().lower() for i in items if str(i).strip()]
+    entries = [str(i).strip() for i in items if str(i).strip()]
+    return [e if e.lower().startswith(HYBRID_PREFIX) else e.lower() for e in entries]

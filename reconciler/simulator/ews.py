@@ -9,7 +9,8 @@ https://learn.microsoft.com/en-us/exchange/client-developer/web-service-referenc
 Authentication: ``exchange_server`` takes HTTP Basic (UPN, SMTP address or ``DOMAIN\\alias``)
 checked against ``exchange.adPasswords``; ``exchange_online`` takes an unsigned bearer token
 (:mod:`reconciler.simulator.tokens`) and applies the EWS switch-off rule (EwsEnabled must be
-True and the token's appid must be listed in EwsAllowedAppIDs; otherwise HTTP 403).
+True and the token's appid must be listed in EwsAllowedAppIDs, and the mailbox's own Set-CASMailbox -EwsEnabled
+must not be $false; otherwise HTTP 403 with the documented X-EWS-Policy-Reason header).
 
 Errors come in the two shapes Exchange uses: header problems (impersonation, version, malformed
 XML) as an HTTP 500 ``s:Fault`` with ``detail/e:ResponseCode``; per-item problems as a
@@ -449,22 +450,40 @@ def authenticate_bearer(data: JsonObject, headers: dict[str, str]) -> Caller:
         caller = decode_token(token.strip(), str(data["tenant"]["id"]))
     except TokenError as exc:
         raise _unauthorized('Bearer error="invalid_token"') from exc
-    if not ews_allowed(data, caller.app_id):
-        raise HttpDenied(HttpResponse(403, {"Content-Type": "text/html"}))
+    reason = ews_blocked(data, caller.app_id)
+    if reason is not None:
+        raise policy_denied(reason)
     return Caller(app_id=caller.app_id)
 
 
-def ews_allowed(data: JsonObject, app_id: str) -> bool:
-    """EwsEnabled must be True (null now counts as False) and the app listed in EwsAllowedAppIDs.
+# "Control access to EWS in Exchange", "Understand HTTP 403 responses in Exchange Online": "There are two possible
+# values for one response header" (X-EWS-Policy-Reason); HTTP 403 Forbidden, no SOAP body.
+# https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-control-access-to-ews-in-exchange
+EWS_DISABLED = "EWS is disabled for this user or tenant"
+EWS_BLOCKED = "EWS is blocked by policy for this user or tenant"
 
-    https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-control-access-to-ews-in-exchange
-    """
+
+def policy_denied(reason: str) -> HttpDenied:
+    return HttpDenied(HttpResponse(403, {"Content-Type": "text/html", "X-EWS-Policy-Reason": reason}))
+
+
+def ews_blocked(data: JsonObject, app_id: str) -> str | None:
+    """The organization's rule: EwsEnabled must be True (null now counts as False: tenants left at null were switched
+    to False on 1 October 2026) and the app listed in EwsAllowedAppIDs; None when the call may go on."""
     organization: JsonObject = model.exchange(data)["organization"]
     if organization.get("EwsEnabled") is not True:
-        return False
+        return EWS_DISABLED
     allowed = organization.get("EwsAllowedAppIDs") or ""
     entries = allowed if isinstance(allowed, list) else str(allowed).split(",")
-    return app_id.lower() in {str(entry).strip().lower() for entry in entries}
+    return None if app_id.lower() in {str(entry).strip().lower() for entry in entries} else EWS_BLOCKED
+
+
+def mailbox_blocked(session: Session) -> str | None:
+    """Set-CASMailbox -EwsEnabled $false on the mailbox acted on: "Organization-wide disablement also blocks users
+    whose mailbox-level setting is enabled", and a mailbox's own $false blocks it (Exchange Online)."""
+    if session.flavor == "exchange_server" or session.acting is None:
+        return None
+    return EWS_DISABLED if session.acting.get("EwsEnabled") is False else None
 
 
 # --- session: caller + the mailbox it acts as ------------------------------------------------
@@ -1177,6 +1196,9 @@ def serve(data: JsonObject, http: HttpRequest) -> tuple[HttpResponse, bool]:
             "ErrorSchemaValidation", f"The request failed schema validation: the simulator does not implement {name}."
         )
     session = open_session(data, caller, request.impersonation)
+    blocked = mailbox_blocked(session)
+    if blocked is not None:
+        raise policy_denied(blocked)
     body, changed = operation(session, request.operation)
     return soap_response(session.flavor, body), changed
 

@@ -176,6 +176,7 @@ CMDLETS: dict[str, tuple[Cmdlet, str, bool]] = {
     "Test-ServicePrincipalAuthorization": (xr.test_sp_authorization, "Identity Resource", False),
     "Get-OrganizationConfig": (xr.get_organization_config, "RetrieveEwsOperationAccessPolicy", False),
     "Set-OrganizationConfig": (xr.set_organization_config, "EwsEnabled EwsAllowedAppIDs", True),
+    "Set-CASMailbox": (xr.set_cas_mailbox, "Identity EwsEnabled", True),
 }
 _BY_LOWER = {name.lower(): name for name in CMDLETS}
 

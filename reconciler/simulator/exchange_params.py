@@ -587,6 +587,63 @@ Test-ServicePrincipalAuthorization O
   Confirm  SwitchParameter             O aliases=cf
   Resource UserIdParameter             O
   WhatIf   SwitchParameter             O aliases=wi
+Set-CASMailbox OS
+  Identity                                MailboxIdParameter       OS required=* pos=1
+  ActiveSyncAllowedDeviceIDs              MultiValuedProperty      OS
+  ActiveSyncBlockedDeviceIDs              MultiValuedProperty      OS
+  ActiveSyncDebugLogging                  Boolean                  OS
+  ActiveSyncEnabled                       Boolean                  OS
+  ActiveSyncMailboxPolicy                 MailboxPolicyIdParameter OS
+  ActiveSyncSuppressReadReceipt           Boolean                  OS
+  Confirm                                 SwitchParameter          OS aliases=cf
+  DisplayName                             String                   S
+  DomainController                        Fqdn                     S
+  ECPEnabled                              Boolean                  S
+  EmailAddresses                          ProxyAddressCollection   S
+  EwsAllowEntourage                       Boolean                  OS
+  EwsAllowList                            MultiValuedProperty      OS
+  EwsAllowMacOutlook                      Boolean                  OS
+  EwsAllowOutlook                         Boolean                  OS
+  EwsApplicationAccessPolicy              EwsApplicationAccessPolicy OS
+  EwsBlockList                            MultiValuedProperty      OS
+  EwsEnabled                              Boolean                  OS
+  HasActiveSyncDevicePartnership          Boolean                  S
+  IgnoreDefaultScope                      SwitchParameter          S
+  ImapEnabled                             Boolean                  OS
+  ImapEnableExactRFC822Size               Boolean                  S
+  ImapForceICalForCalendarRetrievalOption Boolean                  OS
+  ImapMessagesRetrievalMimeFormat         MimeTextFormat           OS
+  ImapSuppressReadReceipt                 Boolean                  OS
+  ImapUseProtocolDefaults                 Boolean                  OS
+  IsOptimizedForAccessibility             Boolean                  OS
+  MacOutlookEnabled                       Boolean                  O
+  MAPIBlockOutlookNonCachedMode           Boolean                  S
+  MAPIBlockOutlookExternalConnectivity    Boolean                  S
+  MAPIBlockOutlookRpcHttp                 Boolean                  S
+  MAPIBlockOutlookVersions                String                   S
+  MAPIEnabled                             Boolean                  OS
+  MapiHttpEnabled                         Boolean                  S
+  Name                                    String                   S
+  OneWinNativeOutlookEnabled              Boolean                  O
+  OutlookMobileEnabled                    Boolean                  O
+  OWAEnabled                              Boolean                  OS
+  OWAforDevicesEnabled                    Boolean                  OS
+  OwaMailboxPolicy                        MailboxPolicyIdParameter OS
+  PopEnabled                              Boolean                  OS
+  PopEnableExactRFC822Size                Boolean                  S
+  PopForceICalForCalendarRetrievalOption  Boolean                  OS
+  PopMessagesRetrievalMimeFormat          MimeTextFormat           OS
+  PopSuppressReadReceipt                  Boolean                  OS
+  PopUseProtocolDefaults                  Boolean                  OS
+  PrimarySmtpAddress                      SmtpAddress              S
+  # the page's YAML names two sets of Set-OrganizationConfig here; its SYNTAX has one set, which holds it
+  PublicFolderClientAccess                Boolean                  OS
+  ResetAutoBlockedDevices                 SwitchParameter          S
+  SamAccountName                          String                   S
+  ShowGalAsDefaultView                    Boolean                  OS
+  SmtpClientAuthenticationDisabled        Boolean                  O
+  UniversalOutlookEnabled                 Boolean                  O
+  WhatIf                                  SwitchParameter          OS aliases=wi
 Get-OrganizationConfig OS
   DomainController Fqdn S
   # documented on the Set-OrganizationConfig page (EwsAllowedAppIDs), not on this one:

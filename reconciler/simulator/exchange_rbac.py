@@ -852,8 +852,21 @@ def set_organization_config(ctx: Ctx, params: Params) -> list[JsonObject]:
 
 
 def _app_id_list(ids: list[str] | None) -> str | None:
+    """GUIDs, and the hybrid app's ExchangeServerApp-* entry as written (hybrid tenants must keep it: DOMAIN reference,
+    Exchange Team blog "Introducing EWSAllowedAppIDs", June 2026)."""
     cleaned = [i for i in ids or [] if i.lower() not in ("$null", "null")]
-    bad = [i for i in cleaned if not _GUID.match(i)]
+    bad = [i for i in cleaned if not _GUID.match(i) and not i.lower().startswith("exchangeserverapp-")]
     if bad:
         raise bad_value("EwsAllowedAppIDs", f"'{bad[0]}' isn't a valid application ID (GUID).")
-    return ",".join(i.lower() for i in cleaned) or None
+    return ",".join(i if i.lower().startswith("exchangeserverapp-") else i.lower() for i in cleaned) or None
+
+
+def set_cas_mailbox(ctx: Ctx, params: Params) -> list[JsonObject]:
+    # https://learn.microsoft.com/powershell/module/exchangepowershell/set-casmailbox
+    # -EwsEnabled: "The value of this parameter is meaningful only if the EwsEnabled parameter on the
+    # Set-OrganizationConfig parameter isn't set to the value $false" (the EWS handler applies both)
+    mailbox = resolve(ctx, params.required("Identity"), xm.MAILBOX_TYPES)
+    if params.has("EwsEnabled"):
+        mailbox["EwsEnabled"] = to_bool(params.values["ewsenabled"], "EwsEnabled")
+        stamp(mailbox)
+    return []

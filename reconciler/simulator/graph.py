@@ -70,6 +70,12 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", rf"^/organization/{_KEY}$", users.get_organization),
         ("GET", r"^/servicePrincipals\(appId=(?P<key>[^)]+)\)$", calendar.get_service_principal_by_app_id),
         ("GET", r"^/servicePrincipals$", calendar.list_service_principals),
+        ("GET", rf"^/servicePrincipals/{_KEY}/appRoleAssignments$", calendar.list_app_role_assignments),
+        (
+            "DELETE",
+            rf"^/servicePrincipals/{_KEY}/appRoleAssignments/(?P<assignment>[^/]+)$",
+            calendar.delete_app_role_assignment,
+        ),
     )
 ]
 

@@ -1,8 +1,13 @@
 """Graph v1.0 calendar, calendarPermission and servicePrincipal handlers (places: :mod:`graph_places`).
 
 calendarPermissions are a view of the same Exchange folder-permission rows the admin API and EWS use
-(:mod:`exchange_model`). App tokens whose app id Exchange scopes (RBAC for Applications or application
-access policies) reach a mailbox only when :func:`exchange_model.app_can_access` allows it.
+(:mod:`exchange_model`). An app token reaches a mailbox as the RBAC for Applications page's "How does RBAC for
+Applications work alongside Application Access Policies?" says: "Application Access Policies constrain ONLY the
+permissions assigned in Microsoft Entra ID", RBAC for Applications is "an alternate expression of authorization",
+and "Permission consents are additive" (https://learn.microsoft.com/en-us/exchange/permissions-exo/application-rbac).
+So: (Entra ID consent AND the app's access policies) OR an RBAC for Applications assignment in scope.
+The Entra ID consent is the enterprise app's appRoleAssignments when the directory records them, else the token's
+``roles`` (as Entra issues them).
 """
 
 from __future__ import annotations
@@ -31,6 +36,12 @@ USER_ALLOWED = [
     "delegateWithPrivateEventAccess",
 ]
 CALENDAR_ROLES = ("Calendars.ReadWrite", "Calendars.Read", "Calendars.ReadBasic")
+# Microsoft Graph's application permission ids (https://learn.microsoft.com/en-us/graph/permissions-reference)
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_APP_ROLES = {
+    "798ee544-9d2d-430c-a058-570e29e34338": "Calendars.Read",
+    "ef54d2bf-783f-4e0f-bca1-3210c0444d99": "Calendars.ReadWrite",
+}
 ACCESS_DENIED = "Access is denied. Check credentials and try again."
 
 
@@ -53,17 +64,26 @@ def _mailbox(req: GraphRequest, key: str) -> JsonObject:
 
 def _allowed(req: GraphRequest, mailbox: JsonObject, permission: str) -> bool:
     data, caller = req.store.data, req.caller
-    granted = "Calendars.ReadWrite" in caller.roles or permission in caller.roles
-    if xm.app_is_scoped(data, caller.app_id):
-        rbac = (
-            xm.rbac_allows(data, caller.app_id, mailbox, permission)
-            if xm.app_assignments(data, caller.app_id)
-            else granted
-        )
-        return rbac and xm.policy_allows(data, caller.app_id, mailbox)
-    if not any(role in CALENDAR_ROLES for role in caller.roles):
-        return True  # the reconciler's own admin token (directory roles): not a calendar app
-    return granted
+    consent = entra_consent(data, caller.app_id)
+    if consent is None:
+        if not xm.app_is_scoped(data, caller.app_id) and not any(role in CALENDAR_ROLES for role in caller.roles):
+            return True  # the reconciler's own admin token (directory roles): not a calendar app
+        consent = frozenset(caller.roles)
+    entra = "Calendars.ReadWrite" in consent or permission in consent
+    if entra and xm.policy_allows(data, caller.app_id, mailbox):
+        return True
+    return xm.rbac_allows(data, caller.app_id, mailbox, permission)
+
+
+def entra_consent(data: JsonObject, app_id: str) -> frozenset[str] | None:
+    """The Microsoft Graph application permissions an admin consented for the app (its enterprise app's
+    appRoleAssignments), or None when the directory records none for it (the token's roles then stand)."""
+    sp = next(
+        (s for s in data.get("servicePrincipals") or [] if str(s.get("appId", "")).lower() == app_id.lower()), None
+    )
+    if sp is None or "appRoleAssignments" not in sp:
+        return None
+    return frozenset(GRAPH_APP_ROLES.get(str(a.get("appRoleId")), "") for a in sp["appRoleAssignments"]) - {""}
 
 
 def _authorized_mailbox(req: GraphRequest, key: str, *, write: bool) -> JsonObject:
@@ -355,3 +375,53 @@ def list_service_principals(req: GraphRequest, params: Params) -> GraphResult:
         body["@odata.nextLink"] = next_link
     body["value"] = [_sp_view(sp, selected) for sp in page]
     return GraphResult(200, body)
+
+
+# https://learn.microsoft.com/en-us/graph/api/resources/approleassignment: every property of appRoleAssignment
+APP_ROLE_ASSIGNMENT_PROPERTIES = (
+    "id",
+    "deletedDateTime",
+    "appRoleId",
+    "createdDateTime",
+    "principalDisplayName",
+    "principalId",
+    "principalType",
+    "resourceDisplayName",
+    "resourceId",
+)
+
+
+def _sp_by_id(req: GraphRequest, key: str) -> JsonObject:
+    found = next((sp for sp in _service_principals(req) if str(sp.get("id", "")).lower() == key.lower()), None)
+    if found is None:
+        message = f"Resource '{key}' does not exist or one of its queried reference-property objects are not present."
+        raise GraphError(404, "Request_ResourceNotFound", message)
+    return found
+
+
+def list_app_role_assignments(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments?view=graph-rest-1.0:
+    the app roles granted to the service principal (its application permissions)."""
+    odata.check_options(req, frozenset({"$select", "$top"}))
+    sp = _sp_by_id(req, params["key"])
+    selected = odata.parse_select(req, APP_ROLE_ASSIGNMENT_PROPERTIES, "appRoleAssignment")
+    names = selected if selected is not None else list(APP_ROLE_ASSIGNMENT_PROPERTIES)
+    rows = [{n: a.get(n) for n in names} for a in sp.get("appRoleAssignments") or []]
+    context = req.context(f"servicePrincipals('{sp['id']}')/appRoleAssignments")
+    return GraphResult(200, {"@odata.context": context, "value": rows})
+
+
+def delete_app_role_assignment(req: GraphRequest, params: Params) -> GraphResult:
+    """https://learn.microsoft.com/en-us/graph/api/serviceprincipal-delete-approleassignments?view=graph-rest-1.0:
+    204 No Content (an admin revoking a consented application permission)."""
+    sp = _sp_by_id(req, params["key"])
+    assignments: list[JsonObject] = sp.get("appRoleAssignments") or []
+    found = next((a for a in assignments if str(a.get("id")) == params["assignment"]), None)
+    if found is None:
+        missing = params["assignment"]
+        message = (
+            f"Resource '{missing}' does not exist or one of its queried reference-property objects are not present."
+        )
+        raise GraphError(404, "Request_ResourceNotFound", message)
+    assignments.remove(found)
+    return GraphResult(204, None)

@@ -136,8 +136,10 @@ def build_exchange(
 
 
 def graph_service_principals() -> list[JsonObject]:
-    """Entra enterprise apps (Graph ``servicePrincipal`` subset) for Cronofy's multi-tenant apps."""
+    """Entra enterprise apps (Graph ``servicePrincipal`` subset) for Cronofy's multi-tenant apps, with the
+    application permissions an admin consented (``appRoleAssignments``): none, as RBAC for Applications grants access
+    without them (scenarios with Entra ID consent add it)."""
     return [
-        {"id": stable_id("service-principal", app_id), "appId": app_id, "displayName": name}
+        {"id": stable_id("service-principal", app_id), "appId": app_id, "displayName": name, "appRoleAssignments": []}
         for app_id, name in CRONOFY_APPS
     ]

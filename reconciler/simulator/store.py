@@ -11,7 +11,8 @@ Shape of the tenant (JSON object)::
       "users": [<Graph user objects (id, userPrincipalName, assignedLicenses, usageLocation, ...)
                  plus "passwordHash": "sha256$<salt hex>$<digest hex>" (never returned)>],
       "rooms": [{"id", "displayName", "emailAddress", "alias"}],
-      "servicePrincipals": [{"id", "appId", "displayName"}],      # Entra enterprise apps (Graph)
+      "servicePrincipals": [{"id", "appId", "displayName",        # Entra enterprise apps (Graph), with the
+                             "appRoleAssignments": [...]}],        # application permissions consented
       "places": {"<recipient Guid>": {<Graph room/roomList properties set by PATCH /places>}},  # graph_places
       "exchange": {...},                                           # see reconciler.simulator.exchange_model
       "faults": [{"method": "GET", "path": "<regex on the path after /v1.0>",

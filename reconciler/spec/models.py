@@ -276,6 +276,16 @@ class Access(Strict):
         ),
     )
 
+    remove_access_policies: bool = Field(
+        False,
+        description=(
+            "true: with integration.restriction rbac_for_applications, the integration app's application access "
+            "policies (which reconciler did not make) are removed once the spec's RBAC for Applications assignment "
+            "is in place and the app holds no Entra ID consent for calendars; false (default): they are reported and "
+            "kept"
+        ),
+    )
+
     @model_validator(mode="after")
     def _restricted_needs_scope(self) -> Access:
         if self.level is AccessLevel.RESTRICTED and self.scope_group is None:

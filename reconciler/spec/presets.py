@@ -106,6 +106,15 @@ def access_policies(spec: Spec) -> list[PolicyWant]:
     return [PolicyWant(integration.app_id, access.scope_group, ("access", "scope_group"))]
 
 
+def leaving_access_policies(spec: Spec) -> str | None:
+    """The integration's app id when the spec restricts it with RBAC for Applications on Exchange Online: its
+    application access policies, if any, are what the tenant is migrating away from."""
+    integration = spec.integration
+    if spec.target is not Target.EXCHANGE_ONLINE or integration is None or spec.access is None:
+        return None
+    return integration.app_id if integration.restriction is AppRestriction.RBAC_FOR_APPLICATIONS else None
+
+
 def _scoped_by_rbac(spec: Spec) -> bool:
     if spec.target is Target.EXCHANGE_SERVER:
         return True

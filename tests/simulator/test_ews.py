@@ -427,23 +427,57 @@ def allow(path: Path, enabled: bool | None, app_ids: str | None) -> None:
     edit_tenant(path, edit)
 
 
+def invoke(sim: Simulator, cmdlet: str, **params: Any) -> None:
+    """A cmdlet through the Exchange admin API (InvokeCommand), as an admin app."""
+    token = make_token(sim.tenant_id, "00000000-0000-0000-0000-0000000000ad", ["Exchange.ManageAsAppV2"])
+    response = httpx.post(
+        f"{sim.base_url}/adminapi/beta/{sim.tenant_id}/InvokeCommand",
+        json={"CmdletInput": {"CmdletName": cmdlet, "Parameters": params}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+
+
+DISABLED = "EWS is disabled for this user or tenant"  # the two documented X-EWS-Policy-Reason values
+BLOCKED = "EWS is blocked by policy for this user or tenant"
+
+
 @pytest.mark.parametrize(
-    ("enabled", "app_ids", "status"),
+    ("enabled", "app_ids", "status", "reason"),
     [
-        (None, None, 403),  # tenants left at Null were switched to False on 1 October 2026
-        (False, APP_ID, 403),
-        (True, "11111111-2222-3333-4444-555555555555", 403),
-        (True, f"11111111-2222-3333-4444-555555555555, {APP_ID.upper()}", 200),
+        (None, None, 403, DISABLED),  # tenants left at Null were switched to False on 1 October 2026
+        (False, APP_ID, 403, DISABLED),
+        (True, "11111111-2222-3333-4444-555555555555", 403, BLOCKED),
+        (True, "", 403, BLOCKED),  # EwsEnabled True with an empty list blocks all EWS
+        (True, f"11111111-2222-3333-4444-555555555555, {APP_ID.upper()}", 200, None),
     ],
 )
-def test_online_ews_allow_list(online_file: Path, enabled: bool | None, app_ids: str | None, status: int) -> None:
+def test_online_ews_allow_list(
+    online_file: Path, enabled: bool | None, app_ids: str | None, status: int, reason: str | None
+) -> None:
     allow(online_file, enabled, app_ids)
     with Simulator(online_file) as sim:
         token = make_token(sim.tenant_id, APP_ID, ["full_access_as_app"])
         response = post(sim, envelope(get_calendar("boardroom@contoso.com"), "boardroom@contoso.com"), token=token)
         assert response.status_code == status
+        assert response.headers.get("X-EWS-Policy-Reason") == reason
         if status == 403:
             assert response.content == b""
+
+
+def test_online_mailbox_level_ews_switch(online_file: Path) -> None:
+    """Set-CASMailbox -EwsEnabled $false blocks EWS for that mailbox only, with the "disabled" reason."""
+    allow(online_file, True, APP_ID)
+    with Simulator(online_file) as sim:
+        token = make_token(sim.tenant_id, APP_ID, ["full_access_as_app"])
+        invoke(sim, "Set-CASMailbox", Identity="boardroom@contoso.com", EwsEnabled=False)
+        blocked = post(sim, envelope(get_calendar("boardroom@contoso.com"), "boardroom@contoso.com"), token=token)
+        assert (blocked.status_code, blocked.headers.get("X-EWS-Policy-Reason")) == (403, DISABLED)
+        other = post(sim, envelope(get_calendar("alice@contoso.com"), "alice@contoso.com"), token=token)
+        assert other.status_code == 200
+        invoke(sim, "Set-CASMailbox", Identity="boardroom@contoso.com", EwsEnabled=True)
+        again = post(sim, envelope(get_calendar("boardroom@contoso.com"), "boardroom@contoso.com"), token=token)
+        assert again.status_code == 200
 
 
 def test_online_app_scope_and_impersonation_header(online_file: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from reconciler.simulator import Simulator, make_token
 
 CRONOFY = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
+CALENDARS_READWRITE = "ef54d2bf-783f-4e0f-bca1-3210c0444d99"  # Microsoft Graph application permission id
 FREEBUSY = "9437e0a7-15ef-46bd-9106-da9b1477234d"
 ADMIN_APP = "11111111-2222-3333-4444-555555555555"
 PERMS = "/users/{}/calendar/calendarPermissions"
@@ -93,7 +94,13 @@ def test_three_views_agree(sim: Simulator, graph: httpx.Client) -> None:
 
 
 def test_app_token_calendar_access(sim: Simulator, graph: httpx.Client, app_client: httpx.Client) -> None:
-    assert app_client.get("/users/dave@contoso.com/calendar").status_code == 200  # unscoped app: Entra grant
+    assert app_client.get("/users/dave@contoso.com/calendar").status_code == 403  # no Entra consent, no RBAC role
+    sp = next(s for s in sim.store.data["servicePrincipals"] if s["appId"] == CRONOFY)
+    consent = {"id": "consent-1", "appRoleId": CALENDARS_READWRITE, "resourceDisplayName": "Microsoft Graph"}
+    sp["appRoleAssignments"].append(consent)
+    listed = graph.get(f"/servicePrincipals/{sp['id']}/appRoleAssignments").json()["value"]
+    assert [a["appRoleId"] for a in listed] == [CALENDARS_READWRITE]
+    assert app_client.get("/users/dave@contoso.com/calendar").status_code == 200  # Entra consent: every mailbox
     assert graph.get("/users/dave@contoso.com/calendar").status_code == 200
     invoke(
         sim,
@@ -124,12 +131,17 @@ def test_app_token_calendar_access(sim: Simulator, graph: httpx.Client, app_clie
         sim, "New-ManagementRoleAssignment", Role="Application Calendars.Read", App=CRONOFY, CustomResourceScope="Rooms"
     )
     assert app_client.get("/users/boardroom@contoso.com/calendar").status_code == 200
-    assert app_client.get("/users/alice@contoso.com/calendar").status_code == 403  # policy yes, RBAC scope no
+    # "Permission consents are additive" (application-rbac): the policy still lets the Entra consent reach alice
+    assert app_client.get("/users/alice@contoso.com/calendar").status_code == 200
+    assert app_client.get("/users/dave@contoso.com/calendar").status_code == 403  # neither the policy nor the scope
+    assert graph.get("/users/dave@contoso.com/calendar").status_code == 200  # the admin token stays unrestricted
+    assert graph.delete(f"/servicePrincipals/{sp['id']}/appRoleAssignments/consent-1").status_code == 204
+    assert app_client.get("/users/alice@contoso.com/calendar").status_code == 403  # the policy constrains no consent
+    assert app_client.get("/users/boardroom@contoso.com/calendar").status_code == 200  # the RBAC scope alone
     write = app_client.post(
         PERMS.format("boardroom@contoso.com"), json={"emailAddress": {"address": "bob@contoso.com"}, "role": "read"}
     )
     assert write.status_code == 403  # Application Calendars.Read grants no write
-    assert graph.get("/users/dave@contoso.com/calendar").status_code == 200  # the admin token stays unrestricted
 
 
 def test_places_and_service_principals(sim: Simulator, graph: httpx.Client) -> None:

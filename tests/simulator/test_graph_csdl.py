@@ -186,6 +186,26 @@ def check_service_principals(g: Graph) -> None:
         ["id", "appId"],
         "servicePrincipals(id,appId)/$entity",
     )
+    # https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments: an admin's consent
+    sp = next(s for s in g.sim.store.data["servicePrincipals"] if s["appId"] == CRONOFY)
+    consent = {
+        "id": "Dnj0ZDxlq0uBSP37sjv6VVOE6nkB8JlOgzUtWqIBR3I",
+        "deletedDateTime": None,
+        "appRoleId": "ef54d2bf-783f-4e0f-bca1-3210c0444d99",
+        "createdDateTime": "2026-11-02T10:00:00Z",
+        "principalDisplayName": sp["displayName"],
+        "principalId": sp["id"],
+        "principalType": "ServicePrincipal",
+        "resourceDisplayName": "Microsoft Graph",
+        "resourceId": "7ea9e944-71ce-443d-811c-71e8023b0d46",
+    }
+    sp["appRoleAssignments"] = [consent]
+    path = f"/servicePrincipals/{sp['id']}/appRoleAssignments"
+    every = g.csdl.all_properties("appRoleAssignment")
+    context = f"servicePrincipals('{sp['id']}')/appRoleAssignments"
+    g.collection(f"GET {path}", g.call("GET", path, 200), "appRoleAssignment", every, context)
+    # https://learn.microsoft.com/en-us/graph/api/serviceprincipal-delete-approleassignments: 204, no body
+    g.call("DELETE", f"{path}/{consent['id']}", 204)
 
 
 def check_calendar(g: Graph) -> None:
@@ -317,7 +337,8 @@ HANDLERS_CHECKED = {
     "list_license_details", "list_subscribed_skus", "get_subscribed_sku", "get_calendar", "list_permissions",
     "create_permission", "get_permission", "update_permission", "delete_permission", "list_room_lists",
     "list_rooms", "list_rooms_in_list", "get_place", "update_place", "get_service_principal_by_app_id",
-    "list_service_principals", "list_organization", "get_organization",
+    "list_service_principals", "list_organization", "get_organization", "list_app_role_assignments",
+    "delete_app_role_assignment",
 }  # fmt: skip
 
 

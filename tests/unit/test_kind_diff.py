@@ -240,6 +240,16 @@ ROWS = [
         {"room": "boardroom@x", "floor_number": 3, "capacity": 40, "is_wheel_chair_accessible": False},
         Action.NOOP,
     ),
+    # a hybrid tenant's ExchangeServerApp-* entry stays, exactly as written (the list is written back whole)
+    Row(
+        "ews_access",
+        "organization",
+        {"ews_enabled": True, "allowed_app_ids": [APP]},
+        {"ews_enabled": True, "allowed_app_ids": ["ExchangeServerApp-5d8ac7f9"]},
+        Action.UPDATE,
+        ("allowed_app_ids",),
+        {"allowed_app_ids": ["ExchangeServerApp-5d8ac7f9", APP]},
+    ),
 ]
 
 

@@ -100,6 +100,7 @@ def test_example_needs_graph_calendar_writes_role_management_and_distribution_gr
         "User.Read.All",
         "LicenseAssignment.Read.All",
         "Calendars.ReadBasic.All",
+        "Application.Read.All",  # the app's Entra consent, when it still has an access policy (migration)
     }
     assert names(report.read, EXCHANGE_APP_PERMISSION) == {"Exchange.ManageAsAppV2"}
     assert names(report.read, EXCHANGE_ONLINE_ROLE) == {"View-Only Recipients", "View-Only Configuration"}
@@ -107,8 +108,7 @@ def test_example_needs_graph_calendar_writes_role_management_and_distribution_gr
         "User.ReadWrite.All",
         "LicenseAssignment.ReadWrite.All",
         "Calendars.ReadWrite",
-        "Application.Read.All",  # the integration's object id, for New-ServicePrincipal
-    }
+    }  # Application.Read.All (the integration's object id, for New-ServicePrincipal) is already read
     assert names(report.apply, EXCHANGE_ONLINE_ROLE) == {"Role Management", "Distribution Groups"}
     assert {"New-ManagementScope", "New-ManagementRoleAssignment", "New-ServicePrincipal"} <= cmdlets(report.apply)
     assert {"New-DistributionGroup", "Add-DistributionGroupMember"} <= cmdlets(report.apply)

@@ -319,7 +319,8 @@ def test_replace_is_delete_then_create() -> None:
     }
     lines = KINDS["application_access_policy"].powershell(change)
     assert lines[0] == "Remove-ApplicationAccessPolicy -Identity 'tenant\\app-1:group' -Confirm:$false"
-    assert lines[1].startswith("New-ApplicationAccessPolicy -AppId 'app-1' -PolicyScopeGroupId 'new@contoso.com'")
+    assert lines[1] == '# Microsoft: "Don\'t create new App Access Policies" (RBAC for Applications replaces them)'
+    assert lines[2].startswith("New-ApplicationAccessPolicy -AppId 'app-1' -PolicyScopeGroupId 'new@contoso.com'")
     role = KINDS["role_assignment"].powershell(
         {
             "address": "role_assignment.A",
@@ -342,8 +343,13 @@ def test_access_policy_and_ews_allow_list(tenant: Tenant) -> None:
     edit(spec, "restriction: application_access_policy", "restriction: rbac_for_applications\n  uses_ews: true")
     text = script(tenant, spec)
     commands = {cmdlet for cmdlet, _ in assert_documented(text)}
-    assert "Remove-ApplicationAccessPolicy -Identity" in text
-    assert "# (!) widens access: removes the access policy" in text
+    # the policy goes only after the RBAC role exists (README: Two targets), so not in the plan that makes it
+    assert "Remove-ApplicationAccessPolicy" not in text
+    assert "is kept for now: Test-ServicePrincipalAuthorization shows no RBAC" in text
+    apply(tenant, spec)
+    removal = script(tenant, spec)
+    assert "Remove-ApplicationAccessPolicy -Identity" in removal
+    assert "# (!) widens access: removes the access policy" in removal
     assert "Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs" in text
     assert "# Warning: EWS in Exchange Online is permanently disabled on 1 April 2027" in text
     assert {"New-ManagementScope", "Get-OrganizationConfig", "Set-OrganizationConfig"} <= commands
