@@ -163,17 +163,20 @@ class Server(Backend[ScopeAttrs]):
 
     def manual(self, change: Change) -> list[str]:
         attrs = self.parse(change.after)
-        group = filter_group(attrs.recipient_filter)
-        name = ps.quote(attrs.name)
-        lookup = f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName"
-        if change.action.value != "create":
-            return [lookup, f"Set-ManagementScope -Identity {name} -RecipientRestrictionFilter {DN_FILTER}"]
-        # idempotent: a second run (or a half-done block run again) makes nothing twice
-        return [
-            lookup,
-            f"if (-not (Get-ManagementScope -Identity {name} -ErrorAction SilentlyContinue)) "
-            f"{{ New-ManagementScope -Name {name} -RecipientRestrictionFilter {DN_FILTER} }}",
-        ]
+        return [ensure_scope(attrs.name, filter_group(attrs.recipient_filter))]
+
+
+def ensure_scope(name: str, group: str) -> str:
+    """Exchange Server: one self-contained line that leaves the scope `name` filtering on `group`'s members, whatever
+    it found (no scope, or one left with another filter by a half-run block): EWS cannot read a scope, so the command
+    converges instead of assuming. `-ErrorAction Stop`: an unknown group ends the line before anything is written."""
+    scope = ps.quote(name)
+    lookup = f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)} -ErrorAction Stop).DistinguishedName"
+    return (
+        f"{lookup}; if (Get-ManagementScope -Identity {scope} -ErrorAction SilentlyContinue) "
+        f"{{ Set-ManagementScope -Identity {scope} -RecipientRestrictionFilter {DN_FILTER} }} "
+        f"else {{ New-ManagementScope -Name {scope} -RecipientRestrictionFilter {DN_FILTER} }}"
+    )
 
 
 class ManagementScopeKind(ResourceKind):
@@ -284,10 +287,7 @@ class ManagementScopeKind(ResourceKind):
             return ps.lacking(change, {}, "recipient_filter")
         group = filter_group(text)
         if group and not DISTINGUISHED_NAME.match(group):  # the group by name or address (Exchange Server): find its DN
-            return [
-                f"$DistGroupDN = (Get-DistributionGroup -Identity {ps.quote(group)}).DistinguishedName",
-                f"{command} {name} -RecipientRestrictionFilter {DN_FILTER}",
-            ]
+            return [ensure_scope(attrs.get("name") or ps.name_of(change), group)]
         return [f"{command} {name} -RecipientRestrictionFilter {ps.quote(text)}"]
 
     def _ps_remove(self, change: dict[str, Any]) -> list[str]:

@@ -171,10 +171,10 @@ class Server(Backend[AssignmentAttrs]):
         name = ps.quote(change.address.split(".", 1)[1])
         scope = f" -CustomRecipientWriteScope {ps.quote(attrs.scope)}" if attrs.scope else ""
         new = f"New-ManagementRoleAssignment -Name {name} -Role {ps.word(attrs.role)} -User {ps.quote(attrs.assignee)}"
-        # idempotent: a second run (or a half-done block run again) makes nothing twice
+        # converges whatever it finds (EWS cannot read an assignment): made once, its scope and Enabled set if it exists
         return [
-            f"if (-not (Get-ManagementRoleAssignment -Identity {name} -ErrorAction SilentlyContinue)) "
-            f"{{ {new}{scope} }}"
+            f"if (Get-ManagementRoleAssignment -Identity {name} -ErrorAction SilentlyContinue) "
+            f"{{ Set-ManagementRoleAssignment -Identity {name}{scope} -Enabled $true }} else {{ {new}{scope} }}"
         ]
 
 

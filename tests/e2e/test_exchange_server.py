@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.engine.plan import Action, Change
+from reconciler.resources import KINDS
+from reconciler.spec.models import Target
 from tests.conftest import PASSWORD, Result, Tenant
 
 SVC = "cronofy-svc@contoso.com"
@@ -33,9 +36,11 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
     assert "user" not in kinds  # on-premises the account lives in Active Directory
     assert kinds["role_assignment"]["automated"] is False
     assert kinds["role_assignment"]["manual"] == [
-        "if (-not (Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment' -ErrorAction "
-        "SilentlyContinue)) { New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role "
-        f"ApplicationImpersonation -User '{SVC}' -CustomRecipientWriteScope 'CronofyImpersonationScope' }}"
+        "if (Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment' -ErrorAction SilentlyContinue) "
+        "{ Set-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment' -CustomRecipientWriteScope "
+        "'CronofyImpersonationScope' -Enabled $true } else { New-ManagementRoleAssignment -Name "
+        f"'CronofyImpersonationAssignment' -Role ApplicationImpersonation -User '{SVC}' "
+        "-CustomRecipientWriteScope 'CronofyImpersonationScope' }"
     ]
     assert any("MemberOfGroup -eq '$($DistGroupDN -replace" in line for line in kinds["management_scope"]["manual"])
     # EWS shows no DN: the recorded filter names the group its DN is looked up from, never the address as a DN
@@ -80,7 +85,7 @@ def test_exchange_server_restricted_end_to_end(server: Tenant) -> None:
     assert "in the Exchange Management Shell on an Exchange server" in report.stdout
     assert "Connect-ExchangeOnline" not in report.stdout
     # the fix is the guarded on-premises command (-User, not Exchange Online's -App $ServicePrincipal)
-    assert "if (-not (Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment'" in report.stdout
+    assert "if (Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment'" in report.stdout
     assert "$ServicePrincipal" not in report.stdout
 
 
@@ -149,3 +154,47 @@ def test_a_service_account_missing_from_active_directory_is_named_before_any_wri
     assert "the grantee nobody-svc@contoso.com does not exist in Active Directory" in result.output
     assert "New-Mailbox -Name" in result.output and "-UserPrincipalName 'nobody-svc@contoso.com'" in result.output
     assert "(service_account.user_principal_name)" in result.output and "Traceback" not in result.output
+
+
+def test_manual_lines_converge_one_session_each_and_mend_what_a_half_run_left(server: Tenant) -> None:
+    """EWS cannot read a scope or an assignment, so each printed line converges whatever it finds: lines pasted one at a
+    time into separate sessions, a scope left filtering on nothing and a disabled assignment are all mended."""
+    ems = ("sim", "ems", str(server.tenant))
+    spec = server.spec_file("exchange-server")
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    made = server.cli(
+        *ems,
+        "New-ManagementScope -Name 'CronofyImpersonationScope' -RecipientRestrictionFilter \"MemberOfGroup -eq ''\"",
+        "New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role ApplicationImpersonation "
+        "-User 'cronofy-svc@contoso.com' -CustomRecipientWriteScope 'CronofyImpersonationScope'",
+        "Set-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment' -Enabled $false",
+    )
+    assert made.exit_code == 0, made.output
+    plan = json.loads(_cli(server, "plan", spec, "--json").stdout)
+    lines = [line for change in plan["changes"] for line in change["manual"] or []]
+    assert lines and all(";" not in line or line.startswith("$DistGroupDN =") for line in lines)
+    for line in lines:  # one session per line: nothing a line needs comes from an earlier one
+        result = server.cli(*ems, line)
+        assert result.exit_code == 0, (line, result.output)
+    scope = json.loads(server.cli(*ems, "Get-ManagementScope -Identity 'CronofyImpersonationScope'").stdout)
+    assert scope["RecipientFilter"].startswith("(MemberOfGroup -eq 'CN=")
+    row = json.loads(server.cli(*ems, "Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment'").stdout)
+    assert row["Enabled"] is True
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0  # records what the shell made
+    final = _cli(server, "plan", spec, "--detailed-exitcode")
+    assert final.exit_code == 0 and "No changes." in final.stdout, final.output
+
+
+def test_an_unknown_scope_group_stops_the_scope_line_before_it_writes(server: Tenant) -> None:
+    """`-ErrorAction Stop` on the group look-up: a group that is not there ends the line; no scope filtering on ''."""
+    scope = KINDS["management_scope"].backend(Target.EXCHANGE_SERVER)
+    change = Change(
+        address="management_scope.S",
+        kind="management_scope",
+        action=Action.CREATE,
+        after={"name": "S", "recipient_filter": "MemberOfGroup -eq '<DN of nobody@contoso.com>'"},
+    )
+    [line] = scope.manual(change)
+    result = server.cli("sim", "ems", str(server.tenant), line)
+    assert result.exit_code != 0 and "nobody@contoso.com" in result.output
+    assert server.cli("sim", "ems", str(server.tenant), "Get-ManagementScope -Identity 'S'").exit_code != 0

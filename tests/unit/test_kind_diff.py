@@ -341,10 +341,11 @@ def test_exchange_server_manual_steps_come_from_the_change() -> None:
     )
     commands = KINDS["role_assignment"].backend(Target.EXCHANGE_SERVER).manual(change)
     assert commands == [
-        "if (-not (Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment' -ErrorAction "
-        "SilentlyContinue)) { New-ManagementRoleAssignment -Name 'CronofyImpersonationAssignment' -Role "
-        "ApplicationImpersonation -User 'cronofy-svc@contoso.com' -CustomRecipientWriteScope "
-        "'CronofyImpersonationScope' }"
+        "if (Get-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment' -ErrorAction SilentlyContinue) "
+        "{ Set-ManagementRoleAssignment -Identity 'CronofyImpersonationAssignment' -CustomRecipientWriteScope "
+        "'CronofyImpersonationScope' -Enabled $true } else { New-ManagementRoleAssignment -Name "
+        "'CronofyImpersonationAssignment' -Role ApplicationImpersonation -User 'cronofy-svc@contoso.com' "
+        "-CustomRecipientWriteScope 'CronofyImpersonationScope' }"
     ]
     rooms = Change(
         address="room_list.Meeting Rooms",

@@ -159,10 +159,14 @@ class Check:
 
     def keyword(self, tokens: list[Token], top: bool) -> None:
         shape = [t.text for t in tokens]
-        expected = ["if", "(", "{"] if tokens[0].text == "if" else ["param", "("]
+        if tokens[0].text == "if":  # if (...) { } [elseif (...) { }]... [else { }] (about_If)
+            shape = [t for t in " ".join(shape).replace("elseif ( {", "").split(" ") if t]
+            expected = ["if", "(", "{", "else", "{"] if shape[-2:] == ["else", "{"] else ["if", "(", "{"]
+        else:
+            expected = ["param", "("]
         if shape != expected or (tokens[0].text == "param" and not top):
             self.errors.append(f"malformed {tokens[0].text}: {shape}")
-        self.expression(tokens[1:])
+        self.expression([t for t in tokens[1:] if t.kind != "word" or t.text.lower() not in ("else", "elseif")])
 
     def expression(self, tokens: list[Token]) -> None:
         for token in tokens:
@@ -380,7 +384,8 @@ def test_a_scope_group_is_read_back_from_its_filter_exactly() -> None:
         lines = scope.powershell(
             {**change, "after": {"name": "S", "recipient_filter": opath_equals("MemberOfGroup", group)}}
         )
-        assert lines[0] == f"$DistGroupDN = (Get-DistributionGroup -Identity {quote(group)}).DistinguishedName"
+        lookup = f"$DistGroupDN = (Get-DistributionGroup -Identity {quote(group)} -ErrorAction Stop).DistinguishedName"
+        assert len(lines) == 1 and lines[0].startswith(f"{lookup}; if (Get-ManagementScope -Identity 'S' ")
         assert_documented("\n".join(lines))
     dn = opath_equals("MemberOfGroup", "CN=O'Brien,DC=contoso,DC=com")
     lines = scope.powershell(
