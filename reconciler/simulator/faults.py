@@ -4,6 +4,8 @@ A rule is a JSON object; the first armed rule that matches a request fires::
 
     {"method": "GET" | "*",            # default "*"
      "path": "<regex searched in the path>",   # default: every path; Graph paths also without /v1.0
+     "operation": "<regex>",           # delay/drop only: searched in the request's operations as
+                                       # /_simulator/stats names them ("ews UpdateFolder", "graph POST")
      "rate": 0.2, "seed": 7,           # fire on that share of matching requests, reproducibly; default: always
      "times": 3,                       # fire that many times, then disarm; default: no limit
      # and one effect:
@@ -30,7 +32,7 @@ from reconciler.simulator.store import TenantStore
 JsonObject = dict[str, Any]
 Layer = Literal["status", "transport"]
 
-KNOWN_KEYS = {"method", "path", "rate", "seed", "times", "status", "retry_after", "code", "message"}
+KNOWN_KEYS = {"method", "path", "operation", "rate", "seed", "times", "status", "retry_after", "code", "message"}
 KNOWN_KEYS |= {"drop", "after", "delay_ms", "fired"}  # fired: how often the rule has fired (kept by the simulator)
 
 GRAPH_ROOT = "/v1.0"
@@ -52,8 +54,11 @@ def _fires(store: TenantStore, rule: JsonObject) -> bool:
     return rng.random() < float(rule["rate"])
 
 
-def take_fault(store: TenantStore, method: str, path: str, layer: Layer = "status") -> JsonObject | None:
-    """The first armed rule of ``layer`` matching ``method``/``path`` that fires; its ``times`` is decremented."""
+def take_fault(
+    store: TenantStore, method: str, path: str, layer: Layer = "status", operations: tuple[str, ...] = ()
+) -> JsonObject | None:
+    """The first armed rule of ``layer`` matching ``method``/``path`` (and ``operation``, where the caller knows the
+    request's ``operations``) that fires; its ``times`` is decremented."""
     for rule in [*store.faults, *store.runtime_faults]:
         if layer_of(rule) != layer:
             continue
@@ -62,7 +67,11 @@ def take_fault(store: TenantStore, method: str, path: str, layer: Layer = "statu
             continue
         if str(rule.get("method", "*")).upper() not in ("*", method.upper()):
             continue
-        if not any(re.search(str(rule.get("path", "")), p) for p in _forms(path)) or not _fires(store, rule):
+        if not any(re.search(str(rule.get("path", "")), p) for p in _forms(path)):
+            continue
+        if "operation" in rule and not any(re.search(str(rule["operation"]), op) for op in operations):
+            continue
+        if not _fires(store, rule):
             continue
         if isinstance(times, int):
             rule["times"] = times - 1
@@ -92,10 +101,13 @@ def check_rule(rule: object, where: str) -> JsonObject:
         raise FaultFileError(f"{where}: give exactly one effect: status, drop or delay_ms")
     if "rate" in rule and not 0 <= float(rule["rate"]) <= 1:
         raise FaultFileError(f"{where}: rate must be between 0 and 1")
-    try:
-        re.compile(str(rule.get("path", "")))
-    except re.error as exc:
-        raise FaultFileError(f"{where}: path is not a regular expression ({exc})") from None
+    if "operation" in rule and effects[0] == "status":
+        raise FaultFileError(f"{where}: operation selects delay_ms and drop rules only; match a status by path")
+    for key in ("path", "operation"):
+        try:
+            re.compile(str(rule.get(key, "")))
+        except re.error as exc:
+            raise FaultFileError(f"{where}: {key} is not a regular expression ({exc})") from None
     return rule
 
 

@@ -207,7 +207,9 @@ class Simulator:
         if request.path == STATS_PATH or not (self.store.faults or self.store.runtime_faults):
             return None  # the common case needs no lock
         with self.store.lock:
-            fault = take_fault(self.store, request.method, request.path, layer="transport")
+            fault = take_fault(
+                self.store, request.method, request.path, layer="transport", operations=tuple(operations(request))
+            )
         if fault is not None and fault.get("delay_ms"):
             time.sleep(int(fault["delay_ms"]) / 1000)
         return fault

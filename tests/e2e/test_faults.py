@@ -86,6 +86,9 @@ def test_sim_serve_rejects_a_bad_fault_file(tmp_path: Path) -> None:
     result = tenant.cli("sim", "serve", str(tenant.tenant), "--faults", str(bad))
     assert result.exit_code == 1
     assert "rule 1" in result.output and "exactly one effect" in result.output
+    bad.write_text(json.dumps([{"delay_ms": 5}, {"operation": "ews UpdateFolder", "status": 503}]), encoding="utf-8")
+    result = tenant.cli("sim", "serve", str(tenant.tenant), "--faults", str(bad))
+    assert result.exit_code == 1 and "rule 2: operation selects delay_ms and drop rules only" in result.output
 
 
 def test_runtime_fault_rules_are_served_and_never_saved(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from reconciler.resources import KINDS
 from reconciler.simulator import Simulator, init_tenant
 from reconciler.simulator.store import journal_path
 from reconciler.state.model import State
-from tests.conftest import Workspace
+from tests.conftest import PASSWORD, Workspace
 
 ROOMS = 45  # with alice..dave and the rooms of the seed: 51 folder permissions, three `$batch` writes of 20
 HOLD_MS = 250  # how long the chosen request is held (in flight) while a signal is sent
@@ -151,7 +151,7 @@ def _journal(served: Served) -> tuple[Path, int]:
 
 def _carried_out(journal: Path, lines: int) -> None:
     """Wait until the tenant has carried out the held `$batch` (its delay over): one more journal line."""
-    while journal.read_text(encoding="utf-8").count("\n") == lines:
+    while not journal.exists() or journal.read_text(encoding="utf-8").count("\n") == lines:
         time.sleep(0.01)
 
 
@@ -271,3 +271,103 @@ def test_interrupt_outside_apply_exits_130(served: Served) -> None:
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "Interrupted: stopped at once" in stderr, stderr
     assert served.cli("plan", str(served.spec)).exit_code == 0  # nothing left locked
+
+
+# Exchange Server: the folder permissions are EWS writes (apply runs them; scopes and assignments are printed for the
+# Exchange Management Shell). The same two guarantees hold when the write in flight is an EWS request.
+SERVER_ROOMS = 8
+SERVER_SPEC = """\
+version: 1
+tenant:
+  domain: contoso.com
+  simulator: {url}
+target: exchange_server
+exchange_server:
+  ews_url: https://mail.contoso.com/EWS/Exchange.asmx
+  username: reconciler-admin@contoso.com
+  password: ${{env:EXCHANGE_ADMIN_PASSWORD}}
+  auth: basic
+service_account:
+  user_principal_name: cronofy-svc@contoso.com
+  display_name: Cronofy service
+  password: ${{env:CRONOFY_SVC_PASSWORD}}
+access:
+  level: restricted
+  scope_group: cronofy-scope@contoso.com
+  mailboxes:
+    addresses: [{addresses}]
+"""
+ADMIN = {"EXCHANGE_ADMIN_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def on_premises(tmp_path: Path) -> Iterator[Served]:
+    tenant = tmp_path / "tenant.json"
+    init_tenant(tenant, rooms=SERVER_ROOMS, flavor="exchange_server", ad_password=PASSWORD)
+    with Simulator(tenant) as sim:
+        workspace = Served(tmp_path, tenant, "")
+        workspace.sim = sim
+        rooms = ", ".join(f"room{n:03d}@contoso.com" for n in range(1, SERVER_ROOMS + 1))
+        workspace.write_spec(text=SERVER_SPEC.format(url=sim.base_url, addresses=rooms))
+        yield workspace
+        workspace.assert_no_secret_on_disk()
+
+
+def _server_reads(served: Served) -> int:
+    """The requests of the refresh (a plan's), measured on the tenant itself before anything is written."""
+    before = served.requests()
+    plan = served.cli("plan", str(served.spec), "--json", *PARALLELISM, env=ADMIN)
+    assert plan.exit_code == 0, plan.output
+    assert sum(1 for c in json.loads(plan.stdout)["changes"] if c["kind"] == "calendar_permission") == SERVER_ROOMS
+    return served.requests() - before
+
+
+def _permissions_converge(served: Served) -> None:
+    again = served.cli("apply", str(served.spec), "--auto-approve", env=ADMIN)
+    assert again.exit_code == 0, again.output
+    plan = json.loads(served.cli("plan", str(served.spec), "--json", env=ADMIN).stdout)
+    assert all(c["action"] == "no-op" for c in plan["changes"] if c["kind"] == "calendar_permission"), plan
+    permissions = [r for r in served.records() if r["kind"] == "calendar_permission"]
+    assert len(permissions) == SERVER_ROOMS and all(r["created_by_reconciler"] for r in permissions)
+    assert "intents" not in served.state_data()
+
+
+@pytest.mark.parametrize("moment", [1, 4, 9])
+def test_exchange_server_first_signal_finishes_the_ews_write_in_flight(on_premises: Served, moment: int) -> None:
+    held = on_premises.hold(_server_reads(on_premises) + moment)
+    process = on_premises.process("apply", str(on_premises.spec), "--auto-approve", *PARALLELISM, env=ADMIN)
+    _wait_until(lambda: bool(held.get("fired")), process)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
+    state = on_premises.assert_state_valid_and_unlocked()
+    assert not state.intents
+    summary = SUMMARY.search(stderr)
+    assert summary is not None, stderr
+    assert int(summary[1]) == len(state.resources) >= 1
+    assert all(r.created_by_reconciler for r in state.resources)
+    _permissions_converge(on_premises)
+
+
+def test_exchange_server_second_signal_leaves_an_intent_the_next_plan_adopts(on_premises: Served) -> None:
+    _server_reads(on_premises)
+    held: dict[str, Any] = {"operation": "ews UpdateFolder", "delay_ms": 3000, "times": 1}  # the first EWS write
+    on_premises.sim.store.runtime_faults[:] = [held]
+    process = on_premises.process("apply", str(on_premises.spec), "--auto-approve", *PARALLELISM, env=ADMIN)
+    _wait_until(lambda: bool(held.get("fired")), process)
+    journal = journal_path(on_premises.tenant)
+    written = journal.read_text(encoding="utf-8").count("\n") if journal.exists() else 0
+    process.send_signal(signal.SIGINT)
+    assert process.stderr is not None
+    assert "Interrupt received: finishing the" in process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "may have been carried out but not recorded" in stderr, stdout + stderr
+    unrecorded = {line.strip() for line in stderr.splitlines() if line.startswith("  calendar_permission.")}
+    assert len(unrecorded) == SERVER_ROOMS, stderr  # the chunk being written (EWS: one mailbox at a time in it)
+    _carried_out(journal, written)  # the held UpdateFolder is carried out once its hold is over
+    assert {i.address for i in on_premises.assert_state_valid_and_unlocked().intents} == unrecorded
+    plan = json.loads(on_premises.cli("plan", str(on_premises.spec), "--json", env=ADMIN).stdout)
+    adopted = {c["address"] for c in plan["changes"] if c.get("interrupted")}
+    assert len(adopted) == 1 and adopted <= unrecorded  # the one carried out; the rest are planned again
+    _permissions_converge(on_premises)
