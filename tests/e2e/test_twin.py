@@ -206,3 +206,19 @@ def test_exchange_server_twin_reproduces_the_impersonation_ews_proved(server: Te
         assert compared.exit_code == 0, compared.stdout
     scopes = json.loads(twin.read_text(encoding="utf-8"))["exchange"]["managementScopes"]
     assert [s["RecipientFilter"] for s in scopes] == ["PrimarySmtpAddress -eq 'alice@contoso.com'"]  # what EWS showed
+
+
+def test_exchange_server_compare_reports_an_ews_answer_the_twin_gives_differently(server: Tenant) -> None:
+    twin = server.root / "twin.json"
+    with served(server.tenant) as url:
+        real = pointed(server, server.spec_file("exchange-server"), "real", url)
+        assert server.cli("sim", "snapshot", real, "--out", str(twin), env=ADMIN_ENV).exit_code == 0
+        data = json.loads(twin.read_text(encoding="utf-8"))
+        data["faults"] = [{"method": "POST", "path": "^/EWS/", "status": 500}]  # the twin's EWS fails where EWS did not
+        twin.write_text(json.dumps(data), encoding="utf-8")
+        before = operations(url)
+        compared = server.cli("sim", "compare", real, str(twin), env=ADMIN_ENV)
+        assert not writes(since(before, operations(url)))
+    assert compared.exit_code == 2, compared.output
+    rows = [line for line in compared.stdout.splitlines() if line.startswith("| `ews` |")]
+    assert rows and any("`HTTP 200` | `HTTP 500` |" in row for row in rows), compared.stdout
