@@ -474,34 +474,60 @@ class RoomBookingKind(ResourceKind):
         return [("room", name)]
 
     def export(self, ctx: Context) -> Fragment | None:
-        """The settings the integration's mode needs, as every room of the tenant has them (Exchange Online).
+        """The settings the integration's mode needs, as every room of the tenant has them.
 
-        Only for a spec that manages room booking: it costs one Get-CalendarProcessing per room (the cmdlet takes one
-        mailbox per call), which an export of a large tenant should not pay unasked."""
-        if ctx.target is Target.EXCHANGE_SERVER or not ctx.spec.spec.room_booking:
+        Only for a spec that manages room booking: it costs one read per room (Get-CalendarProcessing takes one
+        mailbox per call; on Exchange Server one GetUserConfiguration per room), which an export of a large tenant
+        should not pay unasked. Exchange Server: the rooms of the room lists EWS shows, with AutomateProcessing, the
+        one setting EWS reads (the note says so)."""
+        if not ctx.spec.spec.room_booking:
             return None
+        server = ctx.target is Target.EXCHANGE_SERVER
+        rooms = self._server_rooms(ctx) if server else self._online_rooms(ctx)
+        if not rooms:
+            return None
+        names = sorted(READABLE if server else BOOKED)
+        backend = self.server if server else self.online
+        observed = backend.read(ctx, Query(tuple(Desired(self.kind, r, {"room": r}) for r in rooms), ()))
+        groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
+        for o in observed:
+            key = tuple((n, o.attributes.get(n)) for n in names if o.attributes.get(n) is not None)
+            if key:
+                groups.setdefault(key, []).append(o.attributes["room"])
+        entries = CommentedSeq()
+        for key, members in sorted(groups.items(), key=lambda g: g[1]):
+            entry = CommentedMap(rooms=CommentedSeq(sorted(members)), preset="none")
+            entry.update(dict(key))
+            entries.append(entry)
+        if not entries:
+            return None
+        comment = "Rooms' booking policy as the tenant has it (the settings the integration's mode depends on)"
+        notes = (
+            (
+                "room_booking on Exchange Server: only AutomateProcessing is readable over EWS (the calendar options, "
+                "[MS-OXOCFG]); the other Set-CalendarProcessing settings are not exported, and only rooms of room "
+                "lists are found",
+            )
+            if server
+            else ()
+        )
+        return Fragment("room_booking", entries, comment=comment, notes=notes)
+
+    @staticmethod
+    def _online_rooms(ctx: Context) -> list[str]:
         rows = ctx.clients.exchange.run(
             "Get-Mailbox",
             {"RecipientTypeDetails": "RoomMailbox", "ResultSize": "Unlimited"},
             what="rooms",
             select=("PrimarySmtpAddress",),
         )
-        rooms = sorted({smtp(r) for r in rows} - {""})
-        if not rooms:
-            return None
-        names = sorted(BOOKED)
-        observed = self.online.read(ctx, Query(tuple(Desired(self.kind, r, {"room": r}) for r in rooms), ()))
-        groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
-        for o in observed:
-            key = tuple((n, o.attributes.get(n)) for n in names if o.attributes.get(n) is not None)
-            groups.setdefault(key, []).append(o.attributes["room"])
-        entries = CommentedSeq()
-        for key, members in sorted(groups.items(), key=lambda g: g[1]):
-            entry = CommentedMap(rooms=CommentedSeq(sorted(members)), preset="none")
-            entry.update(dict(key))
-            entries.append(entry)
-        comment = "Rooms' booking policy as the tenant has it (the settings the integration's mode depends on)"
-        return Fragment("room_booking", entries, comment=comment)
+        return sorted({smtp(r) for r in rows} - {""})
+
+    @staticmethod
+    def _server_rooms(ctx: Context) -> list[str]:
+        """The rooms of every room list (GetRoomLists, GetRooms): what EWS shows of a server's rooms."""
+        lookups = ctx.lookups
+        return sorted({r.lower() for a in lookups.ews_room_lists().values() for r in lookups.ews_rooms(a)})
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:

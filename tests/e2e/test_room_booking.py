@@ -241,6 +241,26 @@ def test_exchange_server_manual_steps_converge_and_a_hand_change_is_drift(server
     assert unseen.exit_code == 0 and "not readable over EWS" in unseen.stdout, unseen.output
 
 
+def test_exchange_server_export_writes_what_ews_reads_and_plans_no_room_change(server: Tenant) -> None:
+    spec = _server_spec(server)
+    _ems(
+        server,
+        "New-DistributionGroup -Name 'Meeting Rooms' -RoomList -Members boardroom,confrooma",
+        "Set-CalendarProcessing -Identity confrooma@contoso.com -AutomateProcessing AutoAccept",
+    )
+    out = server.root / "specs" / "exported.yaml"
+    exported = _server(server, "export", spec, "--out", str(out))
+    assert exported.exit_code == 0, exported.output
+    text = out.read_text(encoding="utf-8")
+    assert "only AutomateProcessing is readable over EWS" in text  # the header says what is not exported
+    assert "  - rooms:\n      - boardroom@contoso.com\n    preset: none\n    automate_processing: AutoUpdate\n" in text
+    assert "  - rooms:\n      - confrooma@contoso.com\n    preset: none\n    automate_processing: AutoAccept\n" in text
+    assert "process_external_meeting_messages" not in text
+    plan = _server(server, "plan", str(out), "--json")
+    assert plan.exit_code == 0, plan.output
+    assert {c["action"] for c in _bookings(json.loads(plan.stdout)).values()} == {"no-op"}
+
+
 def test_exchange_server_room_the_ews_account_cannot_open_is_an_error_not_drift(server: Tenant) -> None:
     spec = _server_spec(server)
     assignments = server.tenant_data()["exchange"]["roleAssignments"]
