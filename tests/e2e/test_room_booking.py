@@ -363,3 +363,31 @@ def test_the_demo_spec_of_rooms_plans_and_converges(tenant: Tenant) -> None:
     assert applied.exit_code == 0, applied.output
     assert all(_processing(tenant, room)["BookingWindowInDays"] == 365 for room in ROOMS)
     assert "No changes." in tenant.cli("plan", str(spec)).stdout
+
+
+def test_exchange_server_reads_each_room_once_over_ews(tmp_path: Path) -> None:
+    """One GetUserConfiguration per room (the calendar options hold one room's settings), no write, and apply only
+    prints: the rooms' settings change when the admin runs the commands."""
+    path = tmp_path / "tenant.json"
+    data = init_tenant(path, rooms=20, flavor="exchange_server", ad_password=PASSWORD)
+    rooms = sorted(r["emailAddress"] for r in data["rooms"])
+    with Simulator(path) as sim:
+        ws = Workspace(tmp_path, path, data["tenant"]["id"])
+        ws.write_spec(
+            text=(
+                f"version: 1\ntenant:\n  domain: contoso.com\n  simulator: {sim.base_url}\ntarget: exchange_server\n"
+                "exchange_server:\n  ews_url: https://mail.contoso.com/EWS/Exchange.asmx\n"
+                "  username: reconciler-admin@contoso.com\n  password: ${env:EXCHANGE_ADMIN_PASSWORD}\n  auth: basic\n"
+                f"room_booking:\n  - rooms: [{', '.join(rooms)}]\n    automate_processing: AutoAccept\n"
+                "    process_external_meeting_messages: true\n"
+            )
+        )
+        env = {"EXCHANGE_ADMIN_PASSWORD": PASSWORD}
+        before = dict(sim.operations)
+        plan = ws.cli("plan", str(ws.spec), "--json", env=env)
+        assert plan.exit_code == 0, plan.output
+        read = {op: n - before.get(op, 0) for op, n in sim.operations.items() if n - before.get(op, 0)}
+        assert read == {"ews GetUserConfiguration": len(rooms)}, read
+        assert json.loads(plan.stdout)["summary"]["manual"] == len(rooms)
+        assert ws.cli("apply", str(ws.spec), "--auto-approve", env=env).exit_code == 0
+        assert not [op for op in sim.operations if op.startswith("ews Update")]
