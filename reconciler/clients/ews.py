@@ -177,6 +177,12 @@ class EwsClient:
 
         self._call(f"UpdateFolder {mailbox}:\\Calendar", update)
 
+    def allow_parallel(self, requests: int) -> None:
+        """Let up to `requests` requests be in flight at once (exchangelib's session pool, one session by default;
+        it opens sessions as threads need them, and its retry policy closes some when the server is busy)."""
+        if requests > self.protocol.max_connections:
+            self.protocol.max_connections = requests
+
     # -- calendar options ------------------------------------------------------------------
     def calendar_configuration(self, mailbox: str) -> dict[str, Any] | None:
         """The calendar options dictionary of `mailbox` ([MS-OXOCFG] 2.2.5.1.1: the user configuration "Calendar" of

@@ -216,6 +216,8 @@ class Server(Backend[BookingAttrs]):
             return Observed(_address(room), room, attributes)
 
         found: list[Observed] = []
+        if names:
+            ctx.clients.ews.allow_parallel(max(1, ctx.parallelism))
         with ThreadPoolExecutor(max_workers=max(1, ctx.parallelism)) as pool:
             for observed in pool.map(one, sorted(names)):
                 ctx.read_some(1)
