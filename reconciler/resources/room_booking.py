@@ -54,7 +54,7 @@ from reconciler.resources.base import (
     Query,
     ResourceKind,
 )
-from reconciler.resources.calendar_permission import server_mailboxes
+from reconciler.resources.calendar_permission import IMPERSONATION_DOC, server_mailboxes
 from reconciler.resources.lookups import ROOM_TYPES, read_permission, smtp
 from reconciler.resources.room_list import resolve_rooms
 from reconciler.spec.loader import LoadedSpec
@@ -84,10 +84,6 @@ PARAMETERS |= {
 READABLE: dict[str, str] = {"automate_processing": "AutomateProcessing"}
 # AutomateProcessing in the dictionary: "0" disables, "1" enables automatic processing, "2" enables it as a resource
 AUTOMATE_PROCESSING_CODES: dict[int, AutomateProcessing] = {0: "None", 1: "AutoUpdate", 2: "AutoAccept"}
-OXOCFG_DOC = "https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxocfg/043f83fa-3b7b-4a7f-8fb8-493d0d10afe8"
-IMPERSONATION_DOC = (
-    "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-configure-impersonation"
-)
 NOT_READABLE = "not readable over EWS; recorded when apply printed the Exchange Management Shell commands"
 
 
@@ -237,8 +233,14 @@ class Server(Backend[BookingAttrs]):
         return Observed(change.address, str(after["room"]), after)
 
     def caveat(self) -> str | None:
+        """Said next to a changed room: "outside reconciler" covers both a hand change and a printed command not run
+        yet, which EWS cannot tell apart."""
         readable = ", ".join(PARAMETERS[n] for n in READABLE)
-        return f"on Exchange Server only {readable} is read over EWS; the other settings are {NOT_READABLE}"
+        return (
+            "on Exchange Server apply prints Set-CalendarProcessing rather than running it, and records what it sets: "
+            f"{readable} (read over EWS) differs from that record until the command runs, or after a hand change; the "
+            "other settings are not readable over EWS (taken from that record)"
+        )
 
 
 def _calendar_options(ctx: Context, room: str) -> dict[str, Any] | None:
