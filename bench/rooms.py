@@ -8,6 +8,10 @@ What it shows: room lookups come from listings (the scope group's members, paged
 one Get-CalendarProcessing request (the cmdlet takes one mailbox per call and the admin API has no pipeline), sent
 `--parallelism` at a time, so the plan's wall time is about rooms x latency / parallelism. The row's `requests` is
 checked against rooms + a fixed number of listings, and `no_change_s` is the second plan, after apply.
+
+`--flavor exchange_server` (`server_row`): the same rooms on an on-premises server, where each room's AutomateProcessing
+is one EWS GetUserConfiguration (its calendar options) and apply only prints the Set-CalendarProcessing commands and
+records them; the plan after apply waits on exactly AutomateProcessing of each room (the commands were not run).
 """
 
 from __future__ import annotations
@@ -92,6 +96,76 @@ def rooms_row(size: int = 10_000, latency_ms: int = 30) -> dict[str, Any]:
     return row
 
 
+SERVER_SPEC = """\
+version: 1
+tenant:
+  domain: contoso.com
+  simulator: {url}
+target: exchange_server
+exchange_server:
+  ews_url: https://mail.contoso.com/EWS/Exchange.asmx
+  username: reconciler-admin@contoso.com
+  password: ${{env:BENCH_SVC_PASSWORD}}
+  auth: basic
+room_booking:
+  - rooms: [{rooms}]
+    automate_processing: AutoAccept
+    process_external_meeting_messages: true
+    all_book_in_policy: true
+"""
+
+
+def server_row(size: int = 10_000, latency_ms: int = 30) -> dict[str, Any]:
+    """Exchange Server: plan, apply (prints and records the commands) and plan again for `size` rooms."""
+    with tempfile.TemporaryDirectory(prefix="reconciler-bench-rooms-") as folder:
+        root = Path(folder)
+        tenant = init_tenant(root / "tenant.json", rooms=size, flavor="exchange_server", ad_password=PASSWORD)
+        rooms = sorted(r["emailAddress"] for r in tenant["rooms"])
+        command = [*RECONCILER, "sim", "serve", str(root / "tenant.json"), "--port", "0"]
+        server = subprocess.Popen([*command, "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert server.stdout is not None
+            url = next(w for w in server.stdout.readline().split() if w.startswith("http://"))
+            spec = root / "rooms.yaml"
+            spec.write_text(SERVER_SPEC.format(url=url, rooms=", ".join(rooms)), encoding="utf-8")
+            state = ("--state", str(root / "state.json"))
+            before = _operations(url)
+            first = _run(url, "plan", str(spec), "--json", *state)
+            reads = _operations(url).get("ews GetUserConfiguration", 0) - before.get("ews GetUserConfiguration", 0)
+            applied = _run(url, "apply", str(spec), "--auto-approve", *state)
+            again = _run(url, "plan", str(spec), "--json", *state)
+        finally:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(10)
+    waiting = [c for c in json.loads(again["stdout"])["changes"] if c["kind"] == "room_booking"]
+    row = {
+        "flavor": "exchange_server",
+        "rooms": len(rooms),
+        "latency_ms": latency_ms,
+        "plan_s": round(first["seconds"], 3),
+        "requests": first["requests"],
+        "get_user_configuration": reads,
+        "manual": json.loads(first["stdout"])["summary"]["manual"],
+        "apply_s": round(applied["seconds"], 3),
+        "apply_requests": applied["requests"],
+        "after_apply_s": round(again["seconds"], 3),
+        "waiting_on_automate_processing": sum(1 for c in waiting if c["changed"] == ["automate_processing"]),
+    }
+    row["ok"] = row["requests"] == row["get_user_configuration"] == row["manual"] == len(rooms) and row[
+        "waiting_on_automate_processing"
+    ] == len(rooms)
+    return row
+
+
+def _operations(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{url}/_simulator/stats", timeout=30) as answer:  # loopback only
+        return dict(json.loads(answer.read())["operations"])
+
+
 def _run(url: str, *args: str) -> dict[str, Any]:
     before = _served(url)
     env = {**os.environ, "BENCH_SVC_PASSWORD": PASSWORD}
@@ -112,8 +186,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.rooms")
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=int, default=30)
+    parser.add_argument("--flavor", choices=("exchange_online", "exchange_server"), default="exchange_online")
     options = parser.parse_args()
-    row = rooms_row(options.size, options.latency_ms)
+    make = server_row if options.flavor == "exchange_server" else rooms_row
+    row = make(options.size, options.latency_ms)
     print(json.dumps(row))
     raise SystemExit(0 if row["ok"] else 1)
 

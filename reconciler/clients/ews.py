@@ -5,6 +5,7 @@ Configuration per run; one Account per mailbox, acting by impersonation.
 GetRoomLists: https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getroomlists-operation
 GetRooms:     https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getrooms-operation
 PermissionSet: https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/permissionset-permissionsettype
+GetUserConfiguration: https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getuserconfiguration-operation
 """
 
 from __future__ import annotations
@@ -175,6 +176,37 @@ class EwsClient:
             folder.save(update_fields=["permission_set"])
 
         self._call(f"UpdateFolder {mailbox}:\\Calendar", update)
+
+    def allow_parallel(self, requests: int) -> None:
+        """Let up to `requests` requests be in flight at once (exchangelib's session pool, one session by default;
+        it opens sessions as threads need them, and its retry policy closes some when the server is busy)."""
+        if requests > self.protocol.max_connections:
+            self.protocol.max_connections = requests
+
+    # -- calendar options ------------------------------------------------------------------
+    def calendar_configuration(self, mailbox: str) -> dict[str, Any] | None:
+        """The calendar options dictionary of `mailbox` ([MS-OXOCFG] 2.2.5.1.1: the user configuration "Calendar" of
+        its Calendar folder), read by impersonation with GetUserConfiguration (Dictionary only; one request, the folder
+        named by DistinguishedFolderId rather than looked up first); None when the mailbox has no such object.
+        https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxocfg/043f83fa-3b7b-4a7f-8fb8-493d0d10afe8"""
+
+        def get() -> dict[str, Any] | None:
+            from exchangelib.errors import ErrorItemNotFound
+            from exchangelib.properties import DistinguishedFolderId, Mailbox, UserConfigurationNameMNS
+            from exchangelib.services import GetUserConfiguration
+
+            folder = DistinguishedFolderId(id="calendar", mailbox=Mailbox(email_address=mailbox))
+            name = UserConfigurationNameMNS(name="Calendar", folder=folder)
+            try:
+                found = GetUserConfiguration(account=self._account(mailbox)).get(
+                    user_configuration_name=name, properties="Dictionary"
+                )
+            except ErrorItemNotFound:
+                return None
+            return dict(found.dictionary or {})
+
+        found: dict[str, Any] | None = self._call(f"GetUserConfiguration {mailbox}:\\Calendar", get)
+        return found
 
     # -- impersonation ---------------------------------------------------------------------
     def can_impersonate(self, mailbox: str) -> tuple[bool, str]:

@@ -122,6 +122,7 @@ class _Run:
     failed: dict[str, str] = field(default_factory=dict)  # address -> why
     reached: set[str] = field(default_factory=set)  # addresses done, failed or printed as manual steps
     done: int = 0  # changes to the tenant or state carried out
+    unsaved: bool = False  # records of printed manual steps not written yet
 
     def blocked_by(self, change: Change) -> str | None:
         return next((dep for dep in change.depends_on if dep in self.failed), None)
@@ -198,6 +199,8 @@ def apply_plan(
                 _apply_bulk(run, ready)
             elif ready:
                 _apply_single(run, ready[0])
+    if run.unsaved:
+        run.state = run.backend.write(run.state)
     if run.interrupts.requested:
         raise run.stopped(plan)
     if not plan.targets:  # the plan covered every earlier intent (those no longer in the spec were named in it)
@@ -238,8 +241,13 @@ def _bulk(change: Change) -> bool:
 
 def _apply_single(run: _Run, change: Change) -> None:
     if not change.automated:
+        # recorded once the next plan confirms it in the tenant, unless its backend records what the commands set
+        printed = KINDS[change.kind].backend(run.ctx.target).record_manual(change)
+        if printed is not None:  # written with the next change's state, or at the end (one write for many rooms)
+            run.state.put(_record(run.ctx, change, printed, run.state.get(change.address)))
+            run.unsaved = True
         run.reached.add(change.address)
-        run.progress(change, "manual")  # recorded once the next plan confirms it in the tenant
+        run.progress(change, "manual")
         return
     run.progress(change, "start")
     with run.writing([change]):

@@ -112,6 +112,8 @@ def _entry(change: Change, state: State, ctx: Context) -> DriftEntry | None:
         message = "does not match the spec (not in this state, so whether by hand or by a spec edit is unknown)"
     else:
         message = "changed outside reconciler" if outside else "does not match the spec (spec changed since apply?)"
+    caveat = kind.backend(ctx.target).caveat()
+    message = f"{message}; {caveat}" if caveat else message
     return DriftEntry(
         address=change.address,
         kind=change.kind,

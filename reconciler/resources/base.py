@@ -273,6 +273,17 @@ class Backend(ABC, Generic[A]):
         Server, where EWS only shows whether impersonation works); None: "does not exist"."""
         return None
 
+    def record_manual(self, change: Change) -> Observed | None:
+        """What state records when apply prints this change's `manual` commands; None (the default): nothing until
+        the next plan confirms the change and an apply adopts it. A backend that can read only part of the object
+        (Exchange Server's room booking: AutomateProcessing over EWS) records what the commands set, so later plans
+        take the part they cannot read from the record once the part they can read confirms the commands ran."""
+        return None
+
+    def caveat(self) -> str | None:
+        """What drift says next to a changed object of this backend when it reads only part of it, or None."""
+        return None
+
 
 class Unsupported(Backend[A]):
     """A target on which the kind does not exist (e.g. the Entra service account on Exchange Server)."""

@@ -12,10 +12,14 @@ takes one mailbox per call (-Identity is mandatory and takes no wildcards; Power
 `Get-Mailbox | Get-CalendarProcessing` is one call per mailbox too) and the admin API has no pipeline, so rooms are
 read one request each, `ctx.parallelism` at a time (never one mailbox twice at once). A write names only the
 settings that differ.
-Exchange Server: no API reconciler can call reads these settings (EWS has no operation for them; [MS-OXOCFG] 2.2.5.1.1
-documents only AutomateProcessing in the calendar options an EWS GetUserConfiguration could read), so the plan prints
-the Exchange Management Shell commands and says that it cannot confirm them: every plan shows them again, and
-`Get-CalendarProcessing` in the shell is how an admin checks.
+Exchange Server: the settings are changed by the Exchange Management Shell commands the plan prints. EWS reads one of
+them: [MS-OXOCFG] 2.2.5.1.1 documents the calendar options dictionary (the FAI message IPM.Configuration.Calendar of
+the Calendar folder, EWS GetUserConfiguration "Calendar"), whose only calendar-processing setting is
+AutomateProcessing (0 None, 1 AutoUpdate, 2 AutoAccept). reconciler reads it for each room, impersonating the room as
+the EWS account, and compares it as on Exchange Online. The others are not readable over EWS: apply records the values
+its printed commands set (Backend.record_manual), and later plans take them from that record; AutomateProcessing
+matching the record confirms the commands ran. Before any record, they count as not set, so the plan prints them.
+https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxocfg/043f83fa-3b7b-4a7f-8fb8-493d0d10afe8
 https://learn.microsoft.com/powershell/module/exchangepowershell/set-calendarprocessing
 https://learn.microsoft.com/powershell/module/exchangepowershell/get-calendarprocessing
 """
@@ -28,10 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from reconciler.errors import Location, ReconcilerError, SpecError
+from reconciler.errors import ClientError, Location, ReconcilerError, SpecError
 from reconciler.render import powershell as ps
 from reconciler.resources.base import (
+    APPLICATION_IMPERSONATION,
     APPLY,
+    EWS_ACCOUNT,
     EXCHANGE_ONLINE_ROLE,
     EXCHANGE_SERVER_ROLE,
     MAIL_RECIPIENTS,
@@ -48,7 +54,7 @@ from reconciler.resources.base import (
     Query,
     ResourceKind,
 )
-from reconciler.resources.calendar_permission import server_mailboxes
+from reconciler.resources.calendar_permission import IMPERSONATION_DOC, server_mailboxes
 from reconciler.resources.lookups import ROOM_TYPES, read_permission, smtp
 from reconciler.resources.room_list import resolve_rooms
 from reconciler.spec.loader import LoadedSpec
@@ -74,11 +80,11 @@ PARAMETERS |= {
     "all_request_in_policy": "AllRequestInPolicy",
     "all_request_out_of_policy": "AllRequestOutOfPolicy",
 }
-UNCONFIRMED = (
-    "reconciler cannot read a room's calendar processing on Exchange Server (EWS has no operation for it), so it "
-    "shows these commands on every plan: "
-    "run the commands, then check with Get-CalendarProcessing in the Exchange Management Shell"
-)
+# spec attribute -> key of the calendar options dictionary ([MS-OXOCFG] 2.2.5.1.1), the settings EWS can read
+READABLE: dict[str, str] = {"automate_processing": "AutomateProcessing"}
+# AutomateProcessing in the dictionary: "0" disables, "1" enables automatic processing, "2" enables it as a resource
+AUTOMATE_PROCESSING_CODES: dict[int, AutomateProcessing] = {0: "None", 1: "AutoUpdate", 2: "AutoAccept"}
+NOT_READABLE = "not readable over EWS; recorded when apply printed the Exchange Management Shell commands"
 
 
 class BookingAttrs(Attributes):
@@ -183,21 +189,103 @@ class Online(Backend[BookingAttrs]):
 
 
 class Server(Backend[BookingAttrs]):
-    """Exchange Server: Exchange Management Shell commands; nothing reconciler can call confirms them."""
+    """Exchange Server: Exchange Management Shell commands; AutomateProcessing read over EWS (GetUserConfiguration of
+    each room's calendar options), the other settings from what apply recorded when it printed the commands."""
 
     automated = False
 
     def read(self, ctx: Context, query: Query) -> list[Observed]:
-        return []  # no documented interface reconciler uses reads calendar processing on-premises (see UNCONFIRMED)
+        """Each room the spec or state names: the readable settings as EWS shows them now, the others as recorded
+        (None before any record: not set as far as reconciler knows). A room EWS cannot read is an error."""
+        names = managed(query)
+        records = {str(r.attributes.get("room", "")).lower(): r for r in query.records}
 
-    def unseen(self) -> str | None:
-        return UNCONFIRMED
+        def one(room: str) -> Observed:
+            options = _calendar_options(ctx, room)
+            record = records.get(room)
+            attributes: dict[str, Any] = {"room": room}
+            for name in sorted(names[room] or PARAMETERS):
+                if name in READABLE:
+                    attributes[name] = _readable(name, options)
+                else:
+                    attributes[name] = record.attributes.get(name) if record is not None else None
+            return Observed(_address(room), room, attributes)
+
+        found: list[Observed] = []
+        if names:
+            ctx.clients.ews.allow_parallel(max(1, ctx.parallelism))
+        with ThreadPoolExecutor(max_workers=max(1, ctx.parallelism)) as pool:
+            for observed in pool.map(one, sorted(names)):
+                ctx.read_some(1)
+                found.append(observed)
+        return found
 
     def manual(self, change: Change) -> list[str]:
         after = dict(change.after or {})
         names = [n for n in after if n in PARAMETERS and after[n] is not None]
         # idempotent as it is: Set-CalendarProcessing sets the named values, and a second run changes nothing
         return [set_command(str(after["room"]), parameters_of(after, names))]
+
+    def record_manual(self, change: Change) -> Observed | None:
+        """The settings the printed command sets: the next plans take the unreadable ones from this record, and
+        compare AutomateProcessing, read over EWS, with it (confirming the command ran)."""
+        after = dict(change.after or {})
+        return Observed(change.address, str(after["room"]), after)
+
+    def caveat(self) -> str | None:
+        """Said next to a changed room: "outside reconciler" covers both a hand change and a printed command not run
+        yet, which EWS cannot tell apart."""
+        readable = ", ".join(PARAMETERS[n] for n in READABLE)
+        return (
+            "on Exchange Server apply prints Set-CalendarProcessing rather than running it, and records what it sets: "
+            f"{readable} (read over EWS) differs from that record until the command runs, or after a hand change; the "
+            "other settings are not readable over EWS (taken from that record)"
+        )
+
+
+def _calendar_options(ctx: Context, room: str) -> dict[str, Any] | None:
+    """The room's calendar options dictionary, or a clear error naming the room and what the EWS account needs."""
+    try:
+        return ctx.clients.ews.calendar_configuration(room)
+    except ClientError as exc:
+        if "ErrorImpersonateUserDenied" not in exc.detail:
+            raise
+        raise ClientError(
+            f"cannot read room {room}'s AutomateProcessing over EWS: the EWS account may not impersonate it",
+            f"{exc.detail}\nreconciler reads each room_booking room's calendar options (GetUserConfiguration) by "
+            "impersonating the room as exchange_server.username: include the rooms in that account's "
+            "ApplicationImpersonation scope (`reconciler permissions SPEC` gives the commands)",
+        ) from None
+
+
+def _readable(name: str, options: Mapping[str, Any] | None) -> Any:
+    """A readable setting from the calendar options dictionary; None when the room has none or the key is absent."""
+    if options is None:
+        return None
+    value = options.get(READABLE[name])
+    if name == "automate_processing":
+        code = value if isinstance(value, int) and not isinstance(value, bool) else None
+        return AUTOMATE_PROCESSING_CODES.get(code) if code is not None else None
+    return value
+
+
+def server_note(spec: Spec) -> str:
+    """What the plan says of room booking on Exchange Server: what EWS confirms, and what it takes from state."""
+    preset = room_booking_preset(spec)
+    named = {n for e in spec.room_booking for n in e.named()}
+    named |= set(preset[0]) if preset and any(e.preset == "integration" for e in spec.room_booking) else set()
+    unreadable = [PARAMETERS[n] for n in sorted(named) if n not in READABLE]
+    readable = ", ".join(PARAMETERS[n] for n in READABLE)
+    said = (
+        f"on Exchange Server reconciler reads {readable} over EWS (GetUserConfiguration of each room's calendar "
+        "options, [MS-OXOCFG] 2.2.5.1.1) and compares it with the spec"
+    )
+    if unreadable:
+        said += (
+            f"; {', '.join(unreadable)}: {NOT_READABLE}, and taken from state once {readable} shows the commands ran"
+            f" (Get-CalendarProcessing in the Exchange Management Shell shows them)"
+        )
+    return said
 
 
 def _literal(value: Any) -> str:
@@ -340,17 +428,33 @@ class RoomBookingKind(ResourceKind):
             shown = ", ".join(f"{PARAMETERS[k]} {_literal(v)}" for k, v in preset[0].items())
             said.append(f"room_booking: {shown} ({preset[1]}; a setting named in room_booking wins)")
         if loaded.spec.room_booking and loaded.spec.target is Target.EXCHANGE_SERVER:
-            said.append(f"room_booking: {UNCONFIRMED}")
+            said.append(f"room_booking: {server_note(loaded.spec)}")
         return said
 
     def permissions(self, spec: Spec) -> list[Permission]:
         """Exchange Online: View-Only Recipients to read (export reads every room's policy), Mail Recipients to write;
-        Exchange Server: the admin who runs Set-CalendarProcessing needs Mail Recipients."""
+        Exchange Server: the EWS account impersonates each room to read its AutomateProcessing, and the admin who runs
+        Set-CalendarProcessing needs Mail Recipients."""
         writes = ("Set-CalendarProcessing",)
         if not spec.room_booking:
             return []
         if spec.target is Target.EXCHANGE_SERVER:
-            return [Permission(EXCHANGE_SERVER_ROLE, MAIL_RECIPIENTS, APPLY, writes, ROLES_DOC, self.kind, SHELL_ADMIN)]
+            server_reads = (
+                "GetUserConfiguration of each room's calendar options (AutomateProcessing) by impersonation",
+            )
+            return [
+                Permission(
+                    EXCHANGE_SERVER_ROLE,
+                    APPLICATION_IMPERSONATION,
+                    READ,
+                    server_reads,
+                    IMPERSONATION_DOC,
+                    self.kind,
+                    EWS_ACCOUNT,
+                    note="its management scope must hold the rooms of room_booking",
+                ),
+                Permission(EXCHANGE_SERVER_ROLE, MAIL_RECIPIENTS, APPLY, writes, ROLES_DOC, self.kind, SHELL_ADMIN),
+            ]
         exported = Permission(
             EXCHANGE_ONLINE_ROLE,
             VIEW_ONLY_RECIPIENTS,
@@ -374,34 +478,60 @@ class RoomBookingKind(ResourceKind):
         return [("room", name)]
 
     def export(self, ctx: Context) -> Fragment | None:
-        """The settings the integration's mode needs, as every room of the tenant has them (Exchange Online).
+        """The settings the integration's mode needs, as every room of the tenant has them.
 
-        Only for a spec that manages room booking: it costs one Get-CalendarProcessing per room (the cmdlet takes one
-        mailbox per call), which an export of a large tenant should not pay unasked."""
-        if ctx.target is Target.EXCHANGE_SERVER or not ctx.spec.spec.room_booking:
+        Only for a spec that manages room booking: it costs one read per room (Get-CalendarProcessing takes one
+        mailbox per call; on Exchange Server one GetUserConfiguration per room), which an export of a large tenant
+        should not pay unasked. Exchange Server: the rooms of the room lists EWS shows, with AutomateProcessing, the
+        one setting EWS reads (the note says so)."""
+        if not ctx.spec.spec.room_booking:
             return None
+        server = ctx.target is Target.EXCHANGE_SERVER
+        rooms = self._server_rooms(ctx) if server else self._online_rooms(ctx)
+        if not rooms:
+            return None
+        names = sorted(READABLE if server else BOOKED)
+        backend = self.server if server else self.online
+        observed = backend.read(ctx, Query(tuple(Desired(self.kind, r, {"room": r}) for r in rooms), ()))
+        groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
+        for o in observed:
+            key = tuple((n, o.attributes.get(n)) for n in names if o.attributes.get(n) is not None)
+            if key:
+                groups.setdefault(key, []).append(o.attributes["room"])
+        entries = CommentedSeq()
+        for key, members in sorted(groups.items(), key=lambda g: g[1]):
+            entry = CommentedMap(rooms=CommentedSeq(sorted(members)), preset="none")
+            entry.update(dict(key))
+            entries.append(entry)
+        if not entries:
+            return None
+        comment = "Rooms' booking policy as the tenant has it (the settings the integration's mode depends on)"
+        notes = (
+            (
+                "room_booking on Exchange Server: only AutomateProcessing is readable over EWS (the calendar options, "
+                "[MS-OXOCFG]); the other Set-CalendarProcessing settings are not exported, and only rooms of room "
+                "lists are found",
+            )
+            if server
+            else ()
+        )
+        return Fragment("room_booking", entries, comment=comment, notes=notes)
+
+    @staticmethod
+    def _online_rooms(ctx: Context) -> list[str]:
         rows = ctx.clients.exchange.run(
             "Get-Mailbox",
             {"RecipientTypeDetails": "RoomMailbox", "ResultSize": "Unlimited"},
             what="rooms",
             select=("PrimarySmtpAddress",),
         )
-        rooms = sorted({smtp(r) for r in rows} - {""})
-        if not rooms:
-            return None
-        names = sorted(BOOKED)
-        observed = self.online.read(ctx, Query(tuple(Desired(self.kind, r, {"room": r}) for r in rooms), ()))
-        groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
-        for o in observed:
-            key = tuple((n, o.attributes.get(n)) for n in names if o.attributes.get(n) is not None)
-            groups.setdefault(key, []).append(o.attributes["room"])
-        entries = CommentedSeq()
-        for key, members in sorted(groups.items(), key=lambda g: g[1]):
-            entry = CommentedMap(rooms=CommentedSeq(sorted(members)), preset="none")
-            entry.update(dict(key))
-            entries.append(entry)
-        comment = "Rooms' booking policy as the tenant has it (the settings the integration's mode depends on)"
-        return Fragment("room_booking", entries, comment=comment)
+        return sorted({smtp(r) for r in rows} - {""})
+
+    @staticmethod
+    def _server_rooms(ctx: Context) -> list[str]:
+        """The rooms of every room list (GetRoomLists, GetRooms): what EWS shows of a server's rooms."""
+        lookups = ctx.lookups
+        return sorted({r.lower() for a in lookups.ews_room_lists().values() for r in lookups.ews_rooms(a)})
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:

@@ -2,8 +2,9 @@
 
 Served for both flavors, with the operations a calendar integration needs:
 ``GetRoomLists``, ``GetRooms``, ``ExpandDL``, ``GetFolder`` (root, msgfolderroot and calendar; the calendar's
-``folder:PermissionSet``) and ``UpdateFolder`` (``SetFolderField``/``DeleteFolderField`` of the
-calendar's ``folder:PermissionSet``). Reference:
+``folder:PermissionSet``), ``UpdateFolder`` (``SetFolderField``/``DeleteFolderField`` of the
+calendar's ``folder:PermissionSet``) and ``GetUserConfiguration`` (the calendar options dictionary, from the same
+calendar-processing data ``Set-CalendarProcessing`` changes). Reference:
 https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/ews-operations-in-exchange
 
 Authentication: ``exchange_server`` takes HTTP Basic (UPN, SMTP address or ``DOMAIN\\alias``)
@@ -39,6 +40,7 @@ from defusedxml import ElementTree as SafeET
 
 from reconciler.simulator import exchange_model as model
 from reconciler.simulator.directory import hash_password
+from reconciler.simulator.exchange_calendar import automate_processing
 from reconciler.simulator.faults import retry_after, take_fault
 from reconciler.simulator.tokens import TokenError, decode_token
 from reconciler.simulator.wire import HttpRequest, HttpResponse, SimContext
@@ -107,6 +109,7 @@ MESSAGES: dict[str, str] = {
     "ErrorNonExistentMailbox": "The SMTP address has no mailbox associated with it.",
     "ErrorNameResolutionNoResults": "No results were found.",
     "ErrorFolderNotFound": "The specified folder could not be found in the store.",
+    "ErrorItemNotFound": "The specified object was not found in the store.",
     "ErrorInvalidIdMalformed": "Id is malformed.",
     "ErrorSchemaValidation": "The request failed schema validation.",
     "ErrorInvalidServerVersion": "The specified server version is invalid.",
@@ -1112,6 +1115,88 @@ def update_folder(session: Session, request: Element) -> tuple[Element, bool]:
     return response, changed
 
 
+# --- user configuration objects --------------------------------------------------------------
+
+# [MS-OXOCFG] 2.2.5.1.1 Calendar Options: the calendar options dictionary is the FAI message of class
+# IPM.Configuration.Calendar in the Calendar folder (EWS: the user configuration "Calendar" of the calendar folder);
+# its documented settings and defaults: piRemindDefault (Integer32, 15), piAutoProcess (Boolean, True) and
+# AutomateProcessing (Integer32: "0" disables automatic processing, "1" enables it, "2" enables it treating the
+# mailbox as a resource), the Set-CalendarProcessing -AutomateProcessing values None, AutoUpdate, AutoAccept.
+# No other calendar-processing setting is documented there, so none other is served.
+# https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxocfg/043f83fa-3b7b-4a7f-8fb8-493d0d10afe8
+CALENDAR_CONFIGURATION = "Calendar"
+AUTOMATE_PROCESSING_CODES = {"None": "0", "AutoUpdate": "1", "AutoAccept": "2"}
+_CONFIGURATION_PROPERTIES = ("Id", "Dictionary", "XmlData", "BinaryData", "All")
+
+
+def calendar_options(session: Session, mailbox: JsonObject) -> list[tuple[str, str, str]]:
+    """The calendar options dictionary as (key, value type, value): AutomateProcessing from the mailbox's calendar
+    processing (what Set-CalendarProcessing changes), the client settings at their documented defaults."""
+    flags = automate_processing(mailbox, session.flavor == "exchange_online")
+    return [
+        ("piRemindDefault", "Integer32", "15"),
+        ("piAutoProcess", "Boolean", "true"),
+        ("AutomateProcessing", "Integer32", AUTOMATE_PROCESSING_CODES[flags]),
+    ]
+
+
+def _dictionary_entry(parent: Element, key: str, kind: str, value: str) -> None:
+    """https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/dictionaryentry"""
+    entry = _add(parent, t("DictionaryEntry"))
+    dict_key = _add(entry, t("DictionaryKey"))
+    _add(dict_key, t("Type"), "String")
+    _add(dict_key, t("Value"), key)
+    dict_value = _add(entry, t("DictionaryValue"))
+    _add(dict_value, t("Type"), kind)
+    _add(dict_value, t("Value"), value)
+
+
+def get_user_configuration(session: Session, request: Element) -> tuple[Element, bool]:
+    """The user configuration object `Name` of a folder; the simulator holds one, the calendar options ("Calendar" on
+    the calendar folder), read by the mailbox itself (or by impersonation of it); another name is ErrorItemNotFound.
+    Request and response as the operation page's examples (UserConfigurationName with a DistinguishedFolderId,
+    UserConfigurationProperties Dictionary; UserConfiguration with UserConfigurationName and Dictionary).
+    https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getuserconfiguration-operation
+    https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/userconfigurationproperties
+    """
+    name_elem = request.find(m("UserConfigurationName"))
+    properties = _text(request, m("UserConfigurationProperties"))
+    if name_elem is None or len(name_elem) == 0 or properties not in _CONFIGURATION_PROPERTIES:
+        raise EwsFault("ErrorSchemaValidation")
+    name = name_elem.get("Name", "")
+    response = Element(m("GetUserConfigurationResponse"))
+    messages = _add(response, m("ResponseMessages"))
+    tag = m("GetUserConfigurationResponseMessage")
+    try:
+        folder = resolve_folder(session, name_elem[0])
+        if session.caller.app_id is not None:
+            authorize(session, folder, write=False)
+        elif not _same_recipient(session.acting, folder.mailbox):  # the mailbox's own settings
+            raise EwsError("ErrorAccessDenied")
+        if folder.name != "calendar" or name != CALENDAR_CONFIGURATION:
+            raise EwsError("ErrorItemNotFound")
+    except EwsError as error:
+        response_message(messages, tag, error)
+        return response, False
+    configuration = _add(response_message(messages, tag), m("UserConfiguration"))
+    named = _add(configuration, t("UserConfigurationName"), Name=name)
+    _add(named, t("DistinguishedFolderId"), Id=folder.name)
+    if properties in ("Id", "All"):
+        item_id = base64.b64encode(f"{_ID_PREFIX}:{folder.guid}:IPM.Configuration.Calendar".encode()).decode("ascii")
+        options = json.dumps(calendar_options(session, folder.mailbox)).encode()
+        _add(
+            configuration,
+            t("ItemId"),
+            Id=item_id,
+            ChangeKey=base64.b64encode(hashlib.sha256(options).digest()[:20]).decode("ascii"),
+        )
+    if properties in ("Dictionary", "All"):
+        dictionary = _add(configuration, t("Dictionary"))
+        for key, kind, value in calendar_options(session, folder.mailbox):
+            _dictionary_entry(dictionary, key, kind, value)
+    return response, False
+
+
 RESOLVE_LIMIT = 100  # "The ResolveNames response returns a maximum of 100 candidates"
 
 
@@ -1172,6 +1257,7 @@ OPERATIONS: dict[str, Operation] = {
     m("GetFolder"): get_folder,
     m("FindFolder"): find_folder,
     m("UpdateFolder"): update_folder,
+    m("GetUserConfiguration"): get_user_configuration,
 }
 
 

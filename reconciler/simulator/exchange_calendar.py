@@ -71,9 +71,18 @@ def _integers(ctx: Ctx) -> dict[str, tuple[int, int, int]]:
     return {**INTEGERS, **(ONLINE_INTEGERS if ctx.online else {})}
 
 
-def _defaults(ctx: Ctx, mailbox: JsonObject) -> JsonObject:
+def automate_processing(mailbox: JsonObject, online: bool) -> str:
+    """The mailbox's AutomateProcessing as Get-CalendarProcessing shows it: the value a cmdlet set, else the page's
+    default (EWS GetUserConfiguration serves the same value from the calendar options, see ews.py)."""
+    stored = (mailbox.get("CalendarProcessing") or {}).get("AutomateProcessing")
+    if stored in AUTOMATE_PROCESSING:
+        return str(stored)
     resource = mailbox.get("RecipientTypeDetails") in RESOURCE_TYPES
-    values: JsonObject = {"AutomateProcessing": "AutoAccept" if resource and ctx.online else "AutoUpdate"}
+    return "AutoAccept" if resource and online else "AutoUpdate"
+
+
+def _defaults(ctx: Ctx, mailbox: JsonObject) -> JsonObject:
+    values: JsonObject = {"AutomateProcessing": automate_processing(mailbox, ctx.online)}
     values.update(_booleans(ctx))
     values.update({name: default for name, (default, _, _) in _integers(ctx).items()})
     values.update({name: [] for name in LISTS})

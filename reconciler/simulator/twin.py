@@ -20,7 +20,10 @@ from typing import Any
 
 from reconciler.simulator import exchange_model as xm
 from reconciler.simulator.directory import SKU_CATALOG, new_user, stable_id, subscribed_sku
-from reconciler.simulator.ews import LEVEL_TO_RIGHT  # CalendarPermissionLevel -> AccessRights
+from reconciler.simulator.ews import (
+    AUTOMATE_PROCESSING_CODES,  # AutomateProcessing -> calendar options' code
+    LEVEL_TO_RIGHT,  # CalendarPermissionLevel -> AccessRights
+)
 
 JsonObject = dict[str, Any]
 SNAPSHOT_FORMAT = 1
@@ -279,6 +282,9 @@ class _Builder:
         elif operation == "GetFolder" and acting and 'ResponseClass="Success"' in body:
             self.impersonated.setdefault(account, set()).add(acting.lower())
             self._ews_permissions(acting, root)
+        elif operation == "GetUserConfiguration" and acting and 'ResponseClass="Success"' in body:
+            self.impersonated.setdefault(account, set()).add(acting.lower())
+            self._calendar_options(acting, root)
 
     def _ews_mailbox(self, element: ET.Element, kind: str | None) -> JsonObject:
         address = element.findtext(f"{T}EmailAddress") or ""
@@ -302,6 +308,19 @@ class _Builder:
             who = special if special in xm.SPECIAL_USERS else self._grantee(address) if address else None
             if who is not None and level != "Custom":  # a Custom set has no single AccessRights role
                 self._permission(mailbox, who, [LEVEL_TO_RIGHT.get(level, level)], None)
+
+    def _calendar_options(self, mailbox: str, root: ET.Element) -> None:
+        """The calendar options' AutomateProcessing ([MS-OXOCFG] 2.2.5.1.1) as the mailbox's calendar processing, the
+        data the twin's GetUserConfiguration and Get-CalendarProcessing answer from (the other settings EWS does not
+        show: the twin keeps their defaults)."""
+        codes = {code: flag for flag, code in AUTOMATE_PROCESSING_CODES.items()}
+        for entry in root.iter(f"{T}DictionaryEntry"):
+            if entry.findtext(f"{T}DictionaryKey/{T}Value") != "AutomateProcessing":
+                continue
+            flag = codes.get((entry.findtext(f"{T}DictionaryValue/{T}Value") or "").strip())
+            found = self.by_address.get(mailbox.lower())
+            if flag is not None and found is not None:
+                found.setdefault("CalendarProcessing", {})["AutomateProcessing"] = flag
 
     # -- after every answer ----------------------------------------------------------------------
     def finish(self, accounts: list[str]) -> None:

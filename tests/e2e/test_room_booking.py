@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.rooms import SPEC as ROOMS_SPEC
 from reconciler.simulator import Simulator, init_tenant
-from tests.conftest import PASSWORD, REPO, Tenant, Workspace, write_access_spec
+from tests.conftest import PASSWORD, REPO, Result, Tenant, Workspace, write_access_spec
 
 ROOMS = ("boardroom@contoso.com", "confrooma@contoso.com", "confroomb@contoso.com")
 CRONOFY = {
@@ -131,41 +131,146 @@ def test_export_then_plan_shows_no_change(tenant: Tenant) -> None:
     assert len(bookings) == 3 and {c["action"] for c in bookings} == {"no-op"}
 
 
-def test_exchange_server_prints_the_shell_commands_and_they_converge(server: Tenant) -> None:
-    path = server.root / "specs" / "exchange-server.yaml"
-    path.write_text(
-        path.read_text(encoding="utf-8")
-        + "room_booking:\n  - room_list: Meeting Rooms\n    automate_processing: AutoAccept\n"
-        + "    process_external_meeting_messages: true\n",
-        encoding="utf-8",
-    )
-    spec, env = str(path), {"EXCHANGE_ADMIN_PASSWORD": PASSWORD}
-    plan = server.cli("plan", spec, "--json", env=env)
-    assert plan.exit_code == 0, plan.output
-    [booking] = [c for c in json.loads(plan.stdout)["changes"] if c["kind"] == "room_booking"]
-    assert booking["automated"] is False
-    command = (
-        "Set-CalendarProcessing -Identity 'boardroom@contoso.com' -AutomateProcessing AutoAccept "
-        "-ProcessExternalMeetingMessages $true"
-    )
-    assert booking["manual"] == [command]
-    human = server.cli("plan", spec, env=env)
-    assert "cannot read a room's calendar processing on Exchange Server" in human.stdout
+SERVER_ROOMS = ("boardroom@contoso.com", "confrooma@contoso.com")
+SERVER_TAIL = """\
+room_booking:
+  - room_list: Meeting Rooms
+"""
 
-    before = server.cli("sim", "ems", str(server.tenant), "Get-CalendarProcessing -Identity boardroom@contoso.com")
-    assert "AutoUpdate" in before.stdout  # a room made in PowerShell on-premises
-    for _ in range(2):  # a second run changes nothing and fails on nothing
-        ran = server.cli("sim", "ems", str(server.tenant), *booking["manual"])
-        assert ran.exit_code == 0, ran.output
-    after = server.cli("sim", "ems", str(server.tenant), "Get-CalendarProcessing -Identity boardroom@contoso.com")
-    assert "AutoAccept" in after.stdout and "AutoUpdate" not in after.stdout
-    again = json.loads(server.cli("plan", spec, "--json", env=env).stdout)
-    [still] = [c for c in again["changes"] if c["kind"] == "room_booking"]
-    assert still["manual"] == [command]  # the same commands: reconciler cannot confirm them, and says so
-    drift = server.cli("drift", spec, env=env)
+
+def _server(server: Tenant, *args: str) -> Result:
+    return server.cli(*args, env={"EXCHANGE_ADMIN_PASSWORD": PASSWORD})
+
+
+def _server_spec(server: Tenant) -> str:
+    """specs/exchange-server.yaml at access.level free_busy, its room list's rooms under room_booking (the preset).
+
+    Without its scope group: at free_busy on Exchange Server nothing is impersonated (the service account gets
+    AvailabilityOnly), so no plan could confirm the management scope the scope group would make."""
+    path = server.root / "specs" / "exchange-server.yaml"
+    text = path.read_text(encoding="utf-8").replace("level: restricted", "level: free_busy")
+    text = text.replace("  scope_group: cronofy-scope@contoso.com\n", "")
+    text = text.replace("rooms: [boardroom@contoso.com]", f"rooms: [{', '.join(SERVER_ROOMS)}]")
+    path.write_text(text + SERVER_TAIL, encoding="utf-8")
+    return str(path)
+
+
+def _ems(server: Tenant, *lines: str) -> Result:
+    ran = server.cli("sim", "ems", str(server.tenant), *lines)
+    assert ran.exit_code == 0, ran.output
+    return ran
+
+
+def _run_printed(server: Tenant, plan: dict[str, Any]) -> None:
+    """An admin runs every manual block of the plan in the Exchange Management Shell."""
+    for change in plan["changes"]:
+        if change["manual"]:
+            _ems(server, *change["manual"])
+
+
+def _bookings(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["address"]: c for c in plan["changes"] if c["kind"] == "room_booking"}
+
+
+def test_exchange_server_manual_steps_converge_and_a_hand_change_is_drift(server: Tenant) -> None:
+    """AutomateProcessing is read over EWS (GetUserConfiguration of the room's calendar options); the settings EWS
+    cannot read are recorded when apply prints the commands, and the plan says so."""
+    spec = _server_spec(server)
+    plan = json.loads(_server(server, "plan", spec, "--json").stdout)
+    bookings = _bookings(plan)
+    assert set(bookings) == {f"room_booking.{r}" for r in SERVER_ROOMS}
+    board = bookings["room_booking.boardroom@contoso.com"]
+    assert board["automated"] is False and board["action"] == "update"
+    assert board["before"]["automate_processing"] == "AutoUpdate"  # read over EWS: a room made in PowerShell
+    assert board["before"]["process_external_meeting_messages"] is None  # not readable over EWS, nothing recorded
+    [command] = board["manual"]
+    assert command.startswith("Set-CalendarProcessing -Identity 'boardroom@contoso.com' ")
+    for parameter in (
+        "-AutomateProcessing AutoAccept",
+        "-ProcessExternalMeetingMessages $true",
+        "-AllowConflicts $false",
+    ):
+        assert parameter in command
+    human = _server(server, "plan", spec).stdout
+    assert "reads AutomateProcessing over EWS" in human
+    assert "ProcessExternalMeetingMessages" in human and "not readable over EWS" in human
+
+    applied = _server(server, "apply", spec, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    recorded = {r["address"]: r for r in server.state_data_of("exchange-server")["resources"]}
+    assert recorded["room_booking.boardroom@contoso.com"]["attributes"]["process_external_meeting_messages"] is True
+    waiting = json.loads(_server(server, "plan", spec, "--json").stdout)
+    # the commands have not run yet: AutomateProcessing, read over EWS, says so; the full block is printed again
+    assert {a: c["changed"] for a, c in _bookings(waiting).items()} == {
+        f"room_booking.{r}": ["automate_processing"] for r in SERVER_ROOMS
+    }
+    assert _bookings(waiting)["room_booking.boardroom@contoso.com"]["manual"] == [command]
+
+    before = server.tenant_data()
+    _run_printed(server, waiting)
+    _run_printed(server, waiting)  # a second run changes nothing and fails on nothing
+    shown = _ems(server, "Get-CalendarProcessing -Identity boardroom@contoso.com").stdout
+    assert "AutoAccept" in shown and "AutoUpdate" not in shown
+    assert before["exchange"] != server.tenant_data()["exchange"]
+    after_commands = json.loads(_server(server, "plan", spec, "--json").stdout)
+    assert {c["action"] for c in _bookings(after_commands).values()} == {"no-op"}
+    assert not any(c["import_id"] for c in _bookings(after_commands).values())  # recorded when apply printed them
+    assert _server(server, "apply", spec, "--auto-approve").exit_code == 0  # adopts the scope, assignment, room list
+    final = _server(server, "plan", spec, "--detailed-exitcode")
+    assert final.exit_code == 0 and "No changes." in final.stdout, final.output
+
+    # AutomateProcessing changed by hand: drift, naming the room, the setting and the fix
+    _ems(server, "Set-CalendarProcessing -Identity confrooma@contoso.com -AutomateProcessing AutoUpdate")
+    drift = _server(server, "drift", spec)
     assert drift.exit_code == 2, drift.output
-    assert "room_booking.boardroom@contoso.com" in drift.stdout
-    assert "cannot read a room's calendar processing on Exchange Server" in drift.stdout
+    assert "room_booking.confrooma@contoso.com" in drift.stdout and "automate_processing" in drift.stdout
+    assert "changed outside reconciler" in drift.stdout and "not readable over EWS" in drift.stdout
+    assert "room_booking.boardroom@contoso.com" not in drift.stdout
+    report = _server(server, "drift", spec, "--format", "markdown").stdout
+    assert "Set-CalendarProcessing -Identity 'confrooma@contoso.com'" in report
+    assert "-AutomateProcessing AutoAccept" in report
+    fix = json.loads(_server(server, "plan", spec, "--json").stdout)
+    assert [c["address"] for c in fix["changes"] if c["action"] != "no-op"] == ["room_booking.confrooma@contoso.com"]
+    _run_printed(server, fix)
+    again = _server(server, "plan", spec, "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.stdout, again.output
+
+    # a setting EWS cannot read, changed by hand, is not seen: the plan says which settings it takes from state
+    _ems(server, "Set-CalendarProcessing -Identity boardroom@contoso.com -ProcessExternalMeetingMessages $false")
+    unseen = _server(server, "plan", spec, "--detailed-exitcode")
+    assert unseen.exit_code == 0 and "not readable over EWS" in unseen.stdout, unseen.output
+
+
+def test_exchange_server_export_writes_what_ews_reads_and_plans_no_room_change(server: Tenant) -> None:
+    spec = _server_spec(server)
+    _ems(
+        server,
+        "New-DistributionGroup -Name 'Meeting Rooms' -RoomList -Members boardroom,confrooma",
+        "Set-CalendarProcessing -Identity confrooma@contoso.com -AutomateProcessing AutoAccept",
+    )
+    out = server.root / "specs" / "exported.yaml"
+    exported = _server(server, "export", spec, "--out", str(out))
+    assert exported.exit_code == 0, exported.output
+    text = out.read_text(encoding="utf-8")
+    assert "only AutomateProcessing is readable over EWS" in text  # the header says what is not exported
+    assert "  - rooms:\n      - boardroom@contoso.com\n    preset: none\n    automate_processing: AutoUpdate\n" in text
+    assert "  - rooms:\n      - confrooma@contoso.com\n    preset: none\n    automate_processing: AutoAccept\n" in text
+    assert "process_external_meeting_messages" not in text
+    plan = _server(server, "plan", str(out), "--json")
+    assert plan.exit_code == 0, plan.output
+    assert {c["action"] for c in _bookings(json.loads(plan.stdout)).values()} == {"no-op"}
+
+
+def test_exchange_server_room_the_ews_account_cannot_open_is_an_error_not_drift(server: Tenant) -> None:
+    spec = _server_spec(server)
+    assignments = server.tenant_data()["exchange"]["roleAssignments"]
+    admin = [a["Name"] for a in assignments if a.get("Role") == "ApplicationImpersonation"]
+    assert admin, assignments
+    _ems(server, *(f"Remove-ManagementRoleAssignment -Identity '{name}' -Confirm:$false" for name in admin))
+    drift = _server(server, "drift", spec)
+    assert drift.exit_code == 1, drift.output
+    assert "cannot read room boardroom@contoso.com's AutomateProcessing over EWS" in drift.output
+    assert "ApplicationImpersonation" in drift.output and "Traceback" not in drift.output
 
 
 # -- room metadata (kind room) -----------------------------------------------------------------------------------
@@ -258,3 +363,31 @@ def test_the_demo_spec_of_rooms_plans_and_converges(tenant: Tenant) -> None:
     assert applied.exit_code == 0, applied.output
     assert all(_processing(tenant, room)["BookingWindowInDays"] == 365 for room in ROOMS)
     assert "No changes." in tenant.cli("plan", str(spec)).stdout
+
+
+def test_exchange_server_reads_each_room_once_over_ews(tmp_path: Path) -> None:
+    """One GetUserConfiguration per room (the calendar options hold one room's settings), no write, and apply only
+    prints: the rooms' settings change when the admin runs the commands."""
+    path = tmp_path / "tenant.json"
+    data = init_tenant(path, rooms=20, flavor="exchange_server", ad_password=PASSWORD)
+    rooms = sorted(r["emailAddress"] for r in data["rooms"])
+    with Simulator(path) as sim:
+        ws = Workspace(tmp_path, path, data["tenant"]["id"])
+        ws.write_spec(
+            text=(
+                f"version: 1\ntenant:\n  domain: contoso.com\n  simulator: {sim.base_url}\ntarget: exchange_server\n"
+                "exchange_server:\n  ews_url: https://mail.contoso.com/EWS/Exchange.asmx\n"
+                "  username: reconciler-admin@contoso.com\n  password: ${env:EXCHANGE_ADMIN_PASSWORD}\n  auth: basic\n"
+                f"room_booking:\n  - rooms: [{', '.join(rooms)}]\n    automate_processing: AutoAccept\n"
+                "    process_external_meeting_messages: true\n"
+            )
+        )
+        env = {"EXCHANGE_ADMIN_PASSWORD": PASSWORD}
+        before = dict(sim.operations)
+        plan = ws.cli("plan", str(ws.spec), "--json", env=env)
+        assert plan.exit_code == 0, plan.output
+        read = {op: n - before.get(op, 0) for op, n in sim.operations.items() if n - before.get(op, 0)}
+        assert read == {"ews GetUserConfiguration": len(rooms)}, read
+        assert json.loads(plan.stdout)["summary"]["manual"] == len(rooms)
+        assert ws.cli("apply", str(ws.spec), "--auto-approve", env=env).exit_code == 0
+        assert not [op for op in sim.operations if op.startswith("ews Update")]

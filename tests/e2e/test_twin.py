@@ -222,3 +222,34 @@ def test_exchange_server_compare_reports_an_ews_answer_the_twin_gives_differentl
     assert compared.exit_code == 2, compared.output
     rows = [line for line in compared.stdout.splitlines() if line.startswith("| `ews` |")]
     assert rows and any("`HTTP 200` | `HTTP 500` |" in row for row in rows), compared.stdout
+
+
+def test_exchange_server_twin_keeps_the_rooms_automate_processing_ews_read(server: Tenant) -> None:
+    """room_booking on Exchange Server reads each room's calendar options (GetUserConfiguration): the twin answers
+    them with the AutomateProcessing the server showed, so the rehearsal plans the same room steps."""
+    path = Path(server.spec_file("exchange-server"))
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "rooms: [boardroom@contoso.com]", "rooms: [boardroom@contoso.com, confrooma@contoso.com]"
+        )
+        + "room_booking:\n  - room_list: Meeting Rooms\n    automate_processing: AutoAccept\n",
+        encoding="utf-8",
+    )
+    ran = server.cli(
+        "sim", "ems", str(server.tenant), "Set-CalendarProcessing confrooma -AutomateProcessing AutoAccept"
+    )
+    assert ran.exit_code == 0, ran.output
+    twin = server.root / "twin.json"
+    with served(server.tenant) as url:
+        real = pointed(server, str(path), "real", url)
+        before = operations(url)
+        assert server.cli("sim", "snapshot", real, "--out", str(twin), env=ADMIN_ENV).exit_code == 0
+        assert since(before, operations(url)).get("ews GetUserConfiguration") == 2
+        rehearsal = pointed(server, real, "rehearsal", "../twin.json")
+        on_real = changes(server.cli("plan", real, "--json", env=ADMIN_ENV))
+        bookings = {a: (action, after) for a, action, after in on_real if a.startswith("room_booking.")}
+        assert bookings["room_booking.confrooma@contoso.com"][0] == "no-op"  # AutoAccept, read over EWS
+        assert bookings["room_booking.boardroom@contoso.com"][0] == "update"
+        assert on_real == changes(server.cli("plan", rehearsal, "--json", env=ADMIN_ENV))
+        compared = server.cli("sim", "compare", real, str(twin), env=ADMIN_ENV)
+        assert compared.exit_code == 0, compared.output

@@ -16,7 +16,8 @@ from exchangelib.errors import ErrorImpersonateUserDenied, ErrorNameResolutionNo
 from exchangelib.properties import CalendarPermission, UserId
 from exchangelib.version import EXCHANGE_2016
 
-from reconciler.simulator import Simulator, init_tenant, make_token, read_tenant
+from reconciler.clients.ews import EwsClient
+from reconciler.simulator import Simulator, init_tenant, make_token, read_tenant, run_shell_lines
 
 ADMIN = "reconciler-admin@contoso.com"
 PASSWORD = "Simulated-Pa55!"
@@ -534,3 +535,97 @@ def test_resolve_names_by_display_name_prefix_and_address(server: Simulator) -> 
     assert exact.content.count(b"<t:Resolution>") == 1
     none = _resolve(server, "nobody at all")
     assert b'ResponseClass="Error"' in none.content and response_code(none) == "ErrorNameResolutionNoResults"
+
+
+# --- GetUserConfiguration: the calendar options ([MS-OXOCFG] 2.2.5.1.1) --------------------------
+
+
+def get_calendar_options(mailbox: str, name: str = "Calendar", properties: str = "Dictionary") -> str:
+    """The operation page's request, for the calendar folder of `mailbox`."""
+    return (
+        f'<m:GetUserConfiguration><m:UserConfigurationName Name="{name}"><t:DistinguishedFolderId Id="calendar">'
+        f"<t:Mailbox><t:EmailAddress>{mailbox}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>"
+        f"</m:UserConfigurationName><m:UserConfigurationProperties>{properties}</m:UserConfigurationProperties>"
+        "</m:GetUserConfiguration>"
+    )
+
+
+def dictionary_of(response: httpx.Response) -> dict[str, tuple[str, str]]:
+    root = ET.fromstring(response.content)
+    entries = root.findall(f".//{{{M}}}UserConfiguration/{{{T}}}Dictionary/{{{T}}}DictionaryEntry")
+    found: dict[str, tuple[str, str]] = {}
+    for entry in entries:
+        key = entry.findtext(f"{{{T}}}DictionaryKey/{{{T}}}Value")
+        kind = entry.findtext(f"{{{T}}}DictionaryValue/{{{T}}}Type")
+        value = entry.findtext(f"{{{T}}}DictionaryValue/{{{T}}}Value")
+        assert key is not None and kind is not None and value is not None, response.text
+        found[key] = (kind, value)
+    return found
+
+
+def test_calendar_options_follow_set_calendar_processing(server_file: Path) -> None:
+    """AutomateProcessing as the calendar options dictionary holds it (0 None, 1 AutoUpdate, 2 AutoAccept), from the
+    same data the shell's Set-CalendarProcessing changes; the shape of the operation page's response example."""
+    admin = httpx.BasicAuth(ADMIN, PASSWORD)
+    with Simulator(server_file) as sim:
+        response = post(sim, envelope(get_calendar_options("boardroom@contoso.com"), "boardroom@contoso.com"), admin)
+        assert response.status_code == 200 and response_code(response) == "NoError", response.text
+        options = dictionary_of(response)
+        assert options["AutomateProcessing"] == ("Integer32", "1")  # a room made in PowerShell on-premises
+        assert options["piAutoProcess"] == ("Boolean", "true") and options["piRemindDefault"] == ("Integer32", "15")
+        root = ET.fromstring(response.content)
+        named = root.find(f".//{{{M}}}UserConfiguration/{{{T}}}UserConfigurationName")
+        assert named is not None and named.get("Name") == "Calendar"
+        assert named.find(f"{{{T}}}DistinguishedFolderId") is not None
+        assert root.find(f".//{{{M}}}UserConfiguration/{{{T}}}ItemId") is None  # Dictionary only
+    run_shell_lines(server_file, ["Set-CalendarProcessing -Identity 'Board room' -AutomateProcessing AutoAccept"])
+    with Simulator(server_file) as sim:
+        options = dictionary_of(
+            post(sim, envelope(get_calendar_options("boardroom@contoso.com"), "boardroom@contoso.com"), admin)
+        )
+        assert options["AutomateProcessing"] == ("Integer32", "2")
+        with_id = post(
+            sim,
+            envelope(get_calendar_options("boardroom@contoso.com", properties="All"), "boardroom@contoso.com"),
+            admin,
+        )
+        assert ET.fromstring(with_id.content).find(f".//{{{M}}}UserConfiguration/{{{T}}}ItemId") is not None
+    run_shell_lines(server_file, ["Set-CalendarProcessing -Identity 'Board room' -AutomateProcessing None"])
+    with Simulator(server_file) as sim:
+        options = dictionary_of(
+            post(sim, envelope(get_calendar_options("boardroom@contoso.com"), "boardroom@contoso.com"), admin)
+        )
+        assert options["AutomateProcessing"] == ("Integer32", "0")
+
+
+def test_calendar_options_are_the_mailboxs_own(server: Simulator) -> None:
+    """Read as the mailbox (impersonation); another account's delegate access does not reach them; impersonation
+    outside the account's scope is the usual fault; any other configuration name is not found."""
+    svc = httpx.BasicAuth("cronofy-svc@contoso.com", PASSWORD)
+    delegate = post(server, envelope(get_calendar_options("boardroom@contoso.com")), svc)  # Editor on its calendar
+    assert response_code(delegate) == "ErrorAccessDenied"
+    outside = post(server, envelope(get_calendar_options("dave@contoso.com"), "dave@contoso.com"), svc)
+    assert outside.status_code == 500 and response_code(outside) == "ErrorImpersonateUserDenied"
+    admin = httpx.BasicAuth(ADMIN, PASSWORD)
+    other = post(
+        server, envelope(get_calendar_options("boardroom@contoso.com", "WorkHours"), "boardroom@contoso.com"), admin
+    )
+    assert response_code(other) == "ErrorItemNotFound"
+    bad = post(
+        server,
+        envelope(get_calendar_options("boardroom@contoso.com", properties="Everything"), "boardroom@contoso.com"),
+        admin,
+    )
+    assert bad.status_code == 500 and response_code(bad) == "ErrorSchemaValidation"
+
+
+def test_calendar_options_through_the_product_client(server: Simulator) -> None:
+    """The product's exchangelib call: one GetUserConfiguration request per mailbox, the dictionary as values."""
+    client = EwsClient(server.base_url + "/EWS/Exchange.asmx", ADMIN, PASSWORD, "basic", True)
+    try:
+        before = server.requests_served
+        options = client.calendar_configuration("boardroom@contoso.com")
+        assert server.requests_served - before == 1
+        assert options is not None and options["AutomateProcessing"] == 1
+    finally:
+        client.close()

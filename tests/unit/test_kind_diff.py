@@ -378,3 +378,23 @@ def test_room_booking_writes_only_what_differs_and_the_shell_command_sets_every_
     assert kind.backend(Target.EXCHANGE_SERVER).manual(change) == [
         "Set-CalendarProcessing -Identity 'boardroom@contoso.com' -AllowConflicts $false -AutomateProcessing AutoAccept"
     ]
+
+
+def test_only_exchange_servers_room_booking_records_the_commands_it_prints() -> None:
+    """Apply records what the printed Set-CalendarProcessing sets (the settings EWS cannot read come from it later);
+    the other manual kinds record nothing until the next plan confirms them."""
+    change = Change(
+        address="room_booking.boardroom@contoso.com",
+        kind="room_booking",
+        action=Action.UPDATE,
+        before={"room": "boardroom@contoso.com", "automate_processing": "AutoUpdate", "allow_conflicts": None},
+        after={"room": "boardroom@contoso.com", "automate_processing": "AutoAccept", "allow_conflicts": False},
+        changed=["allow_conflicts", "automate_processing"],
+    )
+    server = KINDS["room_booking"].backend(Target.EXCHANGE_SERVER)
+    recorded = server.record_manual(change)
+    assert recorded is not None and recorded.attributes == change.after
+    assert "not readable over EWS" in str(server.caveat()) and "AutomateProcessing" in str(server.caveat())
+    others = [k for name, k in KINDS.items() if name != "room_booking"]
+    assert all(k.backend(Target.EXCHANGE_SERVER).record_manual(change) is None for k in others)
+    assert KINDS["room_booking"].backend(Target.EXCHANGE_ONLINE).record_manual(change) is None

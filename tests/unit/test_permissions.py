@@ -285,3 +285,19 @@ def test_what_reconciler_sends_is_listed(tenant: Tenant, sent: Sent, name: str) 
         assert result.exit_code == 0, result.output
         assert sent.graph or sent.cmdlets, f"{command} sent nothing"
         assert_listed(sent, report.read, command)
+
+
+def test_room_booking_on_exchange_server_reads_the_rooms_by_impersonation(tmp_path: Path) -> None:
+    """AutomateProcessing is read from each room's calendar options (GetUserConfiguration) as the EWS account."""
+    path = spec_variant(
+        tmp_path,
+        "exchange-server",
+        "room_lists:",
+        "room_booking:\n  - rooms: [boardroom@contoso.com]\n    automate_processing: AutoAccept\nroom_lists:",
+    )
+    report = report_for("", path)
+    [read] = [e for e in report.read if "room_booking" in e.owners]
+    assert (read.name, read.holder) == (APPLICATION_IMPERSONATION, EWS_ACCOUNT)
+    assert any("GetUserConfiguration" in call for call in read.calls)
+    [write] = [e for e in report.apply if "room_booking" in e.owners]
+    assert (write.name, write.holder, list(write.calls)) == ("Mail Recipients", SHELL_ADMIN, ["Set-CalendarProcessing"])
