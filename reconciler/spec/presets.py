@@ -74,6 +74,8 @@ def scopes(spec: Spec) -> list[ScopeWant]:
     access = spec.access
     if access is None or access.scope_group is None or not _scoped_by_rbac(spec):
         return []
+    if spec.target is Target.EXCHANGE_SERVER and access.level is AccessLevel.FREE_BUSY:
+        return []  # nothing is impersonated at free_busy on-premises: no assignment uses (or confirms) a scope
     return [ScopeWant(access.scope_name, access.scope_group, ("access", "scope_group"))]
 
 

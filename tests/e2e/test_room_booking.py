@@ -145,11 +145,10 @@ def _server(server: Tenant, *args: str) -> Result:
 def _server_spec(server: Tenant) -> str:
     """specs/exchange-server.yaml at access.level free_busy, its room list's rooms under room_booking (the preset).
 
-    Without its scope group: at free_busy on Exchange Server nothing is impersonated (the service account gets
-    AvailabilityOnly), so no plan could confirm the management scope the scope group would make."""
+    Its scope group stays: at free_busy on Exchange Server nothing is impersonated (the service account gets
+    AvailabilityOnly), so the preset makes no management scope (none could be confirmed) and the plan converges."""
     path = server.root / "specs" / "exchange-server.yaml"
     text = path.read_text(encoding="utf-8").replace("level: restricted", "level: free_busy")
-    text = text.replace("  scope_group: cronofy-scope@contoso.com\n", "")
     text = text.replace("rooms: [boardroom@contoso.com]", f"rooms: [{', '.join(SERVER_ROOMS)}]")
     path.write_text(text + SERVER_TAIL, encoding="utf-8")
     return str(path)
@@ -179,6 +178,7 @@ def test_exchange_server_manual_steps_converge_and_a_hand_change_is_drift(server
     plan = json.loads(_server(server, "plan", spec, "--json").stdout)
     bookings = _bookings(plan)
     assert set(bookings) == {f"room_booking.{r}" for r in SERVER_ROOMS}
+    assert not [c for c in plan["changes"] if c["kind"] in ("management_scope", "role_assignment")]
     board = bookings["room_booking.boardroom@contoso.com"]
     assert board["automated"] is False and board["action"] == "update"
     assert board["before"]["automate_processing"] == "AutoUpdate"  # read over EWS: a room made in PowerShell
