@@ -13,6 +13,11 @@ APP = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
 SP = f"service_principal.{APP}"
 ASSIGNMENT = "role_assignment.CronofyImpersonationAssignment"
 SVC = "cronofy-svc@contoso.onmicrosoft.com"
+SCOPE_GROUP = "cronofy-scope@contoso.com"
+GROUP_DN = (
+    "CN=Cronofy Rooms and Users,OU=contoso.onmicrosoft.com,OU=Microsoft Exchange Hosted Organizations,"
+    "DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM"
+)
 
 
 def _ems(tenant: Tenant, *lines: str) -> None:
@@ -169,3 +174,32 @@ def test_room_gone_and_named_in_the_spec_is_an_error_at_resolve_not_drift(tenant
         assert result.exit_code == 1, (command, result.output)
         assert "Board room" in result.stderr and "does not exist in the tenant" in result.stderr, result.stderr
         assert "Traceback" not in result.output
+
+
+def test_scope_group_replaced_by_hand_is_detected_and_the_scope_written_again(tenant: Tenant) -> None:
+    spec = _applied(tenant)
+    scope = "management_scope.CronofyImpersonationScope"
+    members = sorted(_members(tenant, SCOPE_GROUP))
+    recorded = next(r for r in tenant.state_data_of("example")["resources"] if r["address"] == scope)
+    old_id = recorded["attributes"]["group_id"]
+    assert old_id  # the scope records the group it was written for
+    _ems(
+        tenant,
+        f"Remove-DistributionGroup -Identity {SCOPE_GROUP} -Confirm:$false",
+        "New-DistributionGroup -Name 'Cronofy Rooms and Users' -Alias cronofy-scope "
+        f"-PrimarySmtpAddress {SCOPE_GROUP} -Members {','.join(members)}",
+    )
+
+    entries = {e["address"]: e for e in _drift(tenant, spec)["entries"]}
+    entry = entries.pop(scope)
+    assert entry["status"] == "changed"
+    assert entry["message"].startswith(f"its scope group ({GROUP_DN}) was deleted and made again"), entry["message"]
+    [attribute] = entry["attributes"]
+    assert attribute["name"] == "group_id" and attribute["actual"] == old_id != attribute["expected"]
+    assert entries == {}  # the scope's role assignment and the folder permissions are as they were
+
+    plan = tenant.cli("plan", spec)
+    assert "was deleted and made again" in plan.stdout
+    _converges(tenant, spec)
+    recorded = next(r for r in tenant.state_data_of("example")["resources"] if r["address"] == scope)
+    assert recorded["attributes"]["group_id"] == attribute["expected"]
