@@ -348,6 +348,8 @@ def test_role_assignment_matches_by_role_and_holder_and_reports_the_rest_as_wide
     assert "every mailbox (no scope)" in finding.message and finding.removed
     assert removal is not None and removal.action is Action.DELETE
     assert finding.fix == ["Remove-ManagementRoleAssignment -Identity 'ByHand' -Confirm:$false"]
+    disabled = Observed("role_assignment.Off", "Off", {**ASSIGNMENT, "scope": None, "enabled": False})
+    assert wider(kind, disabled, loaded) is None  # a disabled assignment grants nothing
 
 
 @pytest.mark.parametrize("target", [Target.EXCHANGE_ONLINE, Target.EXCHANGE_SERVER])
