@@ -96,7 +96,7 @@ class Online(Backend[AssignmentAttrs]):
             if assignee_type == "app":
                 sp = ctx.lookups.service_principal(assignee)
                 if sp is None:  # no pointer in Exchange: Get-ManagementRoleAssignment -RoleAssignee cannot name it
-                    found.update(self._orphans(ctx, query, assignee, None))
+                    found.update(self._orphans(ctx, query, assignee, None, found))
                     continue
                 identity = str(sp.get("ObjectId") or sp.get("Identity") or assignee)
             rows = ctx.clients.exchange.run(
@@ -106,12 +106,12 @@ class Online(Backend[AssignmentAttrs]):
                 address = f"{RoleAssignmentKind.kind}.{row.get('Name') or row.get('Identity')}"
                 found[address] = _observed(address, row, assignee, assignee_type)
             if assignee_type == "app":
-                seen = {o.id for o in found.values()}
-                orphans = self._orphans(ctx, query, assignee, sp)
-                found.update((a, o) for a, o in orphans.items() if o.id not in seen and a not in found)
+                found.update(self._orphans(ctx, query, assignee, sp, found))
         return list(found.values())
 
-    def _orphans(self, ctx: Context, query: Query, app_id: str, sp: Mapping[str, Any] | None) -> dict[str, Observed]:
+    def _orphans(
+        self, ctx: Context, query: Query, app_id: str, sp: Mapping[str, Any] | None, found: Mapping[str, Observed]
+    ) -> dict[str, Observed]:
         """The app's assignments (the spec's names, the recorded ids) that -RoleAssignee did not return: left behind
         when its service principal was removed by hand. Without a pointer they grant nothing and are observed as the
         app's (New-ServicePrincipal with the enterprise application's object id points them at the app again); with
@@ -120,8 +120,11 @@ class Online(Backend[AssignmentAttrs]):
         names.update(
             {r.address: r.id or record_name(r) for r in query.records if r.attributes.get("assignee") == app_id}
         )
+        seen = {o.id for o in found.values()} | {o.name for o in found.values()}
         result: dict[str, Observed] = {}
         for address, name in names.items():
+            if address in found or name in seen:  # -RoleAssignee returned it: nothing left behind to look for
+                continue
             row = ctx.clients.exchange.get("Get-ManagementRoleAssignment", {"Identity": name}, what=name)
             if row is None or row.get("RoleAssigneeType") != "ServicePrincipal":
                 continue
