@@ -9,7 +9,7 @@ Exchange Online only: service principals do not exist on-premises (the cmdlets a
 cloud-based service"), so the Exchange Server backend has nothing to manage and the spec asks for none there.
 
 Read:   Get-ServicePrincipal -Identity <AppId>          (matched on AppId; resources/lookups.py)
-Write:  New-ServicePrincipal -AppId -ObjectId -DisplayName, Remove-ServicePrincipal -Identity
+Write:  New-ServicePrincipal -AppId -ObjectId -DisplayName (never removed: see `deletable`)
 https://learn.microsoft.com/en-us/exchange/permissions-exo/application-rbac ("Service Principals")
 https://learn.microsoft.com/powershell/module/exchangepowershell/new-serviceprincipal
 """
@@ -116,16 +116,13 @@ class Online(Backend[PrincipalAttrs]):
         row = rows[0] if rows else {"AppId": attrs.app_id, "ObjectId": object_id, "DisplayName": attrs.display_name}
         return _observed(change.address, row)
 
-    def delete(self, ctx: Context, change: Change) -> None:
-        attrs = self.parse(change.before)
-        identity = change.id or attrs.app_id
-        ctx.clients.exchange.run("Remove-ServicePrincipal", {"Identity": identity, "Confirm": False}, what=identity)
-        ctx.lookups.forget_service_principal(attrs.app_id)
-
 
 class ServicePrincipalKind(ResourceKind):
     kind = KIND
     create_only = frozenset({"app_id"})
+    # The pointer may serve role assignments reconciler does not manage (the app's other roles): when the spec no
+    # longer gives the app a role assignment, reconciler stops managing it and leaves it in Exchange.
+    deletable = False
     online = Online(PrincipalAttrs)
     server: Backend[PrincipalAttrs] = Unsupported(PrincipalAttrs)  # no service principals on-premises
 
@@ -181,7 +178,7 @@ class ServicePrincipalKind(ResourceKind):
                 EXCHANGE_ONLINE_ROLE,
                 ROLE_MANAGEMENT,
                 APPLY,
-                ("New-ServicePrincipal", "Remove-ServicePrincipal"),
+                ("New-ServicePrincipal",),
                 ROLES_DOC,
                 self.kind,
             ),
@@ -195,7 +192,8 @@ class ServicePrincipalKind(ResourceKind):
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:
-        """New-ServicePrincipal (with the enterprise application's ids from Get-MgServicePrincipal), Remove-."""
+        """New-ServicePrincipal (with the enterprise application's ids from Get-MgServicePrincipal); Remove- for a
+        delete written by hand (reconciler itself never removes the pointer)."""
         # https://learn.microsoft.com/powershell/module/exchangepowershell/new-serviceprincipal
         # https://learn.microsoft.com/powershell/module/exchangepowershell/remove-serviceprincipal
         return ps.by_action(change, create=self._ps_new, update=self._ps_new, delete=self._ps_remove)

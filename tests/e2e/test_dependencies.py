@@ -203,3 +203,17 @@ def test_scope_group_replaced_by_hand_is_detected_and_the_scope_written_again(te
     _converges(tenant, spec)
     recorded = next(r for r in tenant.state_data_of("example")["resources"] if r["address"] == scope)
     assert recorded["attributes"]["group_id"] == attribute["expected"]
+
+
+def test_service_principal_is_never_removed_when_the_spec_drops_its_role_assignments(tenant: Tenant) -> None:
+    spec = write_access_spec(tenant, "drop", ROOMS_TAIL)
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    path = tenant.root / "specs" / "drop.yaml"
+    path.write_text(path.read_text(encoding="utf-8").split("access:\n", 1)[0], encoding="utf-8")
+
+    plan = json.loads(tenant.cli("plan", spec, "--json").stdout)
+    actions = {c["address"]: c["action"] for c in plan["changes"]}
+    assert actions[ASSIGNMENT] == "delete" and actions[SP] == "forget"
+    assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
+    assert [sp["AppId"] for sp in tenant.exchange("Get-ServicePrincipal", {})] == [APP]  # left in Exchange
+    assert SP not in {r["address"] for r in tenant.state_data_of("drop")["resources"]}

@@ -147,7 +147,8 @@ ROWS = [
         Action.NOOP,
         after={"display_name": "Renamed by hand"},
     ),
-    Row("service_principal", APP, None, {"app_id": APP}, Action.DELETE, recorded=True, created_by_reconciler=True),
+    # never removed: it may serve role assignments reconciler does not manage
+    Row("service_principal", APP, None, {"app_id": APP}, Action.FORGET, recorded=True, created_by_reconciler=True),
     Row("service_principal", APP, None, {"app_id": APP}, Action.FORGET, recorded=True),
     # application_access_policy: every attribute is create-only
     Row(

@@ -308,7 +308,7 @@ def test_the_service_principal_kind_reads_and_registers_the_integrations_exchang
     read = next(e for e in report.read if "Get-ServicePrincipal" in e.calls)
     assert read.name == "View-Only Configuration" and "service_principal" in read.owners
     apply = next(e for e in report.apply if "New-ServicePrincipal" in e.calls)
-    assert apply.name == "Role Management" and "Remove-ServicePrincipal" in apply.calls
+    assert apply.name == "Role Management" and "Remove-ServicePrincipal" not in apply.calls  # never removed
     assert "service_principal" in apply.owners
     # Exchange Server has no service principals: the kind asks nothing there
     assert "service_principal" not in {o for e in report_for("exchange-server").entries for o in e.owners}
