@@ -226,3 +226,22 @@ def test_exchange_server_scope_group_replaced_by_hand_is_seen_through_impersonat
     drift = _cli(server, "drift", spec)
     assert drift.exit_code == 1, drift.output
     assert "not members of scope group 'cronofy-scope@contoso.com'" in drift.stderr, drift.stderr
+
+
+def test_exchange_server_role_assignment_disabled_by_hand_is_seen_and_its_shell_step_enables_it(server: Tenant) -> None:
+    """EWS shows no assignment: a disabled one is seen as impersonation failing (drift says what it can tell), and the
+    plan's Exchange Management Shell step, run by an admin, enables the existing assignment."""
+    spec = server.spec_file("exchange-server")
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    _run_manual_steps(server, json.loads(_cli(server, "plan", spec, "--json").stdout))
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    disable = "Set-ManagementRoleAssignment -Identity CronofyImpersonationAssignment -Enabled $false"
+    assert server.cli("sim", "ems", str(server.tenant), disable).exit_code == 0
+
+    drift = _cli(server, "drift", spec)
+    assert drift.exit_code == 2, drift.output
+    assert "role_assignment.CronofyImpersonationAssignment" in drift.stdout
+    assert "the role assignment or its management scope is missing" in drift.stdout
+    _run_manual_steps(server, json.loads(_cli(server, "plan", spec, "--json").stdout))
+    assert _cli(server, "drift", spec).exit_code == 0
+    assert "No changes." in _cli(server, "plan", spec).stdout
