@@ -91,6 +91,15 @@ def _enabled(tenant: Tenant, rng: random.Random) -> None:
         tenant.exchange("Set-ManagementRoleAssignment", {"Identity": row["Name"], "Enabled": not row["Enabled"]})
 
 
+def _scope_group(tenant: Tenant, rng: random.Random) -> None:
+    """The scope group deleted and made again under the same name and address, with the same members."""
+    del rng
+    members = sorted(_aliases(tenant, SCOPE_GROUP))
+    tenant.exchange("Remove-DistributionGroup", {"Identity": SCOPE_GROUP, "Confirm": False})
+    parameters = {"Name": "Cronofy Rooms and Users", "Alias": "cronofy-scope", "PrimarySmtpAddress": SCOPE_GROUP}
+    tenant.exchange("New-DistributionGroup", {**parameters, "Members": members})
+
+
 def _room_list(tenant: Tenant, rng: random.Random) -> None:
     if not tenant.exchange("Get-DistributionGroup", {"RecipientTypeDetails": "RoomList"}):
         return
@@ -114,6 +123,7 @@ CHANGES: tuple[Change, ...] = (
     _room_list,
     _service_principal,
     _enabled,
+    _scope_group,
 )
 
 
