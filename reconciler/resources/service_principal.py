@@ -159,7 +159,7 @@ class ServicePrincipalKind(ResourceKind):
         return {"app_id": name}
 
     def affects(self, name: str, attributes: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-        return [("app (its Exchange role assignments grant nothing without it)", name)]
+        return [("app", name)]  # and whatever its Exchange role assignments open: nothing, while it is missing
 
     def permissions(self, spec: Spec) -> list[Permission]:
         if not apps(spec):
