@@ -41,7 +41,13 @@ def diff(item: Item) -> Change:
         after = {**comparison.after, **_write_only(kind, desired)}
         action = Action.UPDATE
     change = Change(
-        **base, action=action, before=before, after=after, changed=comparison.changed, sensitive=_sensitive(kind)
+        **base,
+        action=action,
+        before=before,
+        after=after,
+        changed=comparison.changed,
+        sensitive=_sensitive(kind),
+        reason=kind.cause(comparison.changed, before, after),
     )
     widens = kind.widens(before, after)
     return change.model_copy(update={"widens": widens}) if widens else change

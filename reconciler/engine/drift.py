@@ -108,7 +108,9 @@ def _entry(change: Change, state: State, ctx: Context) -> DriftEntry | None:
     kind = KINDS[change.kind]
     attributes = [_attribute(kind, change, record, name) for name in change.changed]
     outside = any(a.changed_outside for a in attributes)
-    if record is None:  # nothing applied was recorded here: who changed what cannot be told
+    if change.reason:  # the kind can tell why (e.g. a dependency deleted and made again by hand)
+        message = change.reason
+    elif record is None:  # nothing applied was recorded here: who changed what cannot be told
         message = "does not match the spec (not in this state, so whether by hand or by a spec edit is unknown)"
     else:
         message = "changed outside reconciler" if outside else "does not match the spec (spec changed since apply?)"

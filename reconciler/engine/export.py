@@ -301,6 +301,9 @@ class _Exporter:
         }
         result = []
         for row in rows:
+            if row.get("Enabled") is False:  # grants nothing; a spec's assignments are enabled ones
+                self.note(f"not exported: role assignment {row.get('Name')} ({row.get('Role')}) is disabled")
+                continue
             assignee = str(row.get("RoleAssignee") or row.get("RoleAssigneeName") or "")
             app_id = app_of.get(assignee.lower()) or app_of.get(str(row.get("RoleAssigneeName") or "").lower())
             scope = row.get("CustomResourceScope") or row.get("CustomRecipientWriteScope") or None

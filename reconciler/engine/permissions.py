@@ -40,7 +40,8 @@ from reconciler.resources.base import (
 )
 from reconciler.resources.calendar_permission import GRAPH_LIST_DOC, IMPERSONATION_DOC, IMPERSONATION_NOTE
 from reconciler.resources.lookups import RECIPIENTS_DOC
-from reconciler.resources.role_assignment import SERVICE_PRINCIPAL_DOC, SERVICE_PRINCIPAL_NOTE
+from reconciler.resources.service_principal import READ_NOTE as SERVICE_PRINCIPAL_NOTE
+from reconciler.resources.service_principal import ROLES_DOC as SERVICE_PRINCIPAL_DOC
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import AppRestriction, Spec, Target
 from reconciler.syntax import ps_single_quoted

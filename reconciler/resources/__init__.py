@@ -13,6 +13,7 @@ from reconciler.resources.role_assignment import RoleAssignmentKind
 from reconciler.resources.room import RoomKind
 from reconciler.resources.room_booking import RoomBookingKind
 from reconciler.resources.room_list import RoomListKind
+from reconciler.resources.service_principal import ServicePrincipalKind
 from reconciler.resources.user import UserKind
 
 KINDS: dict[str, ResourceKind] = {
@@ -21,6 +22,7 @@ KINDS: dict[str, ResourceKind] = {
         UserKind(),
         LicenseAssignmentKind(),
         ManagementScopeKind(),
+        ServicePrincipalKind(),
         RoleAssignmentKind(),
         ApplicationAccessPolicyKind(),
         RoomListKind(),

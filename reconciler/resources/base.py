@@ -13,6 +13,7 @@ A kind is a typed attributes model, one backend per target, and public hooks; it
 Hooks that other features call (never the kinds' private names):
     permissions(spec)   what reconciler's own identity needs        powershell(change)  the change as commands
     widens / wider      how a change or an unmanaged object opens access beyond the spec
+    cause               why an object differs when the kind can tell (a dependency replaced by hand)
     held / concerned    why an object the plan would remove stays for now; whether to read a kind the spec replaces
     affects / identity  who a drift entry concerns, and the attributes an address names
     export(ctx)         the tenant's objects of this kind, for `reconciler export`
@@ -365,6 +366,12 @@ class ResourceKind(ABC):
 
     def widens(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
         """How this change widens access to mailboxes (said loudly in the plan), or None."""
+        return None
+
+    def cause(self, changed: Sequence[str], before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
+        """Why an object differs, when the kind can tell (e.g. a scope whose group was deleted and made again under
+        the same name): the plan's reason and drift's message for the update; None: the difference speaks for itself.
+        """
         return None
 
     def wider(self, observed: Observed, loaded: LoadedSpec) -> str | None:

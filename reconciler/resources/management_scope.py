@@ -12,7 +12,7 @@ https://learn.microsoft.com/en-us/powershell/module/exchangepowershell/new-manag
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.render import powershell as ps
@@ -27,6 +27,7 @@ from reconciler.resources.base import (
     VIEW_ONLY_RECIPIENTS,
     Attributes,
     Backend,
+    Comparison,
     Context,
     Desired,
     Observed,
@@ -78,10 +79,18 @@ DN_FILTER = '"MemberOfGroup -eq \'$($DistGroupDN -replace "\'","\'\'")\'"'
 
 
 class ScopeAttrs(Attributes):
-    """A management scope: its name and recipient filter (`MemberOfGroup -eq '<DN>'`)."""
+    """A management scope: its name and recipient filter (`MemberOfGroup -eq '<DN>'`), and which group the filter was
+    written for: the group's ExternalDirectoryObjectId (else its Guid) as Get-DistributionGroup showed it then."""
 
     name: str
     recipient_filter: str
+    group_id: str | None = None
+
+
+def group_id(group: Mapping[str, Any]) -> str | None:
+    """A group's identity as Exchange Online shows it: ExternalDirectoryObjectId (its Entra id), else its Guid."""
+    value = group.get("ExternalDirectoryObjectId") or group.get("Guid")
+    return str(value).lower() if value else None
 
 
 def member_of(dn: str) -> str:
@@ -117,13 +126,27 @@ class Online(Backend[ScopeAttrs]):
     """The Exchange admin API: Get-/New-/Set-/Remove-ManagementScope."""
 
     def read(self, ctx: Context, query: Query) -> list[Observed]:
+        """Each scope as Exchange shows it. Its filter names the group by DN, which a group deleted and made again
+        under the same name keeps; so the group it was written for is the recorded one while the filter is the one
+        recorded (`group_id`), and unknown (None: not compared) when nothing was recorded or the filter changed."""
         names = {d.address: d.attributes["name"] for d in query.desired}
         names.update({r.address: r.attributes.get("name", record_name(r)) for r in query.records})
+        records = {r.address: r for r in query.records}
         found = []
         for address, name in names.items():
             row = ctx.clients.exchange.get("Get-ManagementScope", {"Identity": name}, what=name)
             if row is not None:
-                attributes = {"name": row.get("Name"), "recipient_filter": row.get("RecipientFilter")}
+                text = row.get("RecipientFilter")
+                record = records.get(address)
+                recorded = record.attributes if record is not None else {}
+                same = isinstance(text, str) and normalize_filter(str(recorded.get("recipient_filter") or "")) == (
+                    normalize_filter(text)
+                )
+                attributes = {
+                    "name": row.get("Name"),
+                    "recipient_filter": text,
+                    "group_id": recorded.get("group_id") if same else None,
+                }
                 found.append(Observed(address, str(row.get("Guid") or row.get("Identity") or name), attributes))
         return found
 
@@ -191,20 +214,24 @@ class ManagementScopeKind(ResourceKind):
         """Each scope group's distinguished name (Exchange Online; on-premises the admin's shell looks it up)."""
         if loaded.spec.target is Target.EXCHANGE_SERVER:
             return {}
-        dns = {}
+        dns, ids = {}, {}
         for want in scopes(loaded.spec):
             group = lookups.existing_group(want.group, loaded.locate(*want.field), "scope group")
             dns[want.group] = str(group["DistinguishedName"])
-        return {"group_dn": dns} if dns else {}
+            ids[want.group] = group_id(group)
+        return {"group_dn": dns, "group_id": ids} if dns else {}
 
     def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
         dns: Mapping[str, str] = resolved.get("group_dn", {})
+        ids: Mapping[str, str | None] = resolved.get("group_id", {})
         return [
             Desired(
                 kind=self.kind,
                 name=want.name,
                 attributes=ScopeAttrs(
-                    name=want.name, recipient_filter=member_of(dns.get(want.group) or shell_dn(want.group))
+                    name=want.name,
+                    recipient_filter=member_of(dns.get(want.group) or shell_dn(want.group)),
+                    group_id=ids.get(want.group),
                 ).to_json(),
                 location=loaded.locate(*want.field),
             )
@@ -249,6 +276,23 @@ class ManagementScopeKind(ResourceKind):
                 self.kind,
             ),
         ]
+
+    def compare(self, desired: Desired, observed: Observed) -> Comparison:
+        """Name and filter; and the group the filter was written for, when both sides know it (a group replaced by
+        hand under the same name: Set-ManagementScope writes the filter again for the group there is now)."""
+        want = dict(desired.attributes)
+        if want.get("group_id") is None or observed.attributes.get("group_id") is None:
+            want.pop("group_id", None)
+        return Comparison(self.changed(want, observed.attributes), {**observed.attributes, **desired.attributes})
+
+    def cause(self, changed: Sequence[str], before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
+        if "group_id" not in changed:
+            return None
+        group = filter_group(str(after.get("recipient_filter") or ""))
+        return (
+            f"its scope group ({group}) was deleted and made again since the scope was written (group id "
+            f"{before.get('group_id')}, now {after.get('group_id')}): the scope is written again for the group there is"
+        )
 
     def normalize(self, attributes: dict[str, Any]) -> dict[str, Any]:
         value = attributes.get("recipient_filter")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from reconciler.errors import ClientError
 from reconciler.render import powershell as ps
+from reconciler.resources import service_principal
 from reconciler.resources.base import (
     APPLY,
     EXCHANGE_ONLINE_ROLE,
@@ -35,7 +36,7 @@ from reconciler.resources.base import (
     Permission,
     Query,
     ResourceKind,
-    graph_permission,
+    record_name,
 )
 from reconciler.resources.impersonation import IMPERSONATION_REFUSED, confirmed
 from reconciler.spec.loader import LoadedSpec
@@ -46,19 +47,11 @@ from reconciler.state.model import ResourceRecord
 if TYPE_CHECKING:
     from reconciler.engine.plan import Change
 
-# Exchange roles per cmdlet: Microsoft365DSC's EXOManagementRoleAssignment (Role Management, View-Only Configuration)
-# and EXOServicePrincipal (New-ServicePrincipal: Role Management)
+# Exchange roles per cmdlet: Microsoft365DSC's EXOManagementRoleAssignment (Role Management, View-Only Configuration);
+# the app's service principal is its own kind (service_principal.py)
 ROLES_DOC = (
     "https://www.powershellgallery.com/packages/Microsoft365DSC/1.25.1001.1/Content/"
     "DSCResources%5CMSFT_EXOManagementRoleAssignment%5Csettings.json"
-)
-SERVICE_PRINCIPAL_DOC = (
-    "https://www.powershellgallery.com/packages/Microsoft365DSC/1.26.527.1/Content/"
-    "DSCResources%5CMSFT_EXOServicePrincipal%5Csettings.json"
-)
-SERVICE_PRINCIPAL_NOTE = (
-    "Microsoft365DSC's EXOServicePrincipal listed View-Only Configuration for reading service principals until "
-    "1.26.128.1 and Role Management since 1.26.408.1; if Get-ServicePrincipal is refused, plan needs Role Management"
 )
 SERVER_DOC = (
     "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-configure-impersonation"
@@ -76,10 +69,18 @@ class AssignmentAttrs(Attributes):
     assignee: str
     assignee_type: Literal["app", "user"]
     scope: str | None = None
+    # Disabled, an assignment grants nothing (Set-ManagementRoleAssignment -Enabled); the spec's are enabled
+    enabled: bool = True
 
 
 def _observed(address: str, row: dict[str, Any], assignee: str, assignee_type: str) -> Observed:
-    attributes = {"role": row.get("Role"), "assignee": assignee, "assignee_type": assignee_type, "scope": _scope(row)}
+    attributes = {
+        "role": row.get("Role"),
+        "assignee": assignee,
+        "assignee_type": assignee_type,
+        "scope": _scope(row),
+        "enabled": row.get("Enabled") is not False,
+    }
     return Observed(address, str(row.get("Name") or row.get("Identity")), attributes)
 
 
@@ -94,7 +95,8 @@ class Online(Backend[AssignmentAttrs]):
             identity = assignee
             if assignee_type == "app":
                 sp = ctx.lookups.service_principal(assignee)
-                if sp is None:  # not registered in Exchange: it can hold no role yet
+                if sp is None:  # no pointer in Exchange: Get-ManagementRoleAssignment -RoleAssignee cannot name it
+                    found.update(self._orphans(ctx, query, assignee, None, found))
                     continue
                 identity = str(sp.get("ObjectId") or sp.get("Identity") or assignee)
             rows = ctx.clients.exchange.run(
@@ -103,14 +105,48 @@ class Online(Backend[AssignmentAttrs]):
             for row in rows:
                 address = f"{RoleAssignmentKind.kind}.{row.get('Name') or row.get('Identity')}"
                 found[address] = _observed(address, row, assignee, assignee_type)
+            if assignee_type == "app":
+                found.update(self._orphans(ctx, query, assignee, sp, found))
         return list(found.values())
+
+    def _orphans(
+        self, ctx: Context, query: Query, app_id: str, sp: Mapping[str, Any] | None, found: Mapping[str, Observed]
+    ) -> dict[str, Observed]:
+        """The app's assignments (the spec's names, the recorded ids) that -RoleAssignee did not return: left behind
+        when its service principal was removed by hand. Without a pointer they grant nothing and are observed as the
+        app's (New-ServicePrincipal with the enterprise application's object id points them at the app again); with
+        one, an assignment that holds another object id is observed as that holder's (the plan replaces it)."""
+        names = {d.address: d.name for d in query.desired if d.attributes.get("assignee") == app_id}
+        names.update(
+            {r.address: r.id or record_name(r) for r in query.records if r.attributes.get("assignee") == app_id}
+        )
+        seen = {o.id for o in found.values()} | {o.name for o in found.values()}
+        result: dict[str, Observed] = {}
+        for address, name in names.items():
+            if address in found or name in seen:  # -RoleAssignee returned it: nothing left behind to look for
+                continue
+            row = ctx.clients.exchange.get("Get-ManagementRoleAssignment", {"Identity": name}, what=name)
+            if row is None or row.get("RoleAssigneeType") != "ServicePrincipal":
+                continue
+            holder = str(row.get("App") or row.get("RoleAssignee") or "").lower()
+            if sp is not None and holder == str(sp.get("ObjectId") or "").lower():
+                continue  # the pointer's own: -RoleAssignee returned it (under another address)
+            result[address] = _observed(address, row, app_id if sp is None else holder, "app")
+        return result
 
     def create(self, ctx: Context, change: Change) -> Observed:
         attrs = self.parse(change.after)
         name = change.address.split(".", 1)[1]
         parameters: dict[str, Any] = {"Name": name, "Role": attrs.role}
         if attrs.assignee_type == "app":
-            parameters["App"] = self._registered_app(ctx, attrs.assignee)
+            sp = ctx.lookups.service_principal(attrs.assignee)
+            if sp is None:  # service_principal.<app> comes first in every plan (depends_on); by hand it may be gone
+                raise ClientError(
+                    f"the app {attrs.assignee} has no service principal in Exchange Online",
+                    f"run apply again: the plan registers it ({service_principal.address_of(attrs.assignee)}) "
+                    "before its role assignments",
+                )
+            parameters["App"] = str(sp["ObjectId"])
             if attrs.scope:
                 parameters["CustomResourceScope"] = attrs.scope
         else:
@@ -120,32 +156,17 @@ class Online(Backend[AssignmentAttrs]):
         rows = ctx.clients.exchange.run("New-ManagementRoleAssignment", parameters, what=name)
         return Observed(change.address, str(rows[0].get("Name") if rows else name), attrs.to_json())
 
-    def _registered_app(self, ctx: Context, app_id: str) -> str:
-        """The service principal's ObjectId, registering the app in Exchange (New-ServicePrincipal) if needed."""
-        sp = ctx.lookups.service_principal(app_id)
-        if sp is not None:
-            return str(sp["ObjectId"])
-        object_id = ctx.clients.graph.service_principal_object_id(app_id)
-        if object_id is None:
-            raise ClientError(
-                f"the integration's app {app_id} has no enterprise application in this tenant",
-                "an admin must consent to the integration first (its onboarding link), then run apply again",
-            )
-        integration = ctx.spec.spec.integration
-        name = integration.display_name if integration is not None else app_id
-        ctx.clients.exchange.run(
-            "New-ServicePrincipal", {"AppId": app_id, "ObjectId": object_id, "DisplayName": name}, what=app_id
-        )
-        ctx.lookups.forget_service_principal(app_id)
-        return object_id
-
     def update(self, ctx: Context, change: Change) -> Observed:
+        """Set-ManagementRoleAssignment with what differs: the scope, and -Enabled $true for a disabled one."""
         attrs = self.parse(change.after)
         identity = change.id or change.address.split(".", 1)[1]
         scope_parameter = "CustomResourceScope" if attrs.assignee_type == "app" else "CustomRecipientWriteScope"
-        ctx.clients.exchange.run(
-            "Set-ManagementRoleAssignment", {"Identity": identity, scope_parameter: attrs.scope}, what=identity
-        )
+        parameters: dict[str, Any] = {"Identity": identity}
+        if "scope" in change.changed or not change.changed:
+            parameters[scope_parameter] = attrs.scope
+        if "enabled" in change.changed:
+            parameters["Enabled"] = attrs.enabled
+        ctx.clients.exchange.run("Set-ManagementRoleAssignment", parameters, what=identity)
         return Observed(change.address, identity, attrs.to_json())
 
     def delete(self, ctx: Context, change: Change) -> None:
@@ -188,6 +209,7 @@ class RoleAssignmentKind(ResourceKind):
         return self.online if target is Target.EXCHANGE_ONLINE else self.server
 
     def desired(self, loaded: LoadedSpec, resolved: Mapping[str, Any]) -> list[Desired]:
+        online = loaded.spec.target is Target.EXCHANGE_ONLINE
         return [
             Desired(
                 kind=self.kind,
@@ -198,7 +220,10 @@ class RoleAssignmentKind(ResourceKind):
                     assignee_type="app" if w.app_id else "user",
                     scope=w.scope,
                 ).to_json(),
-                depends_on=(f"management_scope.{w.scope}",) if w.scope else (),
+                depends_on=(
+                    *((f"management_scope.{w.scope}",) if w.scope else ()),
+                    *((service_principal.address_of(w.app_id),) if w.app_id and online else ()),
+                ),
                 location=loaded.locate(*w.field),
             )
             for w in role_assignments(loaded.spec)
@@ -243,6 +268,8 @@ class RoleAssignmentKind(ResourceKind):
 
     def wider(self, observed: Observed, loaded: LoadedSpec) -> str | None:
         attrs = observed.attributes
+        if attrs.get("enabled") is False:  # a disabled assignment grants nothing
+            return None
         role = str(attrs.get("role") or "")
         if not role.lower().startswith(MAILBOX_ROLES):
             return None
@@ -286,37 +313,11 @@ class RoleAssignmentKind(ResourceKind):
                 self.kind,
             ),
         ]
-        if any(w.app_id for w in wants):  # RBAC for Applications: the app's Exchange service principal
-            result += [
-                Permission(
-                    EXCHANGE_ONLINE_ROLE,
-                    VIEW_ONLY_CONFIGURATION,
-                    READ,
-                    ("Get-ServicePrincipal",),
-                    SERVICE_PRINCIPAL_DOC,
-                    self.kind,
-                    note=SERVICE_PRINCIPAL_NOTE,
-                ),
-                Permission(
-                    EXCHANGE_ONLINE_ROLE,
-                    ROLE_MANAGEMENT,
-                    APPLY,
-                    ("New-ServicePrincipal",),
-                    SERVICE_PRINCIPAL_DOC,
-                    self.kind,
-                ),
-                graph_permission(
-                    self.kind,
-                    APPLY,
-                    ("GET /servicePrincipals(appId='{appId}') (the app's object id, for New-ServicePrincipal)",),
-                    "https://learn.microsoft.com/en-us/graph/api/serviceprincipal-get",
-                ),
-            ]
         return result
 
     # -- PowerShell (render/powershell.py) ---------------------------------------------------
     def powershell(self, change: dict[str, Any]) -> list[str]:
-        """New-ManagementRoleAssignment -App (New-ServicePrincipal first when needed) or -User, Set-, Remove-."""
+        """New-ManagementRoleAssignment -App (the service principal's ObjectId) or -User, Set-, Remove-."""
         # https://learn.microsoft.com/powershell/module/exchangepowershell/new-managementroleassignment
         # https://learn.microsoft.com/exchange/permissions-exo/application-rbac (New-ServicePrincipal, -App)
         if not change.get("automated", True):
@@ -332,27 +333,22 @@ class RoleAssignmentKind(ResourceKind):
         scope = attrs.get("scope")
         if attrs.get("assignee_type") == "app":
             tail = f" -CustomResourceScope {ps.quote(scope)}" if scope else ""
-            return [*self._ps_service_principal(attrs["assignee"]), f"{head} -App $ServicePrincipal.ObjectId{tail}"]
+            return [service_principal.lookup_line(attrs["assignee"]), f"{head} -App $ServicePrincipal.ObjectId{tail}"]
         tail = f" -CustomRecipientWriteScope {ps.quote(scope)}" if scope else ""
         return [f"{head} -User {ps.quote(attrs['assignee'])}{tail}"]
-
-    def _ps_service_principal(self, app_id: str) -> list[str]:
-        """`$ServicePrincipal`: the app's Exchange service principal, registered (New-ServicePrincipal) if missing."""
-        entra_filter = "appId eq '" + app_id + "'"
-        return [
-            f"$ServicePrincipal = (Get-ServicePrincipal).Where({{ $_.AppId -eq {ps.quote(app_id)} }}, 'First')",
-            "if (-not $ServicePrincipal) { "
-            f"$EntraApp = Get-MgServicePrincipal -Filter {ps.quote(entra_filter)}; "
-            "$ServicePrincipal = New-ServicePrincipal -AppId $EntraApp.AppId -ObjectId $EntraApp.Id "
-            "-DisplayName $EntraApp.DisplayName }",
-        ]
 
     def _ps_set(self, change: dict[str, Any]) -> list[str]:
         attrs = {**ps.before(change), **ps.after(change)}
         user = attrs.get("assignee_type") == "user"
         parameter = "CustomRecipientWriteScope" if user else "CustomResourceScope"
         scope = ps.quote(attrs["scope"]) if attrs.get("scope") else "$null"
-        return [f"Set-ManagementRoleAssignment -Identity {self._ps_identity(change)} -{parameter} {scope}"]
+        changed = change.get("changed") or []
+        parts = [f"Set-ManagementRoleAssignment -Identity {self._ps_identity(change)}"]
+        if "scope" in changed or not changed:
+            parts.append(f"-{parameter} {scope}")
+        if "enabled" in changed:
+            parts.append(f"-Enabled {ps.boolean(attrs.get('enabled', True))}")
+        return [" ".join(parts)]
 
     def _ps_remove(self, change: dict[str, Any]) -> list[str]:
         return [f"Remove-ManagementRoleAssignment -Identity {self._ps_identity(change)} -Confirm:$false"]

@@ -85,6 +85,7 @@ def _settings(cmdlet: str) -> str:
 # (with their pages) are exchange_params.PAGES; a documented one not listed here is refused as not emulated.
 CMDLETS: dict[str, tuple[Cmdlet, str, bool]] = {
     "Get-Mailbox": (xc.get_mailbox, "Identity ResultSize RecipientTypeDetails Filter Anr SortBy", False),
+    "Remove-Mailbox": (xc.remove_mailbox, "Identity Force Permanent", True),
     "Get-Recipient": (
         xc.get_recipient,
         "Identity ResultSize RecipientTypeDetails RecipientType Filter Anr SortBy",

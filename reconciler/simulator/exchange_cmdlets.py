@@ -640,6 +640,25 @@ def set_distribution_group(ctx: Ctx, params: Params) -> list[JsonObject]:
     return []
 
 
+def remove_mailbox(ctx: Ctx, params: Params) -> list[JsonObject]:
+    # https://learn.microsoft.com/powershell/module/exchangepowershell/remove-mailbox
+    # "delete mailboxes and the associated user accounts": the recipient goes, and with it every link to it (group
+    # memberships, its Calendar's permission entries, its entries on other Calendars); a mailbox made again later
+    # under the same address is another object (another Guid) that holds none of them.
+    mailbox = resolve(ctx, params.required("Identity"), xm.MAILBOX_TYPES)
+    guid = str(mailbox["Guid"]).lower()
+    xm.recipients(ctx.data).remove(mailbox)
+    for other in xm.recipients(ctx.data):
+        members = other.get("Members") or []
+        if guid in {str(m).lower() for m in members}:
+            other["Members"] = [m for m in members if str(m).lower() != guid]
+    table = xm.exchange(ctx.data)["folderPermissions"]
+    table.pop(str(mailbox["Guid"]), None)
+    for owner, entries in table.items():
+        table[owner] = [e for e in entries if str(e.get("User", "")).lower() != guid]
+    return []
+
+
 def remove_distribution_group(ctx: Ctx, params: Params) -> list[JsonObject]:
     # https://learn.microsoft.com/powershell/module/exchangepowershell/remove-distributiongroup
     group = resolve(ctx, params.required("Identity"), xm.GROUP_TYPES)

@@ -144,6 +144,27 @@ Get-Mailbox OS 1=AnrSet 2=DatabaseSet 3=Identity 4=ServerSet 5=MailboxPlanSet
   SoftDeletedMailbox                                            SwitchParameter               O sets=1,3,5
   SortBy                                                        String                        OS
   SupervisoryReviewPolicy                                       SwitchParameter               S sets=1,2,3,4
+Remove-Mailbox OS 1=Identity 2=StoreMailboxIdentity 3=Default
+  Identity                                MailboxIdParameter      OS sets=1,3 required=* pos=1
+  Database                                DatabaseIdParameter     S sets=2 required=*
+  StoreMailboxIdentity                    StoreMailboxIdParameter S sets=2 required=*
+  Arbitration                             SwitchParameter         S sets=1,2
+  AuditLog                                SwitchParameter         S sets=1,2
+  AuxAuditLog                             SwitchParameter         S sets=1,2
+  Confirm                                 SwitchParameter         OS aliases=cf
+  DomainController                        Fqdn                    S sets=1,2
+  Force                                   SwitchParameter         OS
+  IgnoreDefaultScope                      SwitchParameter         S sets=1,2
+  IgnoreLegalHold                         SwitchParameter         S sets=1,2
+  Migration                               SwitchParameter         OS
+  Permanent                               Boolean                 S sets=1
+  PermanentlyDelete                       SwitchParameter         O sets=3
+  PublicFolder                            SwitchParameter         OS
+  RemoveArbitrationMailboxWithOABsAllowed SwitchParameter         S sets=1,2
+  RemoveCNFPublicFolderMailboxPermanently SwitchParameter         O sets=3
+  RemoveLastArbitrationMailboxAllowed     SwitchParameter         S sets=1,2
+  SupervisoryReviewPolicy                 SwitchParameter         S sets=1,2
+  WhatIf                                  SwitchParameter         OS aliases=wi
 Get-Recipient OS 1=AnrSet 2=Identity 3=DatabaseSet 4=RecipientPreviewFilterSet
   Identity                      RecipientIdParameter          OS sets=2 pos=1
   Anr                           String                        OS sets=1

@@ -721,6 +721,10 @@ def set_service_principal(ctx: Ctx, params: Params) -> list[JsonObject]:
 
 def remove_service_principal(ctx: Ctx, params: Params) -> list[JsonObject]:
     # https://learn.microsoft.com/powershell/module/exchangepowershell/remove-serviceprincipal
+    # Neither that page nor the RBAC for Applications page ("Remove Service Principal") says what becomes of the
+    # principal's role assignments: they stay, holding its ObjectId (Get-ManagementRoleAssignment -Identity still
+    # shows them; -RoleAssignee cannot name a removed principal), and grant nothing (app_assignments needs a live
+    # pointer) until New-ServicePrincipal registers that ObjectId again.
     sp = _sp(ctx, params.required("Identity"))
     _section(ctx, "servicePrincipals").remove(sp)
     return []

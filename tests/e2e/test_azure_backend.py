@@ -76,7 +76,7 @@ def test_apply_writes_a_state_blob_without_secrets(tenant: Tenant, azurite: str,
     assert code == 0, output
     blob = _blob(azurite, azure_container)
     state = json.loads(blob)
-    assert state["serial"] >= 1 and state["lineage"] and len(state["resources"]) == 8
+    assert state["serial"] >= 1 and state["lineage"] and len(state["resources"]) == 9
     for secret in (PASSWORD, ACCOUNT_KEY, "AccountKey"):
         assert secret.encode() not in blob
     assert not (tenant.root / "state" / "specs" / "blob.json").exists()  # nothing local
@@ -125,7 +125,7 @@ def test_a_killed_apply_frees_the_tenant_when_the_lease_runs_out(
         time.sleep(1)
     assert code == 0, output
     recorded = json.loads(_blob(azurite, azure_container))["resources"]
-    assert len(recorded) == 8
+    assert len(recorded) == 9
     users = [u for u in tenant.tenant_data()["users"] if u["userPrincipalName"].startswith("cronofy-svc@")]
     assert len(users) == 1  # made once, adopted by the next apply
 

@@ -278,7 +278,7 @@ def test_github_drift_in_sync_then_drifted_then_unreadable(
     assert ran.exit_code == 0, ran.stdout + ran.stderr
     assert ran.outputs == {"result": "in_sync"}
     assert f"## reconciler drift: tenant `{TENANT_ID}`" in ran.summary
-    assert "**No drift:** the tenant matches `specs/contoso.yaml` (8 objects checked)." in ran.summary
+    assert "**No drift:** the tenant matches `specs/contoso.yaml` (9 objects checked)." in ran.summary
     assert "::error" not in ran.stdout
     assert sorted(p.name for p in (tenant.root / "state").iterdir()) == ["simulated-tenant.json"]  # nothing local
 
@@ -286,7 +286,7 @@ def test_github_drift_in_sync_then_drifted_then_unreadable(
     ran = runner.run(check["run"], tenant.root, env)
     assert ran.exit_code == 2, ran.stdout + ran.stderr
     assert ran.outputs == {"result": "drifted"}
-    assert "**1 of 8 objects drifted** from `specs/contoso.yaml`." in ran.summary
+    assert "**1 of 9 objects drifted** from `specs/contoso.yaml`." in ran.summary
     assert "`license_assignment.service_account`" in ran.summary
     # only the state in the blob tells an admin's change from an edited spec
     assert "changed outside reconciler" in ran.summary
@@ -309,7 +309,7 @@ def test_github_drift_in_sync_then_drifted_then_unreadable(
     assert posted.exit_code == 0, posted.stderr
     args, body = log.read_text(encoding="utf-8").split("\n", 1)
     assert args == "issue comment 42 --repo contoso/m365-config --body-file comment.md"
-    assert "**1 of 8 objects drifted**" in body and "changed outside reconciler" in body
+    assert "**1 of 9 objects drifted**" in body and "changed outside reconciler" in body
 
     # a tenant that cannot be read is an error (exit 1) with its own message, never drift
     tenant.set_tenant(lambda t: t.update(faults=[{"method": "GET", "path": "^/v1.0/users", "status": 500}]))
@@ -335,7 +335,7 @@ def test_github_drift_report_too_large_for_the_summary(
     _tamper(tenant, tenant.tenant)
     ran = runner.run(check["run"], tenant.root, {**_github_env(workflow, job, check, {}), "SUMMARY_LIMIT_BYTES": "200"})
     assert ran.exit_code == 2
-    assert "**1 of 8 objects drifted**" in ran.summary and "see the drift-report artifact" in ran.summary
+    assert "**1 of 9 objects drifted**" in ran.summary and "see the drift-report artifact" in ran.summary
     assert "license_assignment.service_account" not in ran.summary  # the table stayed in drift.md
     assert "license_assignment.service_account" in (tenant.root / "drift.md").read_text(encoding="utf-8")
 
@@ -383,7 +383,7 @@ def test_azure_pipelines_drift_task(tenant: Tenant, azurite: str, azure_containe
         in ran.stdout
     )
     text = summary.read_text(encoding="utf-8")
-    assert "**1 of 8 objects drifted**" in text and "changed outside reconciler" in text
+    assert "**1 of 9 objects drifted**" in text and "changed outside reconciler" in text
 
     tenant.set_tenant(lambda t: t.update(faults=[{"method": "GET", "path": "^/v1.0/users", "status": 500}]))
     ran = runner.run(script, tenant.root, variables, shell=["bash"])
@@ -453,7 +453,7 @@ def test_github_fleet_matrix_and_summary(tenant: Tenant, azurite: str, azure_con
     assert "**No drift:** the tenant matches `tenants/contoso.yaml`" in summaries["tenants/contoso.yaml"]
     assert "**No drift:** the tenant matches `tenants/tailspin.yaml`" in summaries["tenants/tailspin.yaml"]
     fabrikam = summaries["tenants/fabrikam.yaml"]
-    assert "**1 of 8 objects drifted** from `tenants/fabrikam.yaml`" in fabrikam
+    assert "**1 of 9 objects drifted** from `tenants/fabrikam.yaml`" in fabrikam
     assert "`license_assignment.service_account`" in fabrikam and "changed outside reconciler" in fabrikam
     assert sorted(p.name for p in collected.iterdir()) == sorted(
         f"{name}.{ext}" for name in FLEET for ext in ("md", "result")

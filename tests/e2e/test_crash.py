@@ -15,7 +15,7 @@ import pytest
 from reconciler.resources import KINDS
 from tests.conftest import PASSWORD, Tenant
 
-ACTIONS = 8  # the example spec makes 8 objects
+ACTIONS = 9  # the example spec makes 9 objects
 
 
 def _apply_until(tenant: Tenant, spec: str, done: int) -> None:
@@ -53,6 +53,7 @@ def test_killed_apply_converges_without_duplicates(tenant: Tenant, done: int) ->
     assert "No changes." in tenant.cli("plan", spec).stdout
     assignments = tenant.exchange("Get-ManagementRoleAssignment", {"Role": "Application Calendars.ReadWrite"})
     assert len(assignments) == 1
+    assert len(tenant.exchange("Get-ServicePrincipal", {})) == 1  # the app's pointer, registered once
     assert len(tenant.exchange("Get-DistributionGroup", {"Identity": "Meeting Rooms"})) == 1
     assert len(tenant.exchange("Get-ManagementScope", {"Identity": "CronofyImpersonationScope"})) == 1
     rows = tenant.exchange("Get-MailboxFolderPermission", {"Identity": "alice@contoso.com:\\Calendar"})

@@ -68,6 +68,38 @@ def _assignment(tenant: Tenant, rng: random.Random) -> None:
         tenant.exchange("New-ManagementRoleAssignment", {"Name": name, "Role": role, "App": principals[0]["ObjectId"]})
 
 
+def _service_principal(tenant: Tenant, rng: random.Random) -> None:
+    """The integration's Exchange service principal removed by hand (its role assignments stay behind), or registered
+    again by hand with the enterprise application's object id."""
+    principals = [r for r in tenant.exchange("Get-ServicePrincipal", {}) if str(r.get("AppId")).lower() == APP]
+    if principals:
+        tenant.exchange("Remove-ServicePrincipal", {"Identity": APP, "Confirm": False})
+    elif rng.random() < 0.5:
+        entra = tenant.graph_json(f"/servicePrincipals(appId='{APP}')")
+        tenant.exchange("New-ServicePrincipal", {"AppId": APP, "ObjectId": entra["id"], "DisplayName": "By hand"})
+
+
+def _enabled(tenant: Tenant, rng: random.Random) -> None:
+    """A role assignment of the app disabled or enabled by hand (Set-ManagementRoleAssignment -Enabled)."""
+    rows = [
+        r
+        for r in tenant.exchange("Get-ManagementRoleAssignment", {})
+        if r.get("RoleAssigneeType") == "ServicePrincipal"
+    ]
+    if rows:
+        row = rng.choice(rows)
+        tenant.exchange("Set-ManagementRoleAssignment", {"Identity": row["Name"], "Enabled": not row["Enabled"]})
+
+
+def _scope_group(tenant: Tenant, rng: random.Random) -> None:
+    """The scope group deleted and made again under the same name and address, with the same members."""
+    del rng
+    members = sorted(_aliases(tenant, SCOPE_GROUP))
+    tenant.exchange("Remove-DistributionGroup", {"Identity": SCOPE_GROUP, "Confirm": False})
+    parameters = {"Name": "Cronofy Rooms and Users", "Alias": "cronofy-scope", "PrimarySmtpAddress": SCOPE_GROUP}
+    tenant.exchange("New-DistributionGroup", {**parameters, "Members": members})
+
+
 def _room_list(tenant: Tenant, rng: random.Random) -> None:
     if not tenant.exchange("Get-DistributionGroup", {"RecipientTypeDetails": "RoomList"}):
         return
@@ -81,7 +113,18 @@ def _room_list(tenant: Tenant, rng: random.Random) -> None:
         tenant.exchange("Add-DistributionGroupMember", {"Identity": "Meeting Rooms", "Member": room})
 
 
-CHANGES: tuple[Change, ...] = (_permission, _permission, _membership, _license, _display_name, _assignment, _room_list)
+CHANGES: tuple[Change, ...] = (
+    _permission,
+    _permission,
+    _membership,
+    _license,
+    _display_name,
+    _assignment,
+    _room_list,
+    _service_principal,
+    _enabled,
+    _scope_group,
+)
 
 
 def test_drift_and_plan_agree_after_random_hand_changes(tenant: Tenant) -> None:

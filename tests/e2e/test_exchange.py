@@ -177,10 +177,10 @@ def test_one_failing_change_does_not_stop_the_others(tenant: Tenant) -> None:
     tenant.set_tenant(lambda t: t.update(faults=[fault]))
     result = tenant.cli("apply", spec, "--auto-approve")
     assert result.exit_code == 1
-    assert "1 of 8 changes failed; the others were applied and recorded" in result.stderr
+    assert "1 of 9 changes failed; the others were applied and recorded" in result.stderr
     assert f"calendar_permission.alice@contoso.com/{SVC}: POST /users/alice@contoso.com" in result.stderr
     recorded = {r["address"] for r in tenant.state_data_of("example")["resources"]}
-    assert len(recorded) == 7 and f"calendar_permission.boardroom@contoso.com/{SVC}" in recorded
+    assert len(recorded) == 8 and f"calendar_permission.boardroom@contoso.com/{SVC}" in recorded
 
     tenant.set_tenant(lambda t: t.update(faults=[]))
     plan = tenant.cli("plan", spec)
@@ -200,7 +200,7 @@ def test_target_limits_plan_and_apply_to_a_resource_and_its_dependencies(tenant:
 
     assert tenant.cli("apply", spec, "--auto-approve", "--target", "room_list.*").exit_code == 0
     assert [r["address"] for r in tenant.state_data_of("example")["resources"]] == ["room_list.Meeting Rooms"]
-    assert "Plan: 7 to add" in tenant.cli("plan", spec).stdout
+    assert "Plan: 8 to add" in tenant.cli("plan", spec).stdout
 
     unknown = tenant.cli("plan", spec, "--target", "room_list.Nowhere")
     assert unknown.exit_code == 1 and "--target room_list.Nowhere matches no resource" in unknown.stderr

@@ -198,3 +198,50 @@ def test_an_unknown_scope_group_stops_the_scope_line_before_it_writes(server: Te
     result = server.cli("sim", "ems", str(server.tenant), line)
     assert result.exit_code != 0 and "nobody@contoso.com" in result.output
     assert server.cli("sim", "ems", str(server.tenant), "Get-ManagementScope -Identity 'S'").exit_code != 0
+
+
+def test_exchange_server_scope_group_replaced_by_hand_is_seen_through_impersonation(server: Tenant) -> None:
+    """On-premises, the scope's filter names the group's DN and EWS shows no scope: what a replaced scope group
+    changes is all a plan can see. Made again with its members, the scope still covers them (the DN is the same)
+    and impersonation works: nothing to do. Made again empty, the spec's mailboxes are outside the scope group: an
+    error naming them, not drift."""
+    spec = server.spec_file("exchange-server")
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    _run_manual_steps(server, json.loads(_cli(server, "plan", spec, "--json").stdout))
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    assert _cli(server, "drift", spec).exit_code == 0
+    group = next(r for r in server.tenant_data()["exchange"]["recipients"] if r["Alias"] == "cronofy-scope")
+    by_guid = {r["Guid"]: r["Alias"] for r in server.tenant_data()["exchange"]["recipients"]}
+    aliases = [by_guid[m] for m in group["Members"]]
+    make = "New-DistributionGroup -Name 'Cronofy Rooms and Users' -Alias cronofy-scope"
+    remove = "Remove-DistributionGroup -Identity cronofy-scope@contoso.com -Confirm:$false"
+
+    with_members = server.cli("sim", "ems", str(server.tenant), remove, f"{make} -Members {','.join(aliases)}")
+    assert with_members.exit_code == 0, with_members.output
+    drift = _cli(server, "drift", spec)
+    assert drift.exit_code == 0, drift.output  # impersonation of a member still works
+
+    empty = server.cli("sim", "ems", str(server.tenant), remove, make)
+    assert empty.exit_code == 0, empty.output
+    drift = _cli(server, "drift", spec)
+    assert drift.exit_code == 1, drift.output
+    assert "not members of scope group 'cronofy-scope@contoso.com'" in drift.stderr, drift.stderr
+
+
+def test_exchange_server_role_assignment_disabled_by_hand_is_seen_and_its_shell_step_enables_it(server: Tenant) -> None:
+    """EWS shows no assignment: a disabled one is seen as impersonation failing (drift says what it can tell), and the
+    plan's Exchange Management Shell step, run by an admin, enables the existing assignment."""
+    spec = server.spec_file("exchange-server")
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    _run_manual_steps(server, json.loads(_cli(server, "plan", spec, "--json").stdout))
+    assert _cli(server, "apply", spec, "--auto-approve").exit_code == 0
+    disable = "Set-ManagementRoleAssignment -Identity CronofyImpersonationAssignment -Enabled $false"
+    assert server.cli("sim", "ems", str(server.tenant), disable).exit_code == 0
+
+    drift = _cli(server, "drift", spec)
+    assert drift.exit_code == 2, drift.output
+    assert "role_assignment.CronofyImpersonationAssignment" in drift.stdout
+    assert "the role assignment or its management scope is missing" in drift.stdout
+    _run_manual_steps(server, json.loads(_cli(server, "plan", spec, "--json").stdout))
+    assert _cli(server, "drift", spec).exit_code == 0
+    assert "No changes." in _cli(server, "plan", spec).stdout

@@ -25,7 +25,7 @@ def test_piped_output_has_no_bars_and_no_colour_codes(tenant: Tenant) -> None:
     result = tenant.process("--no-color", "plan", tenant.spec_file("example"))
     stdout, _ = result.communicate(timeout=120)
     assert result.returncode == 0
-    assert "Refreshing" not in stdout and "\x1b[" not in stdout and "Plan: 8 to add" in stdout
+    assert "Refreshing" not in stdout and "\x1b[" not in stdout and "Plan: 9 to add" in stdout
 
 
 def test_a_terminal_gets_progress_bars_and_no_color_still_holds(tenant: Tenant) -> None:
@@ -55,5 +55,5 @@ def test_a_terminal_gets_progress_bars_and_no_color_still_holds(tenant: Tenant) 
     os.close(main)
     text = b"".join(chunks).decode("utf-8", "replace")
     assert process.returncode == 0, text
-    assert "Refreshing" in text and "8 to add, 0 to change" in text
+    assert "Refreshing" in text and "9 to add, 0 to change" in text
     assert not re.search(r"\x1b\[(?:\d+;)*(?:3[0-7]|9[0-7]|38;)", text)  # no colour (bold stays, as NO_COLOR allows)

@@ -118,6 +118,38 @@ ROWS = [
         widens=True,
     ),
     Row("role_assignment", "A", {**ASSIGNMENT, "scope": None}, ASSIGNMENT, Action.UPDATE, ("scope",), widens=True),
+    # a disabled assignment grants nothing: enabled again in place (Set-ManagementRoleAssignment -Enabled $true)
+    Row(
+        "role_assignment",
+        "A",
+        {**ASSIGNMENT, "enabled": True},
+        {**ASSIGNMENT, "enabled": False},
+        Action.UPDATE,
+        ("enabled",),
+        {"enabled": True, "scope": "S"},
+    ),
+    # one left behind by a removed service principal, now held by another object id: replaced
+    Row(
+        "role_assignment",
+        "A",
+        ASSIGNMENT,
+        {**ASSIGNMENT, "assignee": "6f1c0e7e-0000-4000-8000-000000000001"},
+        Action.REPLACE,
+        ("assignee",),
+    ),
+    # service_principal: the app's Exchange pointer, compared on its app id only (the display name decides nothing)
+    Row("service_principal", APP, {"app_id": APP, "display_name": "Cronofy"}, None, Action.CREATE),
+    Row(
+        "service_principal",
+        APP,
+        {"app_id": APP, "display_name": "Cronofy"},
+        {"app_id": APP.upper(), "display_name": "Renamed by hand"},
+        Action.NOOP,
+        after={"display_name": "Renamed by hand"},
+    ),
+    # never removed: it may serve role assignments reconciler does not manage
+    Row("service_principal", APP, None, {"app_id": APP}, Action.FORGET, recorded=True, created_by_reconciler=True),
+    Row("service_principal", APP, None, {"app_id": APP}, Action.FORGET, recorded=True),
     # application_access_policy: every attribute is create-only
     Row(
         "application_access_policy",
@@ -317,6 +349,8 @@ def test_role_assignment_matches_by_role_and_holder_and_reports_the_rest_as_wide
     assert "every mailbox (no scope)" in finding.message and finding.removed
     assert removal is not None and removal.action is Action.DELETE
     assert finding.fix == ["Remove-ManagementRoleAssignment -Identity 'ByHand' -Confirm:$false"]
+    disabled = Observed("role_assignment.Off", "Off", {**ASSIGNMENT, "scope": None, "enabled": False})
+    assert wider(kind, disabled, loaded) is None  # a disabled assignment grants nothing
 
 
 @pytest.mark.parametrize("target", [Target.EXCHANGE_ONLINE, Target.EXCHANGE_SERVER])

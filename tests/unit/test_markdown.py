@@ -53,7 +53,7 @@ def test_no_drift(tenant: Tenant) -> None:
     assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
     report = json.loads(tenant.cli("drift", spec, "--json").stdout)
     markdown = drift_markdown(report, KINDS, SPEC)
-    assert markdown.splitlines()[2] == f"**No drift:** the tenant matches `{SPEC}` (8 objects checked)."
+    assert markdown.splitlines()[2] == f"**No drift:** the tenant matches `{SPEC}` (9 objects checked)."
     assert "How to fix" not in markdown
 
 
@@ -107,7 +107,7 @@ def test_plan_markdown(tenant: Tenant) -> None:
     plan = json.loads(result.stdout)
     markdown = plan_markdown(plan, KINDS, SPEC)
     assert markdown.startswith("## reconciler plan: tenant `6972eeb0-1bf6-5393-8f32-08076f624a10`\n")
-    assert f"**Plan: 8 to add, 0 to change, 0 to destroy.** (`{SPEC}`)" in markdown
+    assert f"**Plan: 9 to add, 0 to change, 0 to destroy.** (`{SPEC}`)" in markdown
     assert "| `+` | `user.service_account` | create | " in markdown
     assert "`password` = `(sensitive)`" in markdown
     assert f"Apply with `reconciler apply {SPEC}`." in markdown

@@ -301,3 +301,14 @@ def test_room_booking_on_exchange_server_reads_the_rooms_by_impersonation(tmp_pa
     assert any("GetUserConfiguration" in call for call in read.calls)
     [write] = [e for e in report.apply if "room_booking" in e.owners]
     assert (write.name, write.holder, list(write.calls)) == ("Mail Recipients", SHELL_ADMIN, ["Set-CalendarProcessing"])
+
+
+def test_the_service_principal_kind_reads_and_registers_the_integrations_exchange_pointer() -> None:
+    report = report_for("example")
+    read = next(e for e in report.read if "Get-ServicePrincipal" in e.calls)
+    assert read.name == "View-Only Configuration" and "service_principal" in read.owners
+    apply = next(e for e in report.apply if "New-ServicePrincipal" in e.calls)
+    assert apply.name == "Role Management" and "Remove-ServicePrincipal" not in apply.calls  # never removed
+    assert "service_principal" in apply.owners
+    # Exchange Server has no service principals: the kind asks nothing there
+    assert "service_principal" not in {o for e in report_for("exchange-server").entries for o in e.owners}

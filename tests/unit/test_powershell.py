@@ -442,3 +442,26 @@ def test_the_checker_catches_mistakes() -> None:
     assert check_script("Connect-Thing").errors
     assert check_script("if (-nope $x) { Set-ManagementScope -Identity 'x' }").errors
     assert not check_script("Remove-ManagementScope -Identity 'it''s' -Confirm:$false # done").errors
+
+
+def test_service_principal_registered_and_removed_and_an_assignment_enabled_again() -> None:
+    app = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
+    sp = KINDS["service_principal"]
+    new = sp.powershell({"address": f"service_principal.{app}", "action": "create", "after": {"app_id": app}})
+    assert new[1].startswith("if (-not $ServicePrincipal) { $EntraApp = Get-MgServicePrincipal -Filter ")
+    gone = sp.powershell(
+        {"address": f"service_principal.{app}", "action": "delete", "before": {"app_id": app}, "id": "6233fba6"}
+    )
+    assert gone == ["Remove-ServicePrincipal -Identity '6233fba6' -Confirm:$false"]
+    enabled = KINDS["role_assignment"].powershell(
+        {
+            "address": "role_assignment.A",
+            "action": "update",
+            "changed": ["enabled"],
+            "before": {"role": "R", "assignee": app, "assignee_type": "app", "scope": "S", "enabled": False},
+            "after": {"role": "R", "assignee": app, "assignee_type": "app", "scope": "S", "enabled": True},
+            "id": "A",
+        }
+    )
+    assert enabled == ["Set-ManagementRoleAssignment -Identity 'A' -Enabled $true"]
+    assert_documented("\n".join(new + gone + enabled))
