@@ -36,6 +36,7 @@ from reconciler.cli.base import (
     out,
     print_json,
     print_lines,
+    print_plan,
     print_raw,
 )
 from reconciler.errors import ReconcilerError
@@ -80,7 +81,6 @@ def plan(
 ) -> None:
     """Show what apply would change: + create, ~ update in place, - destroy."""
     from reconciler import workflow
-    from reconciler.render.human import plan_lines
     from reconciler.state.select import StateChoice
 
     with errors(), REPORTER.live():
@@ -107,7 +107,7 @@ def plan(
 
         print_raw(plan_markdown(result.to_json(), KINDS, str(spec)))
     else:
-        print_lines(plan_lines(result.to_json()))
+        print_plan(result.to_json())
         if out_file is not None:
             out.print(f"\nSaved the plan to {out_file}. Apply it with: reconciler apply {out_file}")
     if detailed_exitcode and result.differs:
@@ -140,7 +140,6 @@ def apply(
 
     from reconciler import workflow
     from reconciler.engine.interrupt import Interrupted, Interrupts
-    from reconciler.render.human import plan_lines
     from reconciler.state.select import StateChoice
 
     is_plan = workflow.is_saved_plan(target)
@@ -158,7 +157,7 @@ def apply(
     def confirm(planned: Plan) -> bool:
         REPORTER.pause()
         progress.expect(planned)
-        print_lines(plan_lines(planned.to_json()))
+        print_plan(planned.to_json())
         if auto_approve:
             return True
         return typer.confirm("\nApply these changes to the tenant?", default=False)
@@ -394,14 +393,17 @@ def show(
 ) -> None:
     """Show a saved plan, or the current state."""
     from reconciler import workflow
-    from reconciler.render.human import plan_lines, state_lines
+    from reconciler.render.human import state_lines
     from reconciler.state.select import StateChoice, open_backend
 
     with errors():
         if planfile is not None:
             data = workflow.load_plan(planfile).to_json()
-            lines = plan_lines(data)
         else:
             data = open_backend(None, StateChoice(state, workspace)).read().model_dump(mode="json")
-            lines = state_lines(data)
-    print_json(data) if as_json else print_lines(lines)
+    if as_json:
+        print_json(data)
+    elif planfile is not None:
+        print_plan(data)
+    else:
+        print_lines(state_lines(data))

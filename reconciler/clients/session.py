@@ -174,9 +174,7 @@ def service_account_ews(loaded: LoadedSpec, clients: Clients) -> EwsClient:
         )
     password = loaded.resolve_env(account.password, "service_account", "password")
     auth = "basic" if clients.simulated else server.auth
-    return EwsClient(
-        clients.ews.url, account.user_principal_name, password, auth, clients.simulated, clients.recorder
-    )
+    return EwsClient(clients.ews.url, account.user_principal_name, password, auth, clients.simulated, clients.recorder)
 
 
 def _ews(loaded: LoadedSpec, simulator_url: str | None, recorder: Recorder | None = None) -> EwsClient | None:
