@@ -98,7 +98,7 @@ def same_content(a: State, b: State) -> bool:
 def render_state(state: State) -> str:
     """The stored JSON text of a state (the same on every backend): pydantic-core renders it in one linear pass.
     A state holding non-ASCII text is rendered by `json` instead, whose \\u escapes earlier releases wrote."""
-    text = state.model_dump_json(indent=2)
+    text = state.json_text()
     if not text.isascii():
         import json
 
