@@ -20,6 +20,7 @@ from urllib.parse import quote as _quote
 from urllib.parse import urlparse
 from uuid import UUID
 
+from reconciler.clients.tls import tls_context
 from reconciler.errors import ClientError
 
 if TYPE_CHECKING:
@@ -160,7 +161,9 @@ class GraphClient:
         auth = AzureIdentityAuthenticationProvider(self._credential, scopes=[self._scope], allowed_hosts=[host])
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
         http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0), limits=limits)
+            client=httpx.AsyncClient(
+                base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0), limits=limits, verify=tls_context()
+            )
         )
         adapter = GraphRequestAdapter(auth, client=http)
         adapter.base_url = f"{self.base_url}/v1.0"
