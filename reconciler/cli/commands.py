@@ -90,6 +90,7 @@ def plan(
             connector(parallelism, no_batch),
             tuple(target or ()),
             lock=lock is Switch.true,
+            seal=out_file is not None or as_json or output is not PlanFormat.human,  # only shown: no digest
         )
         if out_file is not None:
             out_file.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -107,7 +108,7 @@ def plan(
 
         print_raw(plan_markdown(result.to_json(), KINDS, str(spec)))
     else:
-        print_plan(result.to_json())
+        print_plan(result.shown_json())
         if out_file is not None:
             out.print(f"\nSaved the plan to {out_file}. Apply it with: reconciler apply {out_file}")
     if detailed_exitcode and result.differs:
@@ -157,7 +158,7 @@ def apply(
     def confirm(planned: Plan) -> bool:
         REPORTER.pause()
         progress.expect(planned)
-        print_plan(planned.to_json())
+        print_plan(planned.shown_json())
         if auto_approve:
             return True
         return typer.confirm("\nApply these changes to the tenant?", default=False)
@@ -398,7 +399,8 @@ def show(
 
     with errors():
         if planfile is not None:
-            data = workflow.load_plan(planfile).to_json()
+            saved = workflow.load_plan(planfile)
+            data = saved.to_json() if as_json else saved.shown_json()
         else:
             data = open_backend(None, StateChoice(state, workspace)).read().model_dump(mode="json")
     if as_json:
