@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rich.control import strip_control_codes
 from rich.markup import escape
 
 COLOURS = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "forget": "cyan"}
@@ -28,7 +29,11 @@ def value(v: Any) -> str:
 
 
 def _json(v: Any) -> str:
-    return "(sensitive)" if v == "(sensitive)" else json.dumps(v, ensure_ascii=False)
+    if v is None:
+        return "null"
+    if isinstance(v, str) and v.isprintable() and '"' not in v and "\\" not in v:  # what json.dumps writes, quicker
+        return v if v == "(sensitive)" else f'"{v}"'
+    return json.dumps(v, ensure_ascii=False)
 
 
 class Paint(Protocol):
@@ -46,10 +51,8 @@ MARKUP: Paint = _markup
 
 def painter(color_system: str | None, no_color: bool) -> Paint:
     """What rich would print for `[style]text[/]` on a console with this colour system (None: not a terminal, so
-    plain text) and `no_color` (colours dropped, bold kept), without parsing markup line by line. Control codes
-    are stripped as rich strips them."""
+    plain text) and `no_color` (colours dropped, bold kept), without parsing markup line by line."""
     from rich.color import ColorSystem
-    from rich.control import strip_control_codes
     from rich.style import Style
 
     systems = {
@@ -62,7 +65,6 @@ def painter(color_system: str | None, no_color: bool) -> Paint:
     codes: dict[str, tuple[str, str]] = {}
 
     def paint(text: str, style: str = "", /) -> str:
-        text = strip_control_codes(text)
         if not style or system is None:
             return text
         if style not in codes:
@@ -112,8 +114,9 @@ def change_lines(change: dict[str, Any]) -> list[str]:
 
 
 def change_text(change: dict[str, Any], paint: Paint) -> str:
-    """One change's lines and the blank line after it, painted (plain text, or with a terminal's style codes)."""
-    return "\n".join(_change_lines(change, paint)) + "\n\n"
+    """One change's lines and the blank line after it, painted (plain text, or with a terminal's style codes); the
+    control codes rich strips (bell, backspace, ...) are stripped too."""
+    return strip_control_codes("\n".join(_change_lines(change, paint))) + "\n\n"
 
 
 def wider_lines(findings: list[dict[str, Any]]) -> list[str]:
