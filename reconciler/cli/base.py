@@ -28,6 +28,7 @@ from reconciler.render.progress import Reporter
 if TYPE_CHECKING:
     from reconciler.clients.recorder import Recorder
     from reconciler.clients.session import Clients
+    from reconciler.render.human import Paint
     from reconciler.resources.base import Context
     from reconciler.spec.loader import LoadedSpec
 
@@ -185,6 +186,20 @@ def print_plan(plan: dict[str, Any], console: Console = out) -> None:
                 _write(console, chunk)
     _write(console, chunk)
     print_lines(text.tail, console)
+
+
+def print_painted(render: Callable[[Paint], list[str]], console: Console = out) -> None:
+    """Lines a renderer paints (`render/human.py` Paint): written at once, as rich would print their markup (drift
+    reports and fleets of thousands of lines); a text with a tab is left to rich, which expands it by column."""
+    from rich.control import strip_control_codes
+
+    from reconciler.render.human import MARKUP, painter
+
+    text = strip_control_codes("\n".join(render(painter(console.color_system, console.no_color))))
+    if "\t" in text:
+        print_lines(render(MARKUP), console)
+    else:
+        _write(console, [text + "\n"])
 
 
 def _write(console: Console, blocks: list[str]) -> None:

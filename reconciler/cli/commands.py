@@ -36,6 +36,7 @@ from reconciler.cli.base import (
     out,
     print_json,
     print_lines,
+    print_painted,
     print_plan,
     print_raw,
 )
@@ -261,7 +262,7 @@ def _print_drift(report: dict[str, Any], spec: str, output: DriftFormat) -> None
     else:
         from reconciler.render.human import drift_lines
 
-        print_lines(drift_lines(report))
+        print_painted(lambda paint: drift_lines(report, paint))
 
 
 def _drift_fleet(
@@ -292,7 +293,7 @@ def _drift_fleet(
     else:
         from reconciler.render.human import fleet_lines
 
-        print_lines(fleet_lines(data))
+        print_painted(lambda paint: fleet_lines(data, paint))
     if fleet.failed:
         raise typer.Exit(ExitCode.ERROR)
     if fleet.drifted:

@@ -5,6 +5,7 @@ line: what they print must be what rich prints for the same plan's markup, piped
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from reconciler.cli.base import print_lines, print_plan
-from reconciler.render.human import plan_lines
+from reconciler.cli.base import print_lines, print_painted, print_plan
+from reconciler.render.human import MARKUP, Paint, drift_lines, fleet_lines, plan_lines
 
 AWKWARD = ["[bold]x[/]", "a\\", "\\[x]", "[/]", "ünïcode ✓", "back\\\\slash", "bell\x07", "tab\tand\nnewline", "{}"]
 
@@ -115,3 +116,43 @@ def test_backslashes_are_printed_as_they_are() -> None:
     assert isinstance(console.file, io.StringIO)
     assert "      Set-Thing -Path C:\\\n" in console.file.getvalue()
     assert "# calendar_permission.m@x/a\\[b will be updated in place" in console.file.getvalue()
+
+
+def _drift(text: str) -> dict[str, Any]:
+    attribute = {"name": "access_rights", "expected": "Editor", "actual": text, "recorded": None}
+    entries = [
+        {
+            "address": f"calendar_permission.a@x/{text}",
+            "status": "changed",
+            "message": f"changed outside reconciler {text}",
+            "fix": [f"Set-MailboxFolderPermission -Identity '{text}'"],
+            "attributes": [{**attribute, "changed_outside": True}, {**attribute, "changed_outside": False}],
+        },
+        {"address": "role_assignment.x", "status": "wider", "message": "(!) [wide]", "attributes": []},
+        {"address": "user.svc", "status": "missing", "message": "gone", "fix": None, "attributes": []},
+    ]
+    return {"entries": entries, "checked": 12}
+
+
+def _same_painted_as_rich(render: Callable[[Paint], list[str]]) -> None:
+    for streamed, rich in zip(_consoles(), _consoles(), strict=True):
+        print_painted(render, streamed)
+        print_lines(render(MARKUP), rich)
+        assert isinstance(streamed.file, io.StringIO) and isinstance(rich.file, io.StringIO)
+        assert streamed.file.getvalue() == rich.file.getvalue()
+
+
+@pytest.mark.parametrize("text", [t for t in AWKWARD if not t.endswith("\\")])  # rich doubles it at a line's end
+def test_drift_and_fleet_reports_print_as_rich_prints_their_markup(text: str) -> None:
+    drifted = _drift(text)
+    in_sync = {"entries": [], "checked": 3}
+    _same_painted_as_rich(lambda paint: drift_lines(drifted, paint))
+    _same_painted_as_rich(lambda paint: drift_lines(in_sync, paint))
+    fleet = {
+        "tenants": [
+            {"spec": f"specs/{text}.yaml", "tenant": "contoso", "status": "drifted", "report": drifted},
+            {"spec": "specs/b.yaml", "tenant": "fabrikam", "status": "in_sync", "report": in_sync},
+            {"spec": "specs/c.yaml", "tenant": None, "status": "error", "error": f"cannot [read]\n {text}"},
+        ]
+    }
+    _same_painted_as_rich(lambda paint: fleet_lines(fleet, paint))
