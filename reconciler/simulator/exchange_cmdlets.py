@@ -433,7 +433,7 @@ def add_folder_permission(ctx: Ctx, params: Params) -> list[JsonObject]:
         # the page's rule ("Valid values are mail-enabled security principals"); the wording is ours
         raise CmdletError(
             RECIPIENT_TASK_TYPE,
-            f'The user "{name}" isn\'t a mail-enabled security principal (it has no mailbox). '
+            f"The user \"{name}\" isn't a mail-enabled security principal (it has no mailbox). "
             "Folder permissions can be granted only to mailboxes, mail users and mail-enabled security groups.",
         )
     rights, flags = _rights(ctx, params)

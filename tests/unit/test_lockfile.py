@@ -104,10 +104,7 @@ def test_the_runtime_lock_pins_the_same_versions_as_the_dev_lock() -> None:
 def test_the_lock_parser_reads_a_hashed_entry_and_refuses_a_range(tmp_path: Path) -> None:
     lock = tmp_path / "x.lock"
     lock.write_text(
-        "# header\nRuamel.Yaml==0.19.1 \\\n    --hash=sha256:"
-        + "a" * 64
-        + " \\\n    --hash=sha256:"
-        + "b" * 64
+        "# header\nRuamel.Yaml==0.19.1 \\\n    --hash=sha256:" + "a" * 64 + " \\\n    --hash=sha256:" + "b" * 64
         + "\n    # via reconciler (pyproject.toml)\n",
         encoding="utf-8",
     )
