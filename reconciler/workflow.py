@@ -86,14 +86,20 @@ def claim(state: State, loaded: LoadedSpec, choice: StateChoice) -> bool:
 
 
 def plan(
-    spec_path: Path, choice: StateChoice, connect: Connect, targets: tuple[str, ...] = (), lock: bool = True
+    spec_path: Path,
+    choice: StateChoice,
+    connect: Connect,
+    targets: tuple[str, ...] = (),
+    lock: bool = True,
+    seal: bool = True,
 ) -> Plan:
+    """The plan, sealed with its digest unless `seal` is False (a plan only shown to a person)."""
     loaded = load_spec(spec_path)
     backend = open_backend(spec_path, choice, loaded)
     with _locked(backend, "plan", lock):
         state = read_checked_state(backend, loaded, choice)
         with connect(loaded) as ctx:
-            return _with_moved_hints(make_plan(ctx, state, backend, targets), loaded, backend, choice)
+            return _with_moved_hints(make_plan(ctx, state, backend, targets, seal), loaded, backend, choice)
 
 
 def _with_moved_hints(plan: Plan, loaded: LoadedSpec, backend: StateBackend, choice: StateChoice) -> Plan:
@@ -159,7 +165,8 @@ def apply(
             check_current(saved, loaded.sha256, state, backend)
         claimed = claim(state, loaded, choice)
         with connect(loaded) as ctx:
-            plan = make_plan(ctx, state, backend, tuple(saved.targets) if saved else targets)
+            # not sealed: apply acts on it in memory (a saved plan carries its own digest, checked when loaded)
+            plan = make_plan(ctx, state, backend, tuple(saved.targets) if saved else targets, seal=False)
             plan = _with_moved_hints(plan, loaded, backend, choice)
             if saved is not None:  # the tenant must still be as the saved plan saw it, or nothing is written
                 check_tenant(saved, plan)

@@ -28,6 +28,7 @@ from reconciler.render.progress import Reporter
 if TYPE_CHECKING:
     from reconciler.clients.recorder import Recorder
     from reconciler.clients.session import Clients
+    from reconciler.render.human import Paint
     from reconciler.resources.base import Context
     from reconciler.spec.loader import LoadedSpec
 
@@ -162,6 +163,56 @@ def print_lines(lines: list[str], console: Console = out) -> None:
 
     for line in lines:
         console.print(redact(line))
+
+
+def print_plan(plan: dict[str, Any], console: Console = out) -> None:
+    """A plan for people: its head and tail through rich, its changes streamed as plain lines in chunks (styled as
+    rich would style them on a terminal), so a 10,000-change plan prints in a fraction of a second. Every change
+    is printed, as Terraform does."""
+    from reconciler.render.human import change_lines, change_text, painter, plan_text
+
+    text = plan_text(plan)
+    print_lines(text.head, console)
+    paint = painter(console.color_system, console.no_color)
+    chunk: list[str] = []
+    for change in text.changes:
+        block = change_text(change, paint)
+        if "\t" in block:  # rich expands tabs by column: such a (rare) change is left to it
+            _write(console, chunk)
+            print_lines([*change_lines(change), ""], console)
+        else:
+            chunk.append(block)
+            if len(chunk) >= PRINT_CHUNK:
+                _write(console, chunk)
+    _write(console, chunk)
+    print_lines(text.tail, console)
+
+
+def print_painted(render: Callable[[Paint], list[str]], console: Console = out) -> None:
+    """Lines a renderer paints (`render/human.py` Paint): written at once, as rich would print their markup (drift
+    reports and fleets of thousands of lines); a text with a tab is left to rich, which expands it by column."""
+    from rich.control import strip_control_codes
+
+    from reconciler.render.human import MARKUP, painter
+
+    text = strip_control_codes("\n".join(render(painter(console.color_system, console.no_color))))
+    if "\t" in text:
+        print_lines(render(MARKUP), console)
+    else:
+        _write(console, [text + "\n"])
+
+
+def _write(console: Console, blocks: list[str]) -> None:
+    """Plain text straight to the console's file (secrets redacted); `blocks` is emptied."""
+    from reconciler.redact import redact
+
+    if blocks:
+        console.file.write(redact("".join(blocks)))
+        console.file.flush()
+        blocks.clear()
+
+
+PRINT_CHUNK = 500  # changes written at once
 
 
 def print_raw(text: str) -> None:

@@ -36,6 +36,8 @@ from reconciler.cli.base import (
     out,
     print_json,
     print_lines,
+    print_painted,
+    print_plan,
     print_raw,
 )
 from reconciler.errors import ReconcilerError
@@ -80,7 +82,6 @@ def plan(
 ) -> None:
     """Show what apply would change: + create, ~ update in place, - destroy."""
     from reconciler import workflow
-    from reconciler.render.human import plan_lines
     from reconciler.state.select import StateChoice
 
     with errors(), REPORTER.live():
@@ -90,6 +91,7 @@ def plan(
             connector(parallelism, no_batch),
             tuple(target or ()),
             lock=lock is Switch.true,
+            seal=out_file is not None or as_json or output is not PlanFormat.human,  # only shown: no digest
         )
         if out_file is not None:
             out_file.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -107,7 +109,7 @@ def plan(
 
         print_raw(plan_markdown(result.to_json(), KINDS, str(spec)))
     else:
-        print_lines(plan_lines(result.to_json()))
+        print_plan(result.shown_json())
         if out_file is not None:
             out.print(f"\nSaved the plan to {out_file}. Apply it with: reconciler apply {out_file}")
     if detailed_exitcode and result.differs:
@@ -140,7 +142,6 @@ def apply(
 
     from reconciler import workflow
     from reconciler.engine.interrupt import Interrupted, Interrupts
-    from reconciler.render.human import plan_lines
     from reconciler.state.select import StateChoice
 
     is_plan = workflow.is_saved_plan(target)
@@ -158,7 +159,7 @@ def apply(
     def confirm(planned: Plan) -> bool:
         REPORTER.pause()
         progress.expect(planned)
-        print_lines(plan_lines(planned.to_json()))
+        print_plan(planned.shown_json())
         if auto_approve:
             return True
         return typer.confirm("\nApply these changes to the tenant?", default=False)
@@ -261,7 +262,7 @@ def _print_drift(report: dict[str, Any], spec: str, output: DriftFormat) -> None
     else:
         from reconciler.render.human import drift_lines
 
-        print_lines(drift_lines(report))
+        print_painted(lambda paint: drift_lines(report, paint))
 
 
 def _drift_fleet(
@@ -292,7 +293,7 @@ def _drift_fleet(
     else:
         from reconciler.render.human import fleet_lines
 
-        print_lines(fleet_lines(data))
+        print_painted(lambda paint: fleet_lines(data, paint))
     if fleet.failed:
         raise typer.Exit(ExitCode.ERROR)
     if fleet.drifted:
@@ -394,14 +395,18 @@ def show(
 ) -> None:
     """Show a saved plan, or the current state."""
     from reconciler import workflow
-    from reconciler.render.human import plan_lines, state_lines
+    from reconciler.render.human import state_lines
     from reconciler.state.select import StateChoice, open_backend
 
     with errors():
         if planfile is not None:
-            data = workflow.load_plan(planfile).to_json()
-            lines = plan_lines(data)
+            saved = workflow.load_plan(planfile)
+            data = saved.to_json() if as_json else saved.shown_json()
         else:
             data = open_backend(None, StateChoice(state, workspace)).read().model_dump(mode="json")
-            lines = state_lines(data)
-    print_json(data) if as_json else print_lines(lines)
+    if as_json:
+        print_json(data)
+    elif planfile is not None:
+        print_plan(data)
+    else:
+        print_lines(state_lines(data))

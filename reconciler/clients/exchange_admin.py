@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from reconciler.clients.tls import tls_context
 from reconciler.errors import ClientError
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class ExchangeAdminClient:
         self.tenant = tenant
         self._credential = credential
         self._scope = scope
-        self._http = httpx.Client(timeout=httpx.Timeout(60.0))
+        self._http = httpx.Client(timeout=httpx.Timeout(60.0), verify=tls_context())
         self.requests = 0
         if recorder is not None:  # sees every answer (`sim snapshot`, `sim compare`)
             self._http.event_hooks["response"].append(recorder.exchange_response)

@@ -15,6 +15,7 @@ from reconciler.clients.endpoints import endpoints_for
 from reconciler.clients.ews import EwsClient
 from reconciler.clients.exchange_admin import ExchangeAdminClient
 from reconciler.clients.graph import GraphClient
+from reconciler.clients.tls import tls_context
 from reconciler.errors import ClientError, SpecError
 from reconciler.spec.loader import LoadedSpec
 from reconciler.spec.models import Target
@@ -68,7 +69,7 @@ def tenant_id_of(login: str, domain: str) -> str:
 
     url = f"{login.rstrip('/')}/{domain}/v2.0/.well-known/openid-configuration"
     try:
-        response = httpx.get(url, timeout=30.0)
+        response = httpx.get(url, timeout=30.0, verify=tls_context())
     except httpx.HTTPError as exc:
         raise ClientError(
             f"cannot look up tenant {domain}'s id at {url}: {type(exc).__name__}: {exc}",

@@ -12,7 +12,7 @@ the writes in flight finish (engine/interrupt.py), and an intent left by one tha
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +103,20 @@ def _describe(current: Change | None) -> str:
     return "changed (" + ", ".join(f"{k}={v!r}" for k, v in sorted(current.before.items()) if v is not None)[:300] + ")"
 
 
-BULK_CHUNK = 500  # changes handed to one write_many call; state is written after each chunk
+# Changes handed to one write_many call (state is written before each chunk). A large apply has at most
+# MAX_CHUNKS of them (each a whole number of rounds of `$batch` writes: BATCH_SIZE x parallelism), so writing
+# state, one linear render each time, stays a small part of the apply; the price is the crash window: a process
+# killed mid-chunk leaves up to one chunk of intents (2,560 changes at 50,000 mailboxes), which the next plan re-reads.
+BULK_CHUNK = 500
+MAX_CHUNKS = 20
+BATCH_SIZE = 20  # Graph's limit per $batch (clients/graph.py)
+
+
+def chunk_size(changes: int, parallelism: int) -> int:
+    """How many bulk changes go in one chunk: at least BULK_CHUNK, at most MAX_CHUNKS chunks, whole rounds."""
+    size = max(BULK_CHUNK, -(-changes // MAX_CHUNKS))
+    per_round = BATCH_SIZE * max(1, parallelism)
+    return -(-size // per_round) * per_round
 
 
 class ApplyFailed(ReconcilerError):
@@ -122,39 +135,57 @@ class _Run:
     failed: dict[str, str] = field(default_factory=dict)  # address -> why
     reached: set[str] = field(default_factory=set)  # addresses done, failed or printed as manual steps
     done: int = 0  # changes to the tenant or state carried out
-    unsaved: bool = False  # records of printed manual steps not written yet
+    unwritten: bool = False  # results (or records of printed manual steps) put in `state` since it was last written
+    told: list[tuple[Change, str]] = field(default_factory=list)  # progress held back until state is written
 
     def blocked_by(self, change: Change) -> str | None:
         return next((dep for dep in change.depends_on if dep in self.failed), None)
 
+    def report(self, change: Change, phase: str) -> None:
+        """Progress; while results are unwritten it waits for the write, so a change is said to be done only once
+        state records it (and the lines keep their order)."""
+        if self.unwritten:
+            self.told.append((change, phase))
+        else:
+            self.progress(change, phase)
+
     def fail(self, change: Change, why: str) -> None:
         self.failed[change.address] = why
         self.reached.add(change.address)
-        self.progress(change, "failed")
+        self.report(change, "failed")
 
     def finish(self, change: Change) -> None:
         self.reached.add(change.address)
         self.done += change.action is not Action.NOOP
-        self.progress(change, "done")
+        self.report(change, "done")
 
     @contextmanager
     def writing(self, changes: list[Change]) -> Iterator[None]:
-        """State records the intent to write `changes` (and is written) before they are sent; the interrupts know
-        them as in flight until the block ends."""
+        """State records the intent to write `changes` and is written (with the results recorded since the last
+        write) before they are sent; the interrupts know them as in flight until the block ends."""
         writes = [c for c in changes if c.action.changes_tenant]
         with self.interrupts.writing([c.address for c in writes]):
             if writes:
+                addresses = {c.address for c in writes}
                 intents = [Intent(address=c.address, kind=c.kind, action=c.action.value) for c in writes]
-                kept = [i for i in self.state.intents if i.address not in {c.address for c in writes}]
+                kept = [i for i in self.state.intents if i.address not in addresses]
                 self.state.intents = [*kept, *intents]
-                self.state = self.backend.write(self.state)
+                self.write()
             yield
 
     def settle(self, changes: list[Change]) -> None:
-        """Their results are recorded: clear their intents (an earlier run's too) and write state."""
+        """Their results are recorded: clear their intents (an earlier run's too). State is written with the next
+        chunk's intents, or when apply ends however it ends (`apply_plan`): one write per chunk, not two."""
         settled = {c.address for c in changes}
         self.state.intents = [i for i in self.state.intents if i.address not in settled]
+        self.unwritten = True
+
+    def write(self) -> None:
         self.state = self.backend.write(self.state)
+        self.unwritten = False
+        told, self.told = self.told, []
+        for change, phase in told:
+            self.progress(change, phase)
 
     def stopped(self, plan: Plan) -> Interrupted:
         left = [c for c in plan.changes if c.action is not Action.NOOP and c.address not in self.reached]
@@ -180,9 +211,10 @@ def apply_plan(
     progress: Progress,
     interrupts: Interrupts | None = None,
 ) -> State:
-    """Apply every change, writing state after each change (or chunk of bulk changes): an interrupted
-    apply loses nothing that was done. Before each write, state records the intent to make it (cleared by its
-    result), so a write interrupted at once is re-read by the next plan (engine/interrupt.py). A change that fails
+    """Apply every change, writing state before each change (or chunk of bulk changes) with the results of the ones
+    before and the intent to make this one (cleared by its result), and once more when apply ends, however it ends:
+    an interrupted apply loses nothing that was done, and a write interrupted at once is re-read by the next plan
+    (engine/interrupt.py). A change that fails
     does not stop the changes independent of it; those depending on it are skipped. Any failure ends in
     ApplyFailed listing each address and why; a first interrupt lets the writes in flight finish, then ends in
     Interrupted."""
@@ -190,22 +222,30 @@ def apply_plan(
     run = _Run(ctx, state, backend, progress, interrupts or Interrupts())
     ctx.stopping = run.interrupts.stopping
     run.state.tenant = plan.tenant
-    with run.interrupts.applying():
-        for group in _groups(plan.changes):
-            if run.interrupts.requested:
-                break
-            ready = [c for c in group if not _skipped(run, c)]
-            if len(ready) > 1:
-                _apply_bulk(run, ready)
-            elif ready:
-                _apply_single(run, ready[0])
-    if run.unsaved:
-        run.state = run.backend.write(run.state)
+    bulk = sum(1 for c in plan.changes if _bulk(c))
+    try:
+        with run.interrupts.applying():
+            for group in _groups(plan.changes, chunk_size(bulk, ctx.parallelism)):
+                if run.interrupts.requested:
+                    break
+                ready = [c for c in group if not _skipped(run, c)]
+                if len(ready) > 1:
+                    _apply_bulk(run, ready)
+                elif ready:
+                    _apply_single(run, ready[0])
+    except BaseException:  # what finished is recorded before the error (or a second signal) ends apply
+        if run.unwritten:
+            _write_quietly(run)
+        raise
     if run.interrupts.requested:
+        if run.unwritten:
+            run.write()
         raise run.stopped(plan)
     if not plan.targets:  # the plan covered every earlier intent (those no longer in the spec were named in it)
         run.state.intents = [i for i in run.state.intents if i.address in run.failed]
-        run.state = run.backend.write(run.state)
+        run.write()
+    elif run.unwritten:
+        run.write()
     if run.failed:
         lines = [f"{address}: {why}" for address, why in run.failed.items()]
         total = sum(1 for c in plan.changes if c.action is not Action.NOOP)
@@ -216,6 +256,13 @@ def apply_plan(
     return run.state
 
 
+def _write_quietly(run: _Run) -> None:
+    """Write state while another error ends apply; a failure here must not hide that error (the intents written
+    before each chunk let the next plan re-read what this write would have recorded)."""
+    with suppress(Exception):  # the error being raised is the one to report
+        run.write()
+
+
 def _skipped(run: _Run, change: Change) -> bool:
     dependency = run.blocked_by(change)
     if dependency is not None:
@@ -223,12 +270,12 @@ def _skipped(run: _Run, change: Change) -> bool:
     return dependency is not None
 
 
-def _groups(changes: list[Change]) -> list[list[Change]]:
-    """Consecutive creates/updates of one bulk kind go together (up to BULK_CHUNK); the rest one by one."""
+def _groups(changes: list[Change], size: int) -> list[list[Change]]:
+    """Consecutive creates/updates of one bulk kind go together (up to `size`); the rest one by one."""
     groups: list[list[Change]] = []
     for change in changes:
         last = groups[-1] if groups else None
-        if _bulk(change) and last and _bulk(last[0]) and last[0].kind == change.kind and len(last) < BULK_CHUNK:
+        if _bulk(change) and last and _bulk(last[0]) and last[0].kind == change.kind and len(last) < size:
             last.append(change)
         else:
             groups.append([change])
@@ -245,12 +292,12 @@ def _apply_single(run: _Run, change: Change) -> None:
         printed = KINDS[change.kind].backend(run.ctx.target).record_manual(change)
         if printed is not None:  # written with the next change's state, or at the end (one write for many rooms)
             run.state.put(_record(run.ctx, change, printed, run.state.get(change.address)))
-            run.unsaved = True
+            run.unwritten = True
         run.reached.add(change.address)
-        run.progress(change, "manual")
+        run.report(change, "manual")
         return
-    run.progress(change, "start")
     with run.writing([change]):
+        run.report(change, "start")
         try:
             _apply_one(run.ctx, change, run.state)
         except ReconcilerError as exc:  # its intent stays: whether it was carried out is not known
@@ -259,14 +306,14 @@ def _apply_single(run: _Run, change: Change) -> None:
     run.settle([change])
     run.finish(change)
     if change.manual:
-        run.progress(change, "manual")
+        run.report(change, "manual")
 
 
 def _apply_bulk(run: _Run, group: list[Change]) -> None:
     backend = KINDS[group[0].kind].backend(run.ctx.target)
-    for change in group:
-        run.progress(change, "start")
     with run.writing(group):
+        for change in group:
+            run.report(change, "start")
         results = backend.write_many(run.ctx, group)
     for change, result in zip(group, results, strict=True):
         if not isinstance(result, ReconcilerError):

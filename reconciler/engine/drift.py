@@ -58,7 +58,7 @@ class DriftReport(BaseModel):
 def detect_drift(ctx: Context, state: State, backend: StateBackend) -> DriftReport:
     """The same comparison as `plan`, reported: every spec object the plan would create or change, and every
     object that gives the integration access wider than the spec."""
-    plan = make_plan(ctx, state, backend)
+    plan = make_plan(ctx, state, backend, seal=False)
     wider = {f.address for f in plan.wider_access}
     kept = [c for c in plan.changes if c.address not in wider]
     entries = [entry for change in kept if (entry := _entry(change, state, ctx)) is not None]

@@ -142,6 +142,12 @@ class Plan(BaseModel):
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    def shown_json(self) -> dict[str, Any]:
+        """What the human renderer reads: `to_json` without the no-op changes it does not show (a plan with nothing
+        to do at 10,000 mailboxes holds 10,000 of them); those with something to say (adopt, interrupted) stay."""
+        shown = [c for c in self.changes if c.action is not Action.NOOP or c.import_id or c.interrupted]
+        return self.model_copy(update={"changes": shown}).to_json()
+
 
 def summarize(changes: list[Change], wider: int = 0) -> Summary:
     count = {a: sum(1 for c in changes if c.action is a) for a in Action}

@@ -20,7 +20,12 @@ from reconciler.state.backend import StateBackend
 from reconciler.state.model import State
 
 
-def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[str, ...] = ()) -> Plan:
+def make_plan(
+    ctx: Context, state: State, backend: StateBackend, targets: tuple[str, ...] = (), seal: bool = True
+) -> Plan:
+    """The plan; sealed with its digest unless `seal` is False (drift, apply's own plan, a plan only shown to a
+    person: the digest of 10,000 changes is a sorted JSON dump of them all, and only a saved or printed plan needs
+    it)."""
     loaded = ctx.spec
     resolved = resolve(loaded, ctx.lookups)
     ctx.resolved = resolved
@@ -37,7 +42,7 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
     ordered = [c for c in changes if c.action not in (Action.DELETE, Action.FORGET)]
     ordered += removals + [c for c in changes if c.action in (Action.DELETE, Action.FORGET)]
     _guard_destroy(ctx, items, ordered)
-    return Plan(
+    plan = Plan(
         tenant=loaded.spec.tenant.name,
         target=loaded.spec.target.value,
         spec=SpecRef(path=str(loaded.path), sha256=loaded.sha256),
@@ -53,7 +58,8 @@ def make_plan(ctx: Context, state: State, backend: StateBackend, targets: tuple[
         targets=list(targets),
         resolved=resolved,
         wider_access=findings,
-    ).sealed()
+    )
+    return plan.sealed() if seal else plan
 
 
 def _interrupted(changes: list[Change], state: State) -> list[Change]:

@@ -6,8 +6,10 @@ Rich markup gives colour on a terminal (+ green, ~ yellow, - red); piped output 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from rich.control import strip_control_codes
 from rich.markup import escape
 
 COLOURS = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "forget": "cyan"}
@@ -22,22 +24,99 @@ SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "forge
 
 
 def value(v: Any) -> str:
-    if v == "(sensitive)":
-        return "(sensitive)"
-    return escape(json.dumps(v, ensure_ascii=False))
+    """A value as rich markup."""
+    return escape(_json(v))
 
 
-def plan_lines(plan: dict[str, Any]) -> list[str]:
+def _json(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, str) and v.isprintable() and '"' not in v and "\\" not in v:  # what json.dumps writes, quicker
+        return v if v == "(sensitive)" else f'"{v}"'
+    return json.dumps(v, ensure_ascii=False)
+
+
+class Paint(Protocol):
+    """Styles a piece of text: as rich markup (MARKUP) or as the text itself with a terminal's codes (`painter`)."""
+
+    def __call__(self, text: str, style: str = "", /) -> str: ...
+
+
+def _markup(text: str, style: str = "", /) -> str:
+    return f"[{style}]{escape(text)}[/]" if style else escape(text)
+
+
+MARKUP: Paint = _markup
+
+
+def painter(color_system: str | None, no_color: bool) -> Paint:
+    """What rich would print for `[style]text[/]` on a console with this colour system (None: not a terminal, so
+    plain text) and `no_color` (colours dropped, bold kept), without parsing markup line by line."""
+    from rich.color import ColorSystem
+    from rich.style import Style
+
+    systems = {
+        "standard": ColorSystem.STANDARD,
+        "256": ColorSystem.EIGHT_BIT,
+        "truecolor": ColorSystem.TRUECOLOR,
+        "windows": ColorSystem.WINDOWS,
+    }
+    system = systems.get(color_system or "")
+    codes: dict[str, tuple[str, str]] = {}
+
+    def paint(text: str, style: str = "", /) -> str:
+        if not style or system is None:
+            return text
+        if style not in codes:
+            parsed = Style.parse(style)
+            shown = parsed.without_color if no_color else parsed
+            before, _, after = shown.render("\0", color_system=system).partition("\0")
+            codes[style] = (before, after)
+        before, after = codes[style]
+        return f"{before}{text}{after}"
+
+    return paint
+
+
+@dataclass(frozen=True)
+class PlanText:
+    """A human plan in three parts: rich markup before and after the changes, and the changes themselves, which
+    are printed as plain lines (`change_text`): a 10,000-change plan is 80,000 lines, too many for rich."""
+
+    head: list[str]
+    changes: list[dict[str, Any]]
+    tail: list[str]
+
+
+def plan_text(plan: dict[str, Any]) -> PlanText:
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
     warnings = [f"[bold yellow]Warning:[/] {escape(w)}" for w in plan.get("warnings", [])]
     adopt = adopt_lines(plan)
     wider = wider_lines(plan.get("wider_access") or [])
     if not changes:
-        return [*wider, *adopt, *warnings, "[bold green]No changes.[/] The tenant matches the spec."]
-    lines = ["reconciler will perform the following actions:", ""]
-    for change in changes:
-        lines += [*_change_lines(change), ""]
-    return [*lines, *wider, *adopt, *warnings, summary_line(plan["summary"])]
+        return PlanText([], [], [*wider, *adopt, *warnings, "[bold green]No changes.[/] The tenant matches the spec."])
+    head = ["reconciler will perform the following actions:", ""]
+    return PlanText(head, changes, [*wider, *adopt, *warnings, summary_line(plan["summary"])])
+
+
+def plan_lines(plan: dict[str, Any]) -> list[str]:
+    """The whole plan as rich markup lines (what `plan_text` prints, the changes included)."""
+    text = plan_text(plan)
+    lines = list(text.head)
+    for change in text.changes:
+        lines += [*change_lines(change), ""]
+    return [*lines, *text.tail]
+
+
+def change_lines(change: dict[str, Any]) -> list[str]:
+    """One change as rich markup lines."""
+    return _change_lines(change, MARKUP)
+
+
+def change_text(change: dict[str, Any], paint: Paint) -> str:
+    """One change's lines and the blank line after it, painted (plain text, or with a terminal's style codes); the
+    control codes rich strips (bell, backspace, ...) are stripped too."""
+    return strip_control_codes("\n".join(_change_lines(change, paint))) + "\n\n"
 
 
 def wider_lines(findings: list[dict[str, Any]]) -> list[str]:
@@ -122,90 +201,100 @@ def summary_line(summary: dict[str, int]) -> str:
     return text
 
 
-def _change_lines(change: dict[str, Any]) -> list[str]:
+def _change_lines(change: dict[str, Any], paint: Paint) -> list[str]:
     action = change["action"]
     colour, symbol = COLOURS[action], SYMBOLS[action]
     kind, name = change["address"].split(".", 1)
-    lines = [f"  [bold]# {change['address']}[/] {VERBS[action]}"]
+    lines = [f"  {paint('# ' + change['address'], 'bold')}{paint(' ' + VERBS[action])}"]
     if change.get("widens"):
-        lines.append(f"  [bold red]# (!) widens access: {escape(change['widens'])}[/]")
+        lines.append(f"  {paint('# (!) widens access: ' + change['widens'], 'bold red')}")
     if change.get("reason"):
-        lines.append(f"  # ({escape(change['reason'])})")
-    lines.append(f'  [{colour}]{symbol}[/] {kind} "{name}" {{')
-    lines += _attribute_lines(change)
+        lines.append(paint(f"  # ({change['reason']})"))
+    head = f' {kind} "{name}" {{'
+    lines.append(f"  {paint(symbol, colour)}{paint(head)}")
+    lines += _attribute_lines(change, paint)
     lines.append("    }")
-    return lines + manual_lines(change)
+    return lines + manual_lines(change, paint)
 
 
-def manual_lines(change: dict[str, Any]) -> list[str]:
-    """The Exchange Management Shell commands an admin must run for this change."""
+def manual_lines(change: dict[str, Any], paint: Paint | None = None) -> list[str]:
+    """The Exchange Management Shell commands an admin must run for this change (rich markup unless `paint`)."""
     if not change.get("manual"):
         return []
+    paint = paint or MARKUP
     how = "apply cannot do this" if not change.get("automated", True) else "apply does the rest"
-    head = f"    [bold]run in the Exchange Management Shell[/] ({how}; the next plan confirms it):"
-    return [head, *(f"      {escape(command)}" for command in change["manual"])]
+    head = f"    {paint('run in the Exchange Management Shell', 'bold')} ({how}; the next plan confirms it):"
+    return [head, *(paint(f"      {command}") for command in change["manual"])]
 
 
-def _attribute_lines(change: dict[str, Any]) -> list[str]:
+def _attribute_lines(change: dict[str, Any], paint: Paint) -> list[str]:
     action = change["action"]
     before, after = change.get("before") or {}, change.get("after") or {}
     names = sorted(set(before) | set(after))
     width = max((len(n) for n in names), default=0)
+    changed = change.get("changed", [])
     lines = []
     for name in names:
         label = name.ljust(width)
         if action == "create":
-            lines.append(f"      [green]+[/] {label} = {value(after[name])}")
-        elif action in ("delete", "forget"):
-            lines.append(
-                f"      [red]-[/] {label} = {value(before[name])}"
-                if action == "delete"
-                else f"        {label} = {value(before[name])}"
-            )
-        elif name in change.get("changed", []):
-            lines.append(f"      [yellow]~[/] {label} = {value(before.get(name))} -> {value(after.get(name))}")
+            lines.append(f"      {paint('+', 'green')}{paint(f' {label} = {_json(after[name])}')}")
+        elif action == "delete":
+            lines.append(f"      {paint('-', 'red')}{paint(f' {label} = {_json(before[name])}')}")
+        elif action == "forget":
+            lines.append(paint(f"        {label} = {_json(before[name])}"))
+        elif name in changed:
+            text = f" {label} = {_json(before.get(name))} -> {_json(after.get(name))}"
+            lines.append(f"      {paint('~', 'yellow')}{paint(text)}")
         else:
-            lines.append(f"        {label} = {value(after.get(name))}")
+            lines.append(paint(f"        {label} = {_json(after.get(name))}"))
     return lines
 
 
-def drift_lines(report: dict[str, Any]) -> list[str]:
+DRIFT_SYMBOLS = {"missing": "+", "wider": "(!)", "removed_from_spec": "-", "not_in_state": "."}
+
+
+def drift_lines(report: dict[str, Any], paint: Paint = MARKUP) -> list[str]:
+    """A drift report's lines, as rich markup or painted (`painter`: a drift of 10,000 objects is streamed)."""
     entries = report["entries"]
     if not entries:
-        return [f"[bold green]No drift.[/] The tenant matches the spec ({report['checked']} objects checked)."]
-    lines = [f"[bold red]Drift detected:[/] {len(entries)} of {report['checked']} objects differ from the spec.", ""]
+        checked = f" The tenant matches the spec ({report['checked']} objects checked)."
+        return [paint("No drift.", "bold green") + paint(checked)]
+    differ = f" {len(entries)} of {report['checked']} objects differ from the spec."
+    lines = [paint("Drift detected:", "bold red") + paint(differ), ""]
     for entry in entries:
-        symbol = {"missing": "+", "wider": "(!)", "removed_from_spec": "-", "not_in_state": "."}.get(
-            entry["status"], "~"
-        )
-        lines.append(f"  [yellow]{escape(symbol)}[/] [bold]{entry['address']}[/]: {escape(entry['message'])}")
-        lines += [f"      fix: {escape(command)}" for command in entry.get("fix") or []]
+        symbol = DRIFT_SYMBOLS.get(entry["status"], "~")
+        lines.append(f"  {paint(symbol, 'yellow')} {paint(entry['address'], 'bold')}{paint(': ' + entry['message'])}")
+        lines += [paint(f"      fix: {command}") for command in entry.get("fix") or []]
         for attr in entry["attributes"]:
-            line = f"      {attr['name']}: spec says {value(attr['expected'])}, tenant has {value(attr['actual'])}"
+            line = f"      {attr['name']}: spec says {_json(attr['expected'])}, tenant has {_json(attr['actual'])}"
             if attr["changed_outside"]:
-                line += f" (last applied {value(attr['recorded'])})"
-            lines.append(line)
-    lines += ["", "Run `reconciler apply` to restore the spec, or change the spec to accept the tenant as it is."]
+                line += f" (last applied {_json(attr['recorded'])})"
+            lines.append(paint(line))
+    lines += [
+        "",
+        paint("Run `reconciler apply` to restore the spec, or change the spec to accept the tenant as it is."),
+    ]
     return lines
 
 
-FLEET_STATUS = {"in_sync": "[green]in sync[/]", "drifted": "[bold red]DRIFTED[/]", "error": "[bold red]ERROR[/]"}
+FLEET_STATUS = {"in_sync": ("in sync", "green"), "drifted": ("DRIFTED", "bold red"), "error": ("ERROR", "bold red")}
 
 
-def fleet_lines(fleet: dict[str, Any]) -> list[str]:
+def fleet_lines(fleet: dict[str, Any], paint: Paint = MARKUP) -> list[str]:
     """Several tenants: one line each, then the drift report of each drifted one."""
     tenants = fleet["tenants"]
     counts = {s: sum(1 for t in tenants if t["status"] == s) for s in FLEET_STATUS}
     lines = [
-        f"[bold]Drift across {len(tenants)} tenants:[/] {counts['drifted']} drifted, "
-        f"{counts['error']} could not be read, {counts['in_sync']} in sync.",
+        paint(f"Drift across {len(tenants)} tenants:", "bold")
+        + paint(f" {counts['drifted']} drifted, {counts['error']} could not be read, {counts['in_sync']} in sync."),
         "",
     ]
     for tenant in tenants:
-        lines.append(f"  {escape(tenant['spec'])}: {FLEET_STATUS[tenant['status']]} {escape(_fleet_detail(tenant))}")
+        status = FLEET_STATUS[tenant["status"]]
+        lines.append(f"{paint('  ' + tenant['spec'] + ': ')}{paint(*status)}{paint(' ' + _fleet_detail(tenant))}")
     for tenant in (t for t in tenants if t["status"] == "drifted"):
-        lines += ["", f"[bold]== {escape(tenant['spec'])} (tenant {escape(tenant['tenant'])}) ==[/]"]
-        lines += drift_lines(tenant["report"])
+        lines += ["", paint(f"== {tenant['spec']} (tenant {tenant['tenant']}) ==", "bold")]
+        lines += drift_lines(tenant["report"], paint)
     return lines
 
 

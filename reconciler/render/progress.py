@@ -80,6 +80,7 @@ class ApplyProgress:
         "forget": ("forgetting", "forgotten"),
     }
     MANY = 50  # above this many changes of one kind, print counts every 10 %
+    STEPS = 200  # the bar moves at most this many times (each move costs rich some 80 us)
 
     def __init__(self, reporter: Reporter) -> None:
         self.reporter = reporter
@@ -101,7 +102,9 @@ class ApplyProgress:
             self.reporter.err.print(f"{escape(change.address)}: [red]failed[/]")
         if phase in ("done", "failed"):
             self.finished += 1
-            self.reporter.advance("Applying", self.finished, sum(self.totals.values()), change.address)
+            total = sum(self.totals.values())
+            if self.finished == total or self.finished % max(1, total // self.STEPS) == 0:
+                self.reporter.advance("Applying", self.finished, total, change.address)
         if self.reporter.bars or phase not in ("start", "done"):
             return
         if self.totals.get(change.kind, 0) > self.MANY:

@@ -87,14 +87,20 @@ class StateBackend(ABC):
         """Release network handles."""
 
 
+CONTENT = frozenset({"lineage", "tenant", "owner", "resources", "intents"})
+
+
 def same_content(a: State, b: State) -> bool:
     """Equal apart from `serial`: writing `b` over `a` would change nothing."""
-    keep = {"lineage", "tenant", "owner", "resources", "intents"}
-    return a.model_dump(include=keep) == b.model_dump(include=keep)
+    return a.model_dump(include=set(CONTENT)) == b.model_dump(include=set(CONTENT))
 
 
 def render_state(state: State) -> str:
-    """The stored JSON text of a state (the same on every backend)."""
-    import json
+    """The stored JSON text of a state (the same on every backend): pydantic-core renders it in one linear pass.
+    A state holding non-ASCII text is rendered by `json` instead, whose \\u escapes earlier releases wrote."""
+    text = state.json_text()
+    if not text.isascii():
+        import json
 
-    return json.dumps(state.model_dump(mode="json"), indent=2) + "\n"
+        text = json.dumps(state.model_dump(mode="json"), indent=2)
+    return text + "\n"

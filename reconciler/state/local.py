@@ -19,7 +19,7 @@ from reconciler.errors import StateLockError
 from reconciler.state.backend import LockInfo, StateBackend
 from reconciler.state.lock import info_path, read_lock_info, state_lock
 from reconciler.state.model import State
-from reconciler.state.store import backup_path, read_state, write_state
+from reconciler.state.store import backup_path, read_state_text, write_state_text
 
 
 class LocalBackend(StateBackend):
@@ -28,18 +28,20 @@ class LocalBackend(StateBackend):
         self.location = str(path)
         self.moved_from = moved_from
         self._serial: int | None = None  # the serial this run last read or wrote; None: nothing read yet
+        self._text: str | None = None  # the text this run last read from or wrote to `path`
 
     def exists(self) -> bool:
         return self.path.exists() or (self.moved_from is not None and self.moved_from.exists())
 
     def read(self) -> State:
         older = self.moved_from if self.moved_from is not None and not self.path.exists() else None
-        state = read_state(older or self.path)
+        state, text = read_state_text(older or self.path)
         self._serial = state.serial if self.path.exists() else None
+        self._text = text if older is None else None
         return state
 
     def write(self, state: State, exact: bool = False) -> State:
-        written = write_state(self.path, state, exact, expect_serial=self._serial)
+        written, self._text = write_state_text(self.path, state, exact, self._serial, self._text)
         self._serial = written.serial
         if self.moved_from is not None:
             if self.moved_from.exists():

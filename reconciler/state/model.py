@@ -81,6 +81,7 @@ class Intent(BaseModel):
 
 
 _RECORDS: TypeAdapter[list[ResourceRecord]] = TypeAdapter(list[ResourceRecord])
+_DOCUMENT: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 
 
 def _by_address(records: Iterable[ResourceRecord]) -> dict[str, ResourceRecord]:
@@ -152,6 +153,18 @@ class State(BaseModel):
             if not data.get("intents"):
                 data.pop("intents", None)
         return data
+
+    def json_text(self) -> str:
+        """The state as `json.dumps(self.model_dump(mode="json"), indent=2)` writes it (non-ASCII text written as it
+        is), in one pass of pydantic-core: the wrap serializer above would build the whole state in Python first."""
+        data: dict[str, Any] = {"version": self.version, "serial": self.serial, "lineage": self.lineage}
+        data["tenant"] = self.tenant
+        if self.owner is not None:
+            data["owner"] = self.owner
+        if self.intents:
+            data["intents"] = self.intents
+        data["resources"] = self.resources
+        return _DOCUMENT.dump_json(data, indent=2).decode()
 
     @computed_field  # type: ignore[prop-decorator]  # mypy does not follow decorators stacked on a property
     @property

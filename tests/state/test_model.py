@@ -202,3 +202,54 @@ def test_intents_are_written_while_any_and_count_as_a_change(tmp_path: Path) -> 
     assert read_state(path).intents == intending.intents
     cleared = write_state(path, second.model_copy(update={"intents": []}))
     assert "intents" not in json.loads(path.read_text(encoding="utf-8")) and cleared.serial == second.serial + 1
+
+
+_TEXT = st.text(alphabet=st.sampled_from('aé"\\/\n✓z'), max_size=6)
+
+
+@given(
+    tenant=st.none() | _TEXT,
+    owned=st.booleans(),
+    intents=st.lists(_TEXT, max_size=2),
+    values=st.lists(st.tuples(_TEXT, st.none() | st.integers() | st.floats(allow_nan=False) | _TEXT), max_size=3),
+)
+def test_one_pass_render_is_what_json_dumps_writes(
+    tenant: str | None, owned: bool, intents: list[str], values: list[tuple[str, object]]
+) -> None:
+    """render_state renders through pydantic-core (State.json_text) with the bytes json.dumps wrote before it did."""
+    state = State(tenant=tenant, intents=[Intent(address=a, kind="user", action="create") for a in intents])
+    if owned:
+        state.owner = Owner(spec="a/é.yaml", tenant="contoso")
+    for i, (name, value) in enumerate(values):
+        state.put(record(f"user.{name}{i}", **{name or "x": value, "list": [value], "empty": {}}))
+    assert render_state(state) == json.dumps(state.model_dump(mode="json"), indent=2) + "\n"
+
+
+def test_a_write_over_what_this_run_wrote_compares_text_and_still_sees_a_conflict(tmp_path: Path) -> None:
+    """The local backend compares a new state with the text it last read or wrote (no re-parse): no change keeps the
+    serial, any change raises it by one, and a file someone else wrote in between is still refused."""
+    from reconciler.state.backend import StateConflictError
+    from reconciler.state.local import LocalBackend
+
+    path = tmp_path / "s.json"
+    backend = LocalBackend(path)
+    state = backend.read()
+    state.put(record("user.a", name="a", n=1))
+    first = backend.write(state)
+    assert first.serial == 1 and path.read_text(encoding="utf-8") == render_state(first)
+    same = backend.write(first.model_copy(update={"resources": [record("user.a", n=1, name="a")]}))  # key order
+    assert same.serial == 1
+    first.put(record("user.b"))
+    second = backend.write(first)
+    assert second.serial == 2 and path.read_text(encoding="utf-8") == render_state(second)
+    assert json.loads(backup_path_of(path).read_text(encoding="utf-8"))["serial"] == 1
+    other = LocalBackend(path)
+    other.read()
+    second.put(record("user.c"))
+    other.write(second)
+    with pytest.raises(StateConflictError):
+        backend.write(second)
+
+
+def backup_path_of(path: Path) -> Path:
+    return path.with_name(path.name + ".backup")
