@@ -469,7 +469,7 @@ def targets(results: dict[str, Any], parts: set[str]) -> list[tuple[str, bool]]:
     if "rooms" in parts:
         checks.append(("rooms: requests = rooms + listings, apply converges", bool(results["rooms"]["ok"])))
     rows = results.get("rows", [])
-    by = {(r["part"], r["row"], r["mailboxes"]): r for r in rows}
+    by = {(r["part"], r["row"], r.get("mailboxes")): r for r in rows}
 
     def within(row: dict[str, Any] | None, factor: float) -> bool:
         return bool(row and row["ok"] and row["ratio"] is not None and row["ratio"] <= factor)
