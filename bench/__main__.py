@@ -103,7 +103,13 @@ def main() -> None:
     parser.add_argument(
         "--only", action="append", choices=PARTS, help="run only this part (repeatable; default: every part)"
     )
+    parser.add_argument(
+        "--table", action="store_true", help="print the results file's rows as a Markdown table; run nothing"
+    )
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(json.loads(args.out.read_text(encoding="utf-8"))))
+        return
     parts: set[str] = set(args.only or PARTS)
     results: dict[str, Any] = {}
     if parts != set(PARTS) and args.out.exists():
@@ -167,6 +173,26 @@ def format_row(row: dict[str, Any]) -> str:
         f"{row['parallelism']:>3} {number(row['peak_mb'], '.1f'):>7} {number(row['cpu_s'], '.2f'):>6} "
         f"{number(row['sim_cpu_s'], '.2f'):>7} {row['bound_s']:>7.2f} {number(row['ratio'], '.2f'):>5}"
     )
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    """The rows as the README shows them."""
+
+    def cell(value: float | None, unit: str = "", digits: int = 2) -> str:
+        return "-" if value is None else f"{value:,.{digits}f}{unit}"
+
+    lines = [
+        "| row | mailboxes | wall | requests | bound | wall / bound | peak RSS | reconciler CPU | simulator CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results.get("rows", []):
+        size = f"{row['tenants']} x {row['mailboxes']:,}" if row.get("tenants") else f"{row['mailboxes']:,}"
+        lines.append(
+            f"| {row['row']} | {size} | {cell(row['wall_s'], ' s')} | {row['requests']:,} "
+            f"| {cell(row['bound_s'], ' s')} | {cell(row['ratio'], 'x')} | {cell(row['peak_mb'], ' MB', 1)} "
+            f"| {cell(row['cpu_s'], ' s')} | {cell(row['sim_cpu_s'], ' s')} |"
+        )
+    return "\n".join(lines)
 
 
 @dataclass
@@ -292,6 +318,7 @@ class Bench:
             "startup_s": round(startup, 3),
             "bound_s": round(bound, 3),
             "ratio": None if wall is None else round(wall / bound, 2),
+            "load_1m": round(os.getloadavg()[0], 2),  # the machine's load as the row ended (others share it)
         }
 
 
