@@ -29,7 +29,7 @@ def test_bench_plan_rows_at_100_mailboxes(tmp_path: Path) -> None:
     assert results["twin"] == {"kept": True}  # the parts not run keep their figures
     assert {"part": "fleet", "row": "kept", "mailboxes": 100} in results["rows"]
     rows = {row["row"]: row for row in results["rows"] if row["part"] == "plan"}
-    assert list(rows) == ["plan --json", "plan (human)", "apply", "no-op plan", "drift"]
+    assert list(rows) == ["plan --json", "plan (human)", "plan (terminal)", "apply", "no-op plan", "drift"]
     for row in rows.values():
         assert row["ok"] and row["exit"] == 0 and row["mailboxes"] == 100
         assert row["requests"] > 0 and row["rounds"] == row["requests"]  # no --outlook-batch-concurrency
