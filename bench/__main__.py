@@ -241,9 +241,11 @@ class Bench:
     def size_rows(self, size: int) -> None:
         with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as folder:
             root = Path(folder)
-            tenant = init_tenant(root / "tenant.json", rooms=size)
+            tenant_id = str(
+                init_tenant(root / "tenant.json", rooms=size)["tenant"]["id"]
+            )  # not kept: the bench stays small
             with serve([root / "tenant.json"], self.latency_ms) as server:
-                spec = write_spec(root / "bench.yaml", tenant["tenant"]["id"], server.url)
+                spec = write_spec(root / "bench.yaml", tenant_id, server.url)
                 startup = startup_seconds(spec)
                 state = ("--state", str(root / "state.json"))
                 for name, command, codes in SIZE_ROWS:
@@ -286,10 +288,12 @@ class Bench:
     def outlook_row(self, size: int) -> None:
         with tempfile.TemporaryDirectory(prefix="reconciler-bench-outlook-") as folder:
             root = Path(folder)
-            tenant = init_tenant(root / "tenant.json", rooms=size)
+            tenant_id = str(
+                init_tenant(root / "tenant.json", rooms=size)["tenant"]["id"]
+            )  # not kept: the bench stays small
             extra = ["--outlook-batch-concurrency", str(OUTLOOK_CONCURRENCY)]
             with serve([root / "tenant.json"], self.latency_ms, extra) as server:
-                spec = write_spec(root / "bench.yaml", tenant["tenant"]["id"], server.url)
+                spec = write_spec(root / "bench.yaml", tenant_id, server.url)
                 startup = startup_seconds(spec)
                 command = ["plan", str(spec), "--json", "--state", str(root / "state.json")]
                 run = measure([*command, "--parallelism", str(OUTLOOK_PARALLELISM)], server, root, (0,))
@@ -301,9 +305,11 @@ class Bench:
     def sequential_row(self, size: int) -> None:
         with tempfile.TemporaryDirectory(prefix="reconciler-bench-seq-") as folder:
             root = Path(folder)
-            tenant = init_tenant(root / "tenant.json", rooms=size)
+            tenant_id = str(
+                init_tenant(root / "tenant.json", rooms=size)["tenant"]["id"]
+            )  # not kept: the bench stays small
             with serve([root / "tenant.json"], self.latency_ms) as server:
-                spec = write_spec(root / "bench.yaml", tenant["tenant"]["id"], server.url)
+                spec = write_spec(root / "bench.yaml", tenant_id, server.url)
                 startup = startup_seconds(spec)
                 command = ["plan", str(spec), "--json", "--state", str(root / "state.json")]
                 run = measure([*command, "--no-batch", "--parallelism", "1"], server, root, (0,))
