@@ -110,14 +110,24 @@ def main() -> None:
         "--only", action="append", choices=PARTS, help="run only this part (repeatable; default: every part)"
     )
     parser.add_argument(
+        "--judge",
+        action="store_true",
+        help="judge every part the results file holds (e.g. after --only runs); run nothing",
+    )
+    parser.add_argument(
         "--table", action="store_true", help="print the results file's rows as a Markdown table; run nothing"
     )
     args = parser.parse_args()
     if args.table:
         print(markdown_table(json.loads(args.out.read_text(encoding="utf-8"))))
         return
-    parts: set[str] = set(args.only or PARTS)
     results: dict[str, Any] = {}
+    if args.judge:
+        results = json.loads(args.out.read_text(encoding="utf-8"))
+        judge(results, {part for part in PARTS if measured(results, part)})
+        Bench(args.latency_ms, results, args.out).save()
+        raise SystemExit(1 if results["verdict"] == "FAIL" else 0)
+    parts: set[str] = set(args.only or PARTS)
     if parts != set(PARTS) and args.out.exists():
         results = json.loads(args.out.read_text(encoding="utf-8"))  # keep the figures of the parts not run
     results.pop("runs", None)  # the former layout of the plan rows
@@ -155,13 +165,30 @@ def main() -> None:
         bench.outlook_row(OUTLOOK_SIZE)
     if "sequential" in parts:
         bench.sequential_row(SEQUENTIAL_SIZE)
-    results["targets"] = [{"target": name, "ok": ok} for name, ok in targets(results, parts)]
-    bench.save()
     print(f"wrote {args.out}")
+    judge(results, parts)
+    bench.save()
+    if results["verdict"] == "FAIL":
+        raise SystemExit(1)
+
+
+def measured(results: dict[str, Any], part: str) -> bool:
+    """Whether the results hold figures of `part`."""
+    keys = {"help": "help_s", "state": "state", "twin": "twin", "rooms": "rooms"}
+    if part in keys:
+        return keys[part] in results
+    return any(row["part"] == part for row in results.get("rows", []))
+
+
+def judge(results: dict[str, Any], parts: set[str]) -> None:
+    """Print PASS/FAIL for each target of `parts` and keep them in the results; exit 1 on a FAIL (after saving)."""
+    results["targets"] = [{"target": name, "ok": ok} for name, ok in targets(results, parts)]
     for check in results["targets"]:
         print(f"{'PASS' if check['ok'] else 'FAIL'} {check['target']}")
     if not all(check["ok"] for check in results["targets"]):
-        raise SystemExit(1)
+        results["verdict"] = "FAIL"
+    else:
+        results["verdict"] = "PASS"
 
 
 def replaced(row: dict[str, Any], parts: Sequence[str], sizes: set[int]) -> bool:
