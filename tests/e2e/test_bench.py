@@ -35,7 +35,7 @@ def test_bench_plan_rows_at_100_mailboxes(tmp_path: Path) -> None:
         assert row["requests"] > 0 and row["rounds"] == row["requests"]  # no --outlook-batch-concurrency
         assert row["peak_mb"] > 0 and row["cpu_s"] > 0 and row["sim_cpu_s"] is not None
         assert row["bound_s"] > row["startup_s"] > 0 and row["ratio"] > 0
-    assert rows["plan --json"]["changes"] == 110  # the group's mailboxes and the preset's own objects
+    assert rows["plan --json"]["changes"] > 100  # a permission for each of the group's 100+ mailboxes, and the preset's
     assert rows["no-op plan"]["no_changes"] is True
     assert rows["apply"]["requests"] > rows["plan --json"]["requests"]  # its own refresh, then the writes
     assert all(check["ok"] for check in results["targets"]), results["targets"]
