@@ -68,6 +68,7 @@ FLEET_TENANTS, FLEET_MAILBOXES = 100, 100
 OUTLOOK_SIZE, OUTLOOK_CONCURRENCY, OUTLOOK_PARALLELISM = 10_000, 4, 40
 SEQUENTIAL_SIZE = 10_000
 ROW_TIMEOUT_S = 3600  # one command; past it the row is killed and fails
+RUN = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
 FLEET_NAMESPACE = uuid.UUID("0b6a2f7e-4e43-4c55-9f0e-6b1f3c1d2a90")
 SPEC = """\
 version: 1
@@ -365,6 +366,7 @@ class Bench:
             "bound_s": round(bound, 3),
             "ratio": None if wall is None else round(wall / bound, 2),
             "load_1m": round(os.getloadavg()[0], 2),  # the machine's load as the row ended (others share it)
+            "run": RUN,  # when this bench started: rows compared with each other come from one run
         }
 
 
@@ -595,6 +597,9 @@ def targets(results: dict[str, Any], parts: set[str]) -> list[tuple[str, bool]]:
         if {10_000, 50_000} <= sizes:  # linear: judged when both sizes were measured
             for name, _, _ in SIZE_ROWS:
                 big, small = by.get(("plan", name, 50_000)), by.get(("plan", name, 10_000))
+                if big and small and big.get("run") != small.get("run"):
+                    print(f"(50,000: {name} not compared with 10,000: measured in different runs)")
+                    continue
                 linear = bool(big and small and big["ok"] and small["ok"] and big["wall_s"] < 5 * small["wall_s"])
                 checks.append((f"50,000: {name} < 5x the 10,000 figure", linear))
     if "fleet" in parts:
