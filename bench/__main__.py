@@ -225,7 +225,9 @@ def markdown_table(results: dict[str, Any]) -> str:
         "| row | mailboxes | wall | requests | bound | wall / bound | peak RSS | product CPU | simulator CPU | run |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in results.get("rows", []):
+    order = {part: n for n, part in enumerate(("plan", "fleet", "outlook", "sequential"))}
+    rows = sorted(results.get("rows", []), key=lambda r: (order.get(r["part"], 9), r["mailboxes"]))  # stable
+    for row in rows:
         size = f"{row['tenants']} x {row['mailboxes']:,}" if row.get("tenants") else f"{row['mailboxes']:,}"
         lines.append(
             f"| {row['row']} | {size} | {cell(row['wall_s'], ' s')} | {row['requests']:,} "
