@@ -4,8 +4,8 @@ Parts (`--only PART`, repeatable; default every part; the figures of the parts n
 
 - `plan` (issue 16): for each size, a simulated tenant of that many room mailboxes (free_busy preset, one calendar
   permission each to reconcile) served by `reconciler sim serve --latency-ms 30` in its own process; against it, each
-  a fresh process: `plan --json`, `plan` (human output, piped to a file), `apply --auto-approve`, `plan --json` again
-  (no changes) and `drift` (in sync).
+  a fresh process: `plan --json`, `plan` (human output, piped to a file; and on a pseudo-terminal), `apply
+  --auto-approve`, `plan --json` again (no changes) and `drift` (in sync).
 - `fleet`: `drift` over 100 tenants x 100 mailboxes, `--parallelism 8`, every tenant in one `sim serve` (a request is
   for the tenant its token names); the tenants are fresh (nothing applied), so each reports its spec's items as
   unsatisfied: the reads are those of a steady-state check.
@@ -18,12 +18,15 @@ Parts (`--only PART`, repeatable; default every part; the figures of the parts n
   bench/twin.py), `rooms` (issue 18, bench/rooms.py).
 
 Every row gives wall time, requests served (a `$batch` is one), peak RSS of the reconciler process (VmHWM polled from
-/proc/PID/status while it runs; its own, not a maximum over every child of the bench), its CPU seconds (its own
-rusage), the simulator's CPU seconds over the row (/proc/SIMPID/stat before and after), and its physical bound:
+/proc/PID/status every 20 ms while it runs; not wait4's maxrss, which counts the pre-exec copy of the bench), its CPU
+seconds (its own rusage), the simulator's CPU seconds over the row (/proc/SIMPID/stat before and after), and its
+physical bound:
 ceil(rounds / parallelism) x latency + start-up, where rounds are the rounds of latency the simulator served
 (`latency_rounds`: one per request, more for a `$batch` under --outlook-batch-concurrency) and start-up is the
 measured median wall time of `reconciler validate SPEC` (a process that starts, loads the spec and reads nothing).
 Then wall / bound. PASS/FAIL per target of issue 16's "Must show (bench)" (and the older ones); exit 1 on a FAIL.
+Rows carry the run they come from; rows of different runs are never compared (50,000 vs 10,000, sequential vs plan).
+`--judge` judges every part the results file holds; `--table` prints its rows as the README's table.
 """
 
 from __future__ import annotations
