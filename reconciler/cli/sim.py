@@ -55,12 +55,31 @@ def sim_init(
             show_default=False,
         ),
     ] = None,
+    tenant_id: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant-id",
+            metavar="GUID",
+            help="The tenant's id (default: the seeded Contoso tenant's); tenants served by one `sim serve` need "
+            "their own.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write a seeded simulated tenant; with no options, one on which specs/example.yaml applies."""
+    import uuid
+
     from reconciler.simulator import init_tenant
 
+    extra = {}
+    if tenant_id is not None:
+        try:
+            extra["tenant_id"] = str(uuid.UUID(tenant_id))
+        except ValueError:
+            err.print(f"Error: --tenant-id {tenant_id!r} is not a GUID (e.g. {uuid.uuid4()})")
+            raise typer.Exit(ExitCode.ERROR) from None
     file.parent.mkdir(parents=True, exist_ok=True)
-    data = init_tenant(file, users=users, rooms=rooms, flavor=flavor.value, ad_password=ad_password)
+    data = init_tenant(file, users=users, rooms=rooms, flavor=flavor.value, ad_password=ad_password, **extra)
     tenant = data.get("tenant", {})
     out.print(f"Wrote simulated tenant {file} ({flavor.value}, {users} extra users, {rooms} rooms).")
     out.print(f"Tenant id {tenant.get('id')}, domain {tenant.get('initialDomain') or tenant.get('domain')}.")
@@ -68,7 +87,14 @@ def sim_init(
 
 @sim_app.command("serve")
 def sim_serve(
-    file: Annotated[Path, typer.Argument(help="Tenant file to serve.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE...",
+            help="Tenant file to serve; or several, one process for them all (each tenant its own id: a request is "
+            "for the tenant its token names).",
+        ),
+    ],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
     latency_ms: Annotated[int, typer.Option("--latency-ms", help="Delay added to every request.")] = 0,
     faults: Annotated[
@@ -84,6 +110,15 @@ def sim_serve(
         typer.Option(metavar="REGEX", help="Answer 403 to every request whose path matches this regex (repeatable)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random faults (same seed, same faults).")] = 0,
+    outlook_batch_concurrency: Annotated[
+        int,
+        typer.Option(
+            "--outlook-batch-concurrency",
+            metavar="N",
+            help="Run at most N requests of one Graph $batch to Outlook at a time, as Graph does with 4 (a batch "
+            "then takes ceil(k/N) x --latency-ms); 0 (default): every request takes one latency.",
+        ),
+    ] = 0,
 ) -> None:
     """Serve a simulated tenant on 127.0.0.1 until interrupted, optionally with injected faults."""
     import signal
@@ -91,7 +126,11 @@ def sim_serve(
 
     from reconciler.simulator import Simulator
     from reconciler.simulator.faults import FaultFileError, load_rules, rules_from_flags
+    from reconciler.simulator.server import TenantClash
 
+    if outlook_batch_concurrency < 0:
+        err.print("Error: --outlook-batch-concurrency must be 0 (off) or more")
+        raise typer.Exit(ExitCode.ERROR)
     try:
         rules = load_rules(faults) if faults else []
         rules += rules_from_flags(
@@ -105,8 +144,30 @@ def sim_serve(
         raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: the journal is folded into the file on the way out
 
     signal.signal(signal.SIGTERM, _terminate)
-    with Simulator(file, port=port, latency_ms=latency_ms, faults=rules) as sim:
-        out.print(f"Simulated tenant {sim.tenant_id} at {sim.base_url} (Ctrl-C to stop)")
+    first, *more = files
+    try:
+        sim = Simulator(
+            first,
+            port=port,
+            latency_ms=latency_ms,
+            faults=rules,
+            more_tenants=more,
+            outlook_batch_concurrency=outlook_batch_concurrency,
+        )
+    except TenantClash as exc:
+        err.print(f"Error: {exc}")
+        raise typer.Exit(ExitCode.ERROR) from None
+    except (OSError, ValueError) as exc:
+        err.print(f"Error: cannot serve the simulated tenant: {exc}")
+        err.print("Fix: give a tenant file written by `reconciler sim init FILE`.")
+        raise typer.Exit(ExitCode.ERROR) from None
+    with sim:
+        if more:
+            out.print(f"Simulated tenants ({len(files)}) at {sim.base_url} (Ctrl-C to stop)")
+        else:
+            out.print(f"Simulated tenant {sim.tenant_id} at {sim.base_url} (Ctrl-C to stop)")
+        if outlook_batch_concurrency:
+            out.print(f"Outlook runs at most {outlook_batch_concurrency} requests of a $batch at a time.")
         if rules:
             out.print(f"Injecting {len(rules)} fault rule(s).")
         try:

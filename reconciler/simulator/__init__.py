@@ -7,7 +7,8 @@ it is the tenant, not the tool.
 Modules: ``store`` (the tenant file and its journal; ``read_tenant`` is how anything outside a running
 simulator reads the tenant as it is now), ``journal`` (change tracking), ``seed`` (``init_tenant``),
 ``tokens`` (unsigned JWTs),
-``server`` (HTTP server + :class:`Simulator`), ``graph`` (auth, faults, routes, ``$batch``),
+``server`` (HTTP server + :class:`Simulator`, one or several tenants per process), ``outlook`` (how many requests
+of a ``$batch`` Outlook runs at a time, ``--outlook-batch-concurrency``), ``graph`` (auth, faults, routes, ``$batch``),
 ``graph_users`` (user, licence and SKU handlers), ``graph_calendar`` (calendar, calendarPermissions,
 places, servicePrincipals), ``odata`` (query options), ``exchange_model`` (the Exchange organization
 shared by every view), ``exchange_admin`` (``/adminapi`` + ``run_cmdlet``/``parse_cmdlet_line``) with

@@ -375,12 +375,22 @@ def _select(rows: list[JsonObject], query: dict[str, str]) -> list[JsonObject]:
     return [{k: v for k, v in row.items() if k.lower() in wanted} for row in rows]
 
 
-def _page(ctx: SimContext, http: HttpRequest, result: Result, context: str) -> HttpResponse:
+def _skiptoken(http: HttpRequest) -> tuple[str | None, int]:
+    """A nextLink's ``$skiptoken``: ``<cursor>.<skip>`` (a listing kept from its first page), or a bare count."""
+    token = str(dict(parse_qsl(http.query)).get("$skiptoken", "0"))
+    cursor, _, skip = token.rpartition(".")
+    return (cursor or None), (int(skip) if skip.isdigit() else 0)
+
+
+def _page(ctx: SimContext, http: HttpRequest, result: Result, context: str, cursor: str | None = None) -> HttpResponse:
+    """One page of a listing. A listing longer than a page is kept under a cursor named in the nextLink's
+    ``$skiptoken``, so the next pages are slices of it (the cmdlet runs once per listing, not once per page: a
+    listing of n rows in pages of p costs O(n), not O(n**2 / p)); the next page of a cursor no longer kept runs
+    the cmdlet again and skips as many rows."""
     query = dict(parse_qsl(http.query))
-    token = str(query.get("$skiptoken", "0"))
-    skip = int(token) if token.isdigit() else 0
+    _, skip = _skiptoken(http)
     size = _page_size(http)
-    rows = _select(result.rows, query)[skip : skip + size]
+    rows = _select(result.rows[skip : skip + size], query)
     body: JsonObject = {
         "@odata.context": context,
         "adminapi.warnings@odata.type": WARNINGS_TYPE,
@@ -388,8 +398,13 @@ def _page(ctx: SimContext, http: HttpRequest, result: Result, context: str) -> H
         "value": [annotate(row) for row in rows],
     }
     if skip + size < len(result.rows):
-        following = {k: v for k, v in query.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
+        if cursor is None and not result.changed:
+            cursor = ctx.store.keep_listing(result)
+        token = f"{cursor}.{skip + size}" if cursor else str(skip + size)
+        following = {k: v for k, v in query.items() if k != "$skiptoken"} | {"$skiptoken": token}
         body["@odata.nextLink"] = f"{ctx.base_url}{http.path}?{urlencode(following, safe='$,')}"
+    elif cursor is not None:
+        ctx.store.drop_listing(cursor)  # the last page: nobody follows this cursor further
     headers = {"Content-Type": CONTENT_TYPE, "OData-Version": "4.0"}
     if "odata.maxpagesize" in http.headers.get("prefer", "").lower():
         headers["Preference-Applied"] = f"odata.maxpagesize={size}"
@@ -399,11 +414,15 @@ def _page(ctx: SimContext, http: HttpRequest, result: Result, context: str) -> H
 def _run(ctx: SimContext, http: HttpRequest, version: str, tenant: str, endpoint: str) -> HttpResponse:
     name, params = _cmdlet_input(http)
     _check_endpoint(version, endpoint, name)
+    fragment = "Collection(Exchange.GenericHashTable)" if version.lower() == "beta" else endpoint
+    context = f"{ctx.base_url}/adminapi/{version}/{tenant}/$metadata#{fragment}"
+    cursor, _ = _skiptoken(http)
+    kept = ctx.store.listing(cursor) if cursor else None
+    if isinstance(kept, Result):
+        return _page(ctx, http, kept, context, cursor)
     result = invoke(ctx.store.data, name, params)
     if result.changed:
         ctx.store.save()
-    fragment = "Collection(Exchange.GenericHashTable)" if version.lower() == "beta" else endpoint
-    context = f"{ctx.base_url}/adminapi/{version}/{tenant}/$metadata#{fragment}"
     return _page(ctx, http, result, context)
 
 

@@ -78,8 +78,26 @@ class FilterError(ValueError):
 # --- the section -----------------------------------------------------------------------------
 
 
+_SECTION_KEYS = frozenset(
+    {
+        "organization",
+        "acceptedDomains",
+        "recipients",
+        "managementScopes",
+        "roleAssignments",
+        "servicePrincipals",
+        "applicationAccessPolicies",
+        "roleGroups",
+        "folderPermissions",
+    }
+)
+
+
 def exchange(data: JsonObject) -> JsonObject:
     """The tenant's ``exchange`` section, created with empty collections when missing."""
+    found = data.get("exchange")
+    if isinstance(found, dict) and found.keys() >= _SECTION_KEYS:
+        return found  # every request asks for it, often many times: the common case looks, and writes nothing
     section: JsonObject = data.setdefault("exchange", {})
     section.setdefault("organization", {"Name": "", "EwsEnabled": None, "EwsAllowedAppIDs": None})
     for key in (

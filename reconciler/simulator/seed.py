@@ -71,18 +71,24 @@ def _rooms(count: int) -> list[JsonObject]:
 
 
 def build_tenant(
-    *, users: int = 0, rooms: int = 0, flavor: str = "exchange_online", ad_password: str | None = None
+    *,
+    users: int = 0,
+    rooms: int = 0,
+    flavor: str = "exchange_online",
+    ad_password: str | None = None,
+    tenant_id: str = TENANT_ID,
 ) -> JsonObject:
-    """The seeded tenant as a JSON-ready dict (see :mod:`reconciler.simulator.store` for the shape)."""
+    """The seeded tenant as a JSON-ready dict (see :mod:`reconciler.simulator.store` for the shape). ``tenant_id``:
+    another tenant than the default Contoso one (several tenants served by one process need their own ids)."""
     if flavor not in FLAVORS:
         raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
     if users < 0 or rooms < 0:
         raise ValueError("users and rooms must be >= 0")
-    e3 = subscribed_sku(TENANT_ID, "ENTERPRISEPACK", 25 + users)
+    e3 = subscribed_sku(tenant_id, "ENTERPRISEPACK", 25 + users)
     skus = [
         e3,
-        subscribed_sku(TENANT_ID, "EXCHANGESTANDARD", 10),
-        subscribed_sku(TENANT_ID, "FLOW_FREE", 10000),
+        subscribed_sku(tenant_id, "EXCHANGESTANDARD", 10),
+        subscribed_sku(tenant_id, "FLOW_FREE", 10000),
     ]
     admin = _seed_user(f"admin@{INITIAL_DOMAIN}", "MOD Administrator", None, None)
     _license(admin, e3)
@@ -96,7 +102,7 @@ def build_tenant(
     exchange = build_exchange(people, room_list, flavor=flavor, initial_domain=INITIAL_DOMAIN, ad_password=ad_password)
     return {
         "tenant": {
-            "id": TENANT_ID,
+            "id": tenant_id,
             "displayName": "Contoso",
             "initialDomain": INITIAL_DOMAIN,
             "domains": [INITIAL_DOMAIN, CUSTOM_DOMAIN],
@@ -119,12 +125,13 @@ def init_tenant(
     rooms: int = 0,
     flavor: str = "exchange_online",
     ad_password: str | None = None,
+    tenant_id: str = TENANT_ID,
 ) -> dict[str, Any]:
     """Write a seeded tenant file to ``path`` (atomically) and return its content.
 
     ``ad_password`` is the simulated AD password of the on-premises accounts (``exchange_server`` only;
     default ``Simulated-Pa55!``); only its salted hash is written.
     """
-    data = build_tenant(users=users, rooms=rooms, flavor=flavor, ad_password=ad_password)
+    data = build_tenant(users=users, rooms=rooms, flavor=flavor, ad_password=ad_password, tenant_id=tenant_id)
     write_tenant(Path(path), data)
     return data

@@ -46,7 +46,9 @@ import random
 import sys
 import tempfile
 import threading
+import uuid
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -58,6 +60,7 @@ from reconciler.simulator.journal import Tracker, apply_ops, track
 JsonObject = dict[str, Any]
 JOURNAL_VERSION = 1
 MIN_COMPACT_BYTES = 1 << 20  # a journal is folded into the base once it outgrows the base and this
+MAX_LISTINGS = 64  # paged listings kept for their next pages (cursors in nextLinks)
 
 
 def dump_tenant(data: JsonObject) -> str:
@@ -216,6 +219,7 @@ class TenantStore:
         self._finalizer: weakref.finalize[[int], TenantStore] | None = None
         self.runtime_faults: list[JsonObject] = []  # from `sim serve --faults`; never saved
         self.fault_random: dict[int, random.Random] = {}  # per rule (by id) with a rate: its seeded generator
+        self._listings: OrderedDict[str, object] = OrderedDict()  # paged listings by cursor (never saved)
         self._by_id: dict[str, JsonObject] = {}
         self._by_upn: dict[str, JsonObject] = {}
         for user in self.users:
@@ -266,6 +270,24 @@ class TenantStore:
         self._by_upn.pop(str(user["userPrincipalName"]).lower(), None)
         user["userPrincipalName"] = new_upn
         self._by_upn[new_upn.lower()] = user
+
+    # --- paged listings -----------------------------------------------------------------------------
+
+    def keep_listing(self, listing: object) -> str:
+        """Keep a listing whose next pages a client will ask for; returns its cursor (the last
+        :data:`MAX_LISTINGS` are kept). Call with :attr:`lock` held."""
+        cursor = uuid.uuid4().hex
+        self._listings[cursor] = listing
+        while len(self._listings) > MAX_LISTINGS:
+            self._listings.popitem(last=False)
+        return cursor
+
+    def listing(self, cursor: str) -> object | None:
+        """A kept listing (None when it was never kept or is no longer)."""
+        return self._listings.get(cursor)
+
+    def drop_listing(self, cursor: str) -> None:
+        self._listings.pop(cursor, None)
 
     # --- persistence -----------------------------------------------------------------------------
 

@@ -101,3 +101,17 @@ def decode_token(token: str, tenant_id: str) -> Caller:
     return Caller(
         tenant_id=tenant_id, app_id=str(payload.get("appid", "")), roles=tuple(map(str, roles)), scopes=tuple(scopes)
     )
+
+
+def token_tenant(authorization: str) -> str | None:
+    """The ``tid`` claim of an ``Authorization: Bearer <token>`` header (None without one): which tenant a request
+    is for, as Microsoft's shared endpoints tell tenants apart (a serving process that hosts several tenants routes
+    on it; the tenant's own handlers still validate the token)."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        tid = _payload(token.strip()).get("tid")
+    except TokenError:
+        return None
+    return tid if isinstance(tid, str) else None
