@@ -139,6 +139,7 @@ class GraphClient:
         self._scope = scope
         self._recorder = recorder  # sees every answer (`sim snapshot`, `sim compare`)
         self._loop = asyncio.new_event_loop()
+        self._lock = threading.RLock()  # one call at a time on the loop (resolve's look-ups run in threads)
         self._client: GraphServiceClient | None = None
         self._skus: list[dict[str, Any]] | None = None
         self._users: dict[str, dict[str, Any] | None] = {}
@@ -146,9 +147,10 @@ class GraphClient:
     # -- plumbing -------------------------------------------------------------------------
     @property
     def sdk(self) -> GraphServiceClient:
-        if self._client is None:
-            self._client = self._build()
-        return self._client
+        with self._lock:
+            if self._client is None:
+                self._client = self._build()
+            return self._client
 
     def _build(self) -> GraphServiceClient:
         import httpx
@@ -175,15 +177,21 @@ class GraphClient:
 
     def _run(self, what: str, call: Awaitable[T]) -> T:
         try:
-            return self._loop.run_until_complete(call)
+            with self._lock:
+                return self._loop.run_until_complete(call)
         except Exception as exc:
             raise _client_error(what, exc) from None
 
     def close(self) -> None:
-        if self._client is not None:
-            http = self._client.request_adapter._http_client  # type: ignore[attr-defined]
-            self._loop.run_until_complete(http.aclose())
-        self._loop.close()
+        if not self._lock.acquire(blocking=False):  # a resolve thread is mid-call (an interrupt ends the run): leave it
+            return
+        try:
+            if self._client is not None:
+                http = self._client.request_adapter._http_client  # type: ignore[attr-defined]
+                self._loop.run_until_complete(http.aclose())
+            self._loop.close()
+        finally:
+            self._lock.release()
 
     async def _send(
         self,

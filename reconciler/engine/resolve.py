@@ -8,6 +8,7 @@ a pure function of the spec and these inputs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,13 +22,28 @@ Resolved = dict[str, dict[str, Any]]  # kind -> its resolved inputs (plain JSON)
 
 
 def resolve(loaded: LoadedSpec, lookups: Lookups) -> Resolved:
-    """Every kind's lookups, in registry order (each SpecError points at the spec's field)."""
-    resolved: Resolved = {}
-    for name, kind in KINDS.items():
-        inputs = kind.resolve(loaded, lookups)
-        if inputs:
-            resolved[name] = inputs
-    return resolved
+    """Every kind's lookups. Kinds resolve side by side (each only reads, through the one `Lookups`, which loads
+    each answer once): a look-up that pages (a scope group's members) no longer holds up the single ones. The result
+    and the error raised (the first kind's in registry order; each SpecError points at the spec's field) are those of
+    one kind after another. Daemon threads: an interrupt ends the run without waiting for their reads."""
+    inputs: dict[str, dict[str, Any]] = {}
+    errors: dict[str, BaseException] = {}
+
+    def run(name: str) -> None:
+        try:
+            inputs[name] = KINDS[name].resolve(loaded, lookups)
+        except BaseException as exc:  # handed to the caller's thread below
+            errors[name] = exc
+
+    threads = [threading.Thread(target=run, args=(name,), name=f"resolve-{name}", daemon=True) for name in KINDS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name in KINDS:
+        if name in errors:
+            raise errors[name]
+    return {name: inputs[name] for name in KINDS if inputs.get(name)}
 
 
 def desired_resources(loaded: LoadedSpec, resolved: Mapping[str, Mapping[str, Any]]) -> list[Desired]:

@@ -10,6 +10,7 @@ A name the spec gives that the tenant does not know is a SpecError at the spec's
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -56,13 +57,19 @@ class Lookups:
         self.clients = clients
         self._service_account_ews = service_account_ews
         self._answers: dict[tuple[str, str], Any] = {}
+        self._loading: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
         self._opened: list[Any] = []
 
     def _once(self, what: str, key: str, load: Callable[[], T]) -> T:
+        """The answer of one look-up, loaded once per run even when kinds resolving side by side ask together."""
         slot = (what, key.lower())
-        if slot not in self._answers:
-            self._answers[slot] = load()
-        value: T = self._answers[slot]
+        with self._guard:
+            loading = self._loading.setdefault(slot, threading.Lock())
+        with loading:
+            if slot not in self._answers:
+                self._answers[slot] = load()
+            value: T = self._answers[slot]
         return value
 
     def close(self) -> None:

@@ -262,9 +262,11 @@ def test_the_writes_in_flight_are_abandoned_after_the_timeout(served: Served, ca
     _carried_out(journal, written)
 
 
-def test_interrupt_outside_apply_exits_130(served: Served) -> None:
-    """A plan interrupted while it refreshes stops at once (nothing is written), exit 130."""
-    held = served.hold(2)
+@pytest.mark.parametrize("request_number", [1, 2, 4, 7])
+def test_interrupt_outside_apply_exits_130(served: Served, request_number: int) -> None:
+    """A plan interrupted while it resolves (kinds side by side) or refreshes stops at once (nothing is written),
+    exit 130, whatever look-ups are in flight in other threads."""
+    held = served.hold(request_number)
     process = served.process("plan", str(served.spec), env={"PYTHONUNBUFFERED": "1"})
     _wait_until(lambda: bool(held.get("fired")), process)
     process.send_signal(signal.SIGINT)
@@ -371,3 +373,14 @@ def test_exchange_server_second_signal_leaves_an_intent_the_next_plan_adopts(on_
     adopted = {c["address"] for c in plan["changes"] if c.get("interrupted")}
     assert len(adopted) == 1 and adopted <= unrecorded  # the one carried out; the rest are planned again
     _permissions_converge(on_premises)
+
+
+@pytest.mark.parametrize("request_number", [1, 2])
+def test_exchange_server_interrupt_outside_apply_exits_130(on_premises: Served, request_number: int) -> None:
+    held = on_premises.hold(request_number)
+    process = on_premises.process("plan", str(on_premises.spec), env=ADMIN)
+    _wait_until(lambda: bool(held.get("fired")), process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Interrupted: stopped at once" in stderr, stderr
+    assert "Traceback" not in stderr
