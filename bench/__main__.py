@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import SPEC
 from bench.rooms import rooms_row
 from bench.twin import snapshot_row
 from reconciler.simulator import init_tenant
@@ -73,27 +74,6 @@ SEQUENTIAL_SIZE = 10_000
 ROW_TIMEOUT_S = 3600  # one command; past it the row is killed and fails
 RUN = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
 FLEET_NAMESPACE = uuid.UUID("0b6a2f7e-4e43-4c55-9f0e-6b1f3c1d2a90")
-SPEC = """\
-version: 1
-tenant:
-  id: {tenant_id}
-  domain: contoso.onmicrosoft.com
-  simulator: {url}
-target: exchange_online
-service_account:
-  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
-  display_name: Cronofy Service Account
-  password: ${{env:BENCH_SVC_PASSWORD}}
-  usage_location: US
-  licenses: [EXCHANGESTANDARD]
-integration:
-  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
-access:
-  level: free_busy
-  scope_group: cronofy-scope@contoso.com
-  mailboxes:
-    group: cronofy-scope@contoso.com
-"""
 # the rows of one size, in the order they run: (name, arguments after SPEC, exit codes expected)
 SIZE_ROWS: tuple[tuple[str, tuple[str, ...], tuple[int, ...]], ...] = (
     ("plan --json", ("plan", "--json"), (0,)),

@@ -19,32 +19,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench import SPEC
 from reconciler.simulator import init_tenant
 from reconciler.simulator.tally import writes
 
 RECONCILER = [sys.executable, "-m", "reconciler"]
 PASSWORD = "Bench-only-Pa55word!"
-SPEC = """\
-version: 1
-tenant:
-  id: {tenant_id}
-  domain: contoso.onmicrosoft.com
-  simulator: {url}
-target: exchange_online
-service_account:
-  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
-  display_name: Cronofy Service Account
-  password: ${{env:BENCH_SVC_PASSWORD}}
-  usage_location: US
-  licenses: [EXCHANGESTANDARD]
-integration:
-  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
-access:
-  level: free_busy
-  scope_group: cronofy-scope@contoso.com
-  mailboxes:
-    group: cronofy-scope@contoso.com
-"""
 
 
 def snapshot_row(size: int = 10_000, latency_ms: int = 30) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bench.__main__ import SPEC
+from bench import SPEC
 from reconciler.engine.apply import MAX_CHUNKS, chunk_size
 from reconciler.simulator import Simulator, init_tenant
 from reconciler.state.local import LocalBackend

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bench.__main__ import SPEC as BENCH_SPEC
+from bench import SPEC as BENCH_SPEC
 from reconciler.simulator import Simulator, init_tenant
 from tests.conftest import E3, PASSWORD, SVC, Result, Tenant, Workspace
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench.__main__ import SPEC
+from bench import SPEC
 from reconciler.simulator import Simulator, init_tenant
 from tests.conftest import Workspace
 

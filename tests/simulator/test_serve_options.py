@@ -18,6 +18,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from bench import SPEC
 from reconciler.cli import app
 from reconciler.simulator import Simulator, exchange_admin, init_tenant, make_token, read_tenant
 from reconciler.simulator.server import TenantClash
@@ -26,27 +27,6 @@ OTHER_ID = "3f6d1e7a-0b1c-4d2e-8f90-123456789abc"
 ADMIN_APP = "11111111-2222-3333-4444-555555555555"
 SVC = "cronofy-svc@contoso.onmicrosoft.com"
 PASSWORD = "Serve-options-Pa55!"
-SPEC = """\
-version: 1
-tenant:
-  id: {tenant_id}
-  domain: contoso.onmicrosoft.com
-  simulator: {url}
-target: exchange_online
-service_account:
-  user_principal_name: cronofy-svc@contoso.onmicrosoft.com
-  display_name: Cronofy Service Account
-  password: ${{env:SERVE_TEST_PASSWORD}}
-  usage_location: US
-  licenses: [EXCHANGESTANDARD]
-integration:
-  app_id: 10bb7e5b-b80b-4e6e-a209-f78581dbc79e
-access:
-  level: free_busy
-  scope_group: cronofy-scope@contoso.com
-  mailboxes:
-    group: cronofy-scope@contoso.com
-"""
 
 
 def _client(sim: Simulator, tenant_id: str, roles: list[str]) -> httpx.Client:
@@ -201,7 +181,7 @@ def test_fleet_drift_against_one_served_process(two: tuple[Path, Path], tmp_path
             (folder / "spec.yaml").write_text(SPEC.format(tenant_id=tenant_id, url=url), encoding="utf-8")
             specs.append(str(folder / "spec.yaml"))
         result = CliRunner().invoke(
-            app, ["drift", *specs, "--format", "json", "--lock=false"], env={"SERVE_TEST_PASSWORD": PASSWORD}
+            app, ["drift", *specs, "--format", "json", "--lock=false"], env={"BENCH_SVC_PASSWORD": PASSWORD}
         )
         assert result.exit_code == 2, result.output  # nothing applied yet: each spec's items are unsatisfied
         report = json.loads(result.stdout)
