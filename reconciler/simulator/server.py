@@ -299,9 +299,9 @@ class Simulator:
         if request.path == STATS_PATH or not (store.faults or store.runtime_faults):
             return None  # the common case needs no lock
         with store.lock:
-            fault = take_fault(
-                store, request.method, request.path, layer="transport", operations=tuple(operations(request))
-            )
+            rules = [*store.faults, *store.runtime_faults]
+            ops = tuple(operations(request)) if any("operation" in rule for rule in rules) else ()  # parsed if asked
+            fault = take_fault(store, request.method, request.path, layer="transport", operations=ops)
         if fault is not None and fault.get("delay_ms"):
             time.sleep(int(fault["delay_ms"]) / 1000)
         return fault
