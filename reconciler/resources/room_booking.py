@@ -26,7 +26,7 @@ https://learn.microsoft.com/powershell/module/exchangepowershell/get-calendarpro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -152,12 +152,7 @@ class Online(Backend[BookingAttrs]):
             settings = {k: v for k, v in settings_of(row).items() if not names[room] or k in names[room]}
             return Observed(_address(room), room, {"room": room, **settings})
 
-        found: list[Observed] = []
-        with ThreadPoolExecutor(max_workers=max(1, ctx.parallelism)) as pool:
-            for observed in pool.map(one, rooms):
-                ctx.read_some(1)
-                found += [observed] if observed is not None else []
-        return found
+        return _each_room(ctx, rooms, one)
 
     def write_many(self, ctx: Context, changes: Sequence[Change]) -> list[Observed | ReconcilerError]:
         """Rooms are independent: their Set-CalendarProcessing calls go `ctx.parallelism` at a time (one per room)."""
@@ -211,14 +206,9 @@ class Server(Backend[BookingAttrs]):
                     attributes[name] = record.attributes.get(name) if record is not None else None
             return Observed(_address(room), room, attributes)
 
-        found: list[Observed] = []
         if names:
             ctx.clients.ews.allow_parallel(max(1, ctx.parallelism))
-        with ThreadPoolExecutor(max_workers=max(1, ctx.parallelism)) as pool:
-            for observed in pool.map(one, sorted(names)):
-                ctx.read_some(1)
-                found.append(observed)
-        return found
+        return _each_room(ctx, sorted(names), one)
 
     def manual(self, change: Change) -> list[str]:
         after = dict(change.after or {})
@@ -241,6 +231,17 @@ class Server(Backend[BookingAttrs]):
             f"{readable} (read over EWS) differs from that record until the command runs, or after a hand change; the "
             "other settings are not readable over EWS (taken from that record)"
         )
+
+
+def _each_room(ctx: Context, rooms: list[str], one: Callable[[str], Observed | None]) -> list[Observed]:
+    """`one(room)` for each room, `ctx.parallelism` at a time (rooms are read one request each), in room order; a room
+    with nothing to observe (None) is left out."""
+    found: list[Observed] = []
+    with ThreadPoolExecutor(max_workers=max(1, ctx.parallelism)) as pool:
+        for observed in pool.map(one, rooms):
+            ctx.read_some(1)
+            found += [observed] if observed is not None else []
+    return found
 
 
 def _calendar_options(ctx: Context, room: str) -> dict[str, Any] | None:
