@@ -237,6 +237,19 @@ class Served:
             return stats
 
 
+@dataclass(frozen=True)
+class Seeded:
+    """A served tenant of one row: its folder, its `sim serve`, the bench spec for it, and the measured start-up."""
+
+    root: Path
+    server: Served
+    spec: Path
+    startup: float
+
+    def plan_json(self) -> list[str]:
+        return ["plan", str(self.spec), "--json", "--state", str(self.root / "state.json")]
+
+
 class Bench:
     def __init__(self, latency_ms: int, results: dict[str, Any], out: Path) -> None:
         self.latency_ms = latency_ms
@@ -251,26 +264,31 @@ class Bench:
         print(format_row(row), flush=True)
         self.save()  # a long bench keeps what it measured so far
 
-    def size_rows(self, size: int) -> None:
-        with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as folder:
+    @contextmanager
+    def tenant(self, prefix: str, size: int, extra: list[str] | None = None) -> Iterator[Seeded]:
+        """A seeded tenant of `size` rooms served in its own process, the bench spec for it and its start-up."""
+        with tempfile.TemporaryDirectory(prefix=prefix) as folder:
             root = Path(folder)
-            tenant_id = str(
-                init_tenant(root / "tenant.json", rooms=size)["tenant"]["id"]
-            )  # not kept: the bench stays small
-            with serve([root / "tenant.json"], self.latency_ms) as server:
+            tenant_id = str(init_tenant(root / "tenant.json", rooms=size)["tenant"]["id"])  # not kept: stays small
+            with serve([root / "tenant.json"], self.latency_ms, extra) as server:
                 spec = write_spec(root / "bench.yaml", tenant_id, server.url)
-                startup = startup_seconds(spec)
-                state = ("--state", str(root / "state.json"))
-                for name, command, codes in SIZE_ROWS:
-                    terminal = name == "plan (terminal)"
-                    run = measure([command[0], str(spec), *command[1:], *state], server, root, codes, terminal)
-                    row = self.row("plan", name, size, run, PARALLELISM, startup)
-                    if name == "no-op plan" and run.get("stdout"):
-                        summary = json.loads(run["stdout"])["summary"]
-                        row["no_changes"] = not (summary["add"] or summary["change"] or summary["destroy"])
-                    if name == "plan --json" and run.get("stdout"):
-                        row["changes"] = json.loads(run["stdout"])["summary"]["add"]
-                    self.add(row)
+                yield Seeded(root, server, spec, startup_seconds(spec))
+
+    def size_rows(self, size: int) -> None:
+        with self.tenant("reconciler-bench-", size) as bench:
+            state = ("--state", str(bench.root / "state.json"))
+            for name, command, codes in SIZE_ROWS:
+                terminal = name == "plan (terminal)"
+                run = measure(
+                    [command[0], str(bench.spec), *command[1:], *state], bench.server, bench.root, codes, terminal
+                )
+                row = self.row("plan", name, size, run, PARALLELISM, bench.startup)
+                if name == "no-op plan" and run.get("stdout"):
+                    summary = json.loads(run["stdout"])["summary"]
+                    row["no_changes"] = not (summary["add"] or summary["change"] or summary["destroy"])
+                if name == "plan --json" and run.get("stdout"):
+                    row["changes"] = json.loads(run["stdout"])["summary"]["add"]
+                self.add(row)
 
     def fleet_row(self, tenants: int, mailboxes: int) -> None:
         with tempfile.TemporaryDirectory(prefix="reconciler-bench-fleet-") as folder:
@@ -299,34 +317,17 @@ class Bench:
                 self.add(row)
 
     def outlook_row(self, size: int) -> None:
-        with tempfile.TemporaryDirectory(prefix="reconciler-bench-outlook-") as folder:
-            root = Path(folder)
-            tenant_id = str(
-                init_tenant(root / "tenant.json", rooms=size)["tenant"]["id"]
-            )  # not kept: the bench stays small
-            extra = ["--outlook-batch-concurrency", str(OUTLOOK_CONCURRENCY)]
-            with serve([root / "tenant.json"], self.latency_ms, extra) as server:
-                spec = write_spec(root / "bench.yaml", tenant_id, server.url)
-                startup = startup_seconds(spec)
-                command = ["plan", str(spec), "--json", "--state", str(root / "state.json")]
-                run = measure([*command, "--parallelism", str(OUTLOOK_PARALLELISM)], server, root, (0,))
-                row = self.row(
-                    "outlook", f"plan, outlook {OUTLOOK_CONCURRENCY}", size, run, OUTLOOK_PARALLELISM, startup
-                )
-                self.add(row)
+        extra = ["--outlook-batch-concurrency", str(OUTLOOK_CONCURRENCY)]
+        with self.tenant("reconciler-bench-outlook-", size, extra) as bench:
+            command = [*bench.plan_json(), "--parallelism", str(OUTLOOK_PARALLELISM)]
+            run = measure(command, bench.server, bench.root, (0,))
+            name = f"plan, outlook {OUTLOOK_CONCURRENCY}"
+            self.add(self.row("outlook", name, size, run, OUTLOOK_PARALLELISM, bench.startup))
 
     def sequential_row(self, size: int) -> None:
-        with tempfile.TemporaryDirectory(prefix="reconciler-bench-seq-") as folder:
-            root = Path(folder)
-            tenant_id = str(
-                init_tenant(root / "tenant.json", rooms=size)["tenant"]["id"]
-            )  # not kept: the bench stays small
-            with serve([root / "tenant.json"], self.latency_ms) as server:
-                spec = write_spec(root / "bench.yaml", tenant_id, server.url)
-                startup = startup_seconds(spec)
-                command = ["plan", str(spec), "--json", "--state", str(root / "state.json")]
-                run = measure([*command, "--no-batch", "--parallelism", "1"], server, root, (0,))
-                self.add(self.row("sequential", "sequential plan", size, run, 1, startup))
+        with self.tenant("reconciler-bench-seq-", size) as bench:
+            run = measure([*bench.plan_json(), "--no-batch", "--parallelism", "1"], bench.server, bench.root, (0,))
+            self.add(self.row("sequential", "sequential plan", size, run, 1, bench.startup))
 
     def row(
         self, part: str, name: str, size: int, run: dict[str, Any], parallelism: int, startup: float
