@@ -38,7 +38,6 @@ import math
 import os
 import pty
 import random
-import signal
 import statistics
 import struct
 import subprocess
@@ -47,7 +46,6 @@ import tempfile
 import termios
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -57,6 +55,7 @@ from typing import Any
 
 from bench import SPEC
 from bench.rooms import rooms_row
+from bench.serve import RECONCILER, Served, serve
 from bench.twin import snapshot_row
 from reconciler.simulator import init_tenant
 from reconciler.state.backend import render_state
@@ -65,7 +64,6 @@ from reconciler.state.model import ResourceRecord, State
 HERE = Path(__file__).resolve().parent
 PARTS = ("help", "state", "twin", "rooms", "plan", "fleet", "outlook", "sequential")
 STATE_RECORDS = 10_000
-RECONCILER = [sys.executable, "-m", "reconciler"]
 PASSWORD = "Bench-only-Pa55word!"
 PARALLELISM = 8  # the product's default --parallelism
 FLEET_TENANTS, FLEET_MAILBOXES = 100, 100
@@ -220,23 +218,6 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@dataclass
-class Served:
-    """One `reconciler sim serve` process."""
-
-    process: subprocess.Popen[str]
-    url: str
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/_simulator/stats", timeout=60) as answer:  # loopback only
-            stats: dict[str, Any] = json.loads(answer.read())
-            return stats
-
-
 @dataclass(frozen=True)
 class Seeded:
     """A served tenant of one row: its folder, its `sim serve`, the bench spec for it, and the measured start-up."""
@@ -363,29 +344,6 @@ def _round(value: float | None, digits: int) -> float | None:
 def write_spec(path: Path, tenant_id: str, url: str) -> Path:
     path.write_text(SPEC.format(tenant_id=tenant_id, url=url), encoding="utf-8")
     return path
-
-
-@contextmanager
-def serve(files: list[Path], latency_ms: int, extra: list[str] | None = None) -> Iterator[Served]:
-    """`reconciler sim serve FILE... --latency-ms MS` in its own process, stopped (SIGTERM) on the way out."""
-    command = [*RECONCILER, "sim", "serve", *map(str, files), "--port", "0", "--latency-ms", str(latency_ms)]
-    process = subprocess.Popen(
-        [*command, *(extra or [])], stdout=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"}
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        url = next((word for word in line.split() if word.startswith("http://")), None)
-        if url is None:
-            raise SystemExit(f"sim serve did not start: {line!r}")
-        yield Served(process, url)
-    finally:
-        process.terminate()  # SIGTERM: it folds its journal in and exits
-        try:
-            process.wait(120)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGKILL)
-            process.wait(10)
 
 
 def process_cpu_seconds(pid: int) -> float | None:

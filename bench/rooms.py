@@ -1,8 +1,9 @@
 """The rooms bench row (issue 18): `reconciler plan` of a free_busy spec whose `room_booking` covers every room of a
 tenant with N room mailboxes (default 10,000), against `reconciler sim serve --latency-ms 30` in its own process.
 
-Self-contained (it shares no helper with bench/__main__.py): `python -m bench.rooms [--size N] [--latency-ms MS]`
-prints one JSON row; `rooms_row(size, latency_ms)` returns it for a bench runner to add to its table and results.
+Self-contained (it shares only `bench.serve` with bench/__main__.py):
+`python -m bench.rooms [--size N] [--latency-ms MS]` prints one JSON row; `rooms_row(size, latency_ms)` returns it
+for a bench runner to add to its table and results.
 
 What it shows: room lookups come from listings (the scope group's members, paged), and each room's booking policy is
 one Get-CalendarProcessing request (the cmdlet takes one mailbox per call and the admin API has no pipeline), sent
@@ -20,16 +21,14 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.serve import RECONCILER, Served, serve
 from reconciler.simulator import init_tenant
 
-RECONCILER = [sys.executable, "-m", "reconciler"]
 PASSWORD = "Bench-only-Pa55word!"
 FIXED_REQUESTS = 60  # listings and the preset's own reads, whatever the number of rooms
 SPEC = """\
@@ -61,24 +60,13 @@ def rooms_row(size: int = 10_000, latency_ms: int = 30) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="reconciler-bench-rooms-") as folder:
         root = Path(folder)
         tenant = init_tenant(root / "tenant.json", rooms=size)
-        command = [*RECONCILER, "sim", "serve", str(root / "tenant.json"), "--port", "0"]
-        server = subprocess.Popen([*command, "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True)
-        try:
-            assert server.stdout is not None
-            url = next(w for w in server.stdout.readline().split() if w.startswith("http://"))
+        with serve([root / "tenant.json"], latency_ms) as server:
             spec = root / "rooms.yaml"
-            spec.write_text(SPEC.format(tenant_id=tenant["tenant"]["id"], url=url), encoding="utf-8")
+            spec.write_text(SPEC.format(tenant_id=tenant["tenant"]["id"], url=server.url), encoding="utf-8")
             state = ("--state", str(root / "state.json"))  # its own state, never one found from the cwd
-            first = _run(url, "plan", str(spec), "--json", *state)
-            applied = _run(url, "apply", str(spec), "--auto-approve", *state)
-            again = _run(url, "plan", str(spec), "--json", *state)
-        finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
+            first = _run(server, "plan", str(spec), "--json", *state)
+            applied = _run(server, "apply", str(spec), "--auto-approve", *state)
+            again = _run(server, "plan", str(spec), "--json", *state)
     rooms = len(tenant["rooms"]) + 3  # the seeded tenant's three named rooms too
     summary = json.loads(first["stdout"])["summary"]
     row = {
@@ -121,26 +109,16 @@ def server_row(size: int = 10_000, latency_ms: int = 30) -> dict[str, Any]:
         root = Path(folder)
         tenant = init_tenant(root / "tenant.json", rooms=size, flavor="exchange_server", ad_password=PASSWORD)
         rooms = sorted(r["emailAddress"] for r in tenant["rooms"])
-        command = [*RECONCILER, "sim", "serve", str(root / "tenant.json"), "--port", "0"]
-        server = subprocess.Popen([*command, "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True)
-        try:
-            assert server.stdout is not None
-            url = next(w for w in server.stdout.readline().split() if w.startswith("http://"))
+        with serve([root / "tenant.json"], latency_ms) as server:
             spec = root / "rooms.yaml"
-            spec.write_text(SERVER_SPEC.format(url=url, rooms=", ".join(rooms)), encoding="utf-8")
+            spec.write_text(SERVER_SPEC.format(url=server.url, rooms=", ".join(rooms)), encoding="utf-8")
             state = ("--state", str(root / "state.json"))
-            before = _operations(url)
-            first = _run(url, "plan", str(spec), "--json", *state)
-            reads = _operations(url).get("ews GetUserConfiguration", 0) - before.get("ews GetUserConfiguration", 0)
-            applied = _run(url, "apply", str(spec), "--auto-approve", *state)
-            again = _run(url, "plan", str(spec), "--json", *state)
-        finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
+            before = server.operations()
+            first = _run(server, "plan", str(spec), "--json", *state)
+            read = server.operations()
+            reads = read.get("ews GetUserConfiguration", 0) - before.get("ews GetUserConfiguration", 0)
+            applied = _run(server, "apply", str(spec), "--auto-approve", *state)
+            again = _run(server, "plan", str(spec), "--json", *state)
     waiting = [c for c in json.loads(again["stdout"])["changes"] if c["kind"] == "room_booking"]
     row = {
         "flavor": "exchange_server",
@@ -161,25 +139,15 @@ def server_row(size: int = 10_000, latency_ms: int = 30) -> dict[str, Any]:
     return row
 
 
-def _operations(url: str) -> dict[str, int]:
-    with urllib.request.urlopen(f"{url}/_simulator/stats", timeout=30) as answer:  # loopback only
-        return dict(json.loads(answer.read())["operations"])
-
-
-def _run(url: str, *args: str) -> dict[str, Any]:
-    before = _served(url)
+def _run(server: Served, *args: str) -> dict[str, Any]:
+    before = server.requests()
     env = {**os.environ, "BENCH_SVC_PASSWORD": PASSWORD}
     start = time.perf_counter()
     done = subprocess.run([*RECONCILER, *args], capture_output=True, text=True, env=env, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"reconciler {args[0]} failed: {done.stderr or done.stdout}")
-    return {"seconds": seconds, "requests": _served(url) - before, "stdout": done.stdout}
-
-
-def _served(url: str) -> int:
-    with urllib.request.urlopen(f"{url}/_simulator/stats", timeout=30) as answer:  # loopback only
-        return int(json.loads(answer.read())["requests_served"])
+    return {"seconds": seconds, "requests": server.requests() - before, "stdout": done.stdout}
 
 
 def main() -> None:

@@ -15,15 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from bench import SPEC
+from bench.serve import RECONCILER, serve
 from reconciler.simulator import init_tenant
 from reconciler.simulator.tally import writes
 
-RECONCILER = [sys.executable, "-m", "reconciler"]
 PASSWORD = "Bench-only-Pa55word!"
 
 
@@ -33,20 +32,13 @@ def snapshot_row(size: int = 10_000, latency_ms: int = 30) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="reconciler-bench-twin-") as folder:
         root = Path(folder)
         tenant = init_tenant(root / "tenant.json", rooms=size)
-        serve = ["sim", "serve", str(root / "tenant.json"), "--port", "0", "--latency-ms", str(latency_ms)]
-        server = subprocess.Popen([*RECONCILER, *serve], stdout=subprocess.PIPE, text=True)
-        try:
-            assert server.stdout is not None
-            url = next(word for word in server.stdout.readline().split() if word.startswith("http://"))
+        with serve([root / "tenant.json"], latency_ms) as server:
             spec = root / "bench.yaml"
-            spec.write_text(SPEC.format(tenant_id=tenant["tenant"]["id"], url=url), encoding="utf-8")
+            spec.write_text(SPEC.format(tenant_id=tenant["tenant"]["id"], url=server.url), encoding="utf-8")
             plan_s = _timed([*RECONCILER, "plan", str(spec), "--lock=false"])  # the same reads, for scale
-            before = _operations(url)
+            before = server.operations()
             seconds = _timed([*RECONCILER, "sim", "snapshot", str(spec), "--out", str(root / "twin.json")])
-            after = _operations(url)
-        finally:
-            server.terminate()
-            server.wait(30)
+            after = server.operations()
         made = {op: n - before.get(op, 0) for op, n in after.items() if n - before.get(op, 0)}
         twin = json.loads((root / "twin.json").read_text(encoding="utf-8"))
         return {
@@ -65,11 +57,6 @@ def _timed(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, env={**os.environ, "BENCH_SVC_PASSWORD": PASSWORD})
     return time.perf_counter() - start
-
-
-def _operations(url: str) -> dict[str, int]:
-    with urllib.request.urlopen(f"{url}/_simulator/stats", timeout=30) as answer:  # loopback only
-        return dict(json.loads(answer.read())["operations"])
 
 
 def main() -> None:
