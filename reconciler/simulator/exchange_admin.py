@@ -382,13 +382,14 @@ def _skiptoken(http: HttpRequest) -> tuple[str | None, int]:
     return (cursor or None), (int(skip) if skip.isdigit() else 0)
 
 
-def _page(ctx: SimContext, http: HttpRequest, result: Result, context: str, cursor: str | None = None) -> HttpResponse:
+def _page(
+    ctx: SimContext, http: HttpRequest, result: Result, context: str, skip: int, cursor: str | None = None
+) -> HttpResponse:
     """One page of a listing. A listing longer than a page is kept under a cursor named in the nextLink's
     ``$skiptoken``, so the next pages are slices of it (the cmdlet runs once per listing, not once per page: a
     listing of n rows in pages of p costs O(n), not O(n**2 / p)); the next page of a cursor no longer kept runs
     the cmdlet again and skips as many rows."""
     query = dict(parse_qsl(http.query))
-    _, skip = _skiptoken(http)
     size = _page_size(http)
     rows = _select(result.rows[skip : skip + size], query)
     body: JsonObject = {
@@ -416,14 +417,14 @@ def _run(ctx: SimContext, http: HttpRequest, version: str, tenant: str, endpoint
     _check_endpoint(version, endpoint, name)
     fragment = "Collection(Exchange.GenericHashTable)" if version.lower() == "beta" else endpoint
     context = f"{ctx.base_url}/adminapi/{version}/{tenant}/$metadata#{fragment}"
-    cursor, _ = _skiptoken(http)
+    cursor, skip = _skiptoken(http)
     kept = ctx.store.listing(cursor) if cursor else None
     if isinstance(kept, Result):
-        return _page(ctx, http, kept, context, cursor)
+        return _page(ctx, http, kept, context, skip, cursor)
     result = invoke(ctx.store.data, name, params)
     if result.changed:
         ctx.store.save()
-    return _page(ctx, http, result, context)
+    return _page(ctx, http, result, context, skip)
 
 
 def handle_http(ctx: SimContext, http: HttpRequest) -> HttpResponse:
