@@ -10,6 +10,7 @@ GetUserConfiguration: https://learn.microsoft.com/en-us/exchange/client-develope
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ class EwsClient:
         self._fixed_version = fixed_version
         self._config: Configuration | None = None
         self._protocol: Protocol | None = None
+        self._making = threading.RLock()  # kinds resolve and read side by side: one Protocol (and hook) per client
 
     def close(self) -> None:
         if self._protocol is not None:
@@ -69,13 +71,15 @@ class EwsClient:
     @property
     def protocol(self) -> Protocol:
         """The service endpoint as exchangelib's Protocol (its connection pool, shared by every Account)."""
-        if self._protocol is None:
-            from exchangelib.protocol import Protocol
+        with self._making:
+            if self._protocol is None:
+                from exchangelib.protocol import Protocol
 
-            self._protocol = Protocol(config=self.config)
-            if self._recorder is not None:
-                self._record(self._protocol, self._recorder.ews_hook(self._username))
-        return self._protocol
+                protocol = Protocol(config=self.config)
+                if self._recorder is not None:
+                    self._record(protocol, self._recorder.ews_hook(self._username))
+                self._protocol = protocol
+            return self._protocol
 
     @staticmethod
     def _record(protocol: Protocol, hook: Callable[..., None]) -> None:
@@ -97,9 +101,10 @@ class EwsClient:
 
     @property
     def config(self) -> Configuration:
-        if self._config is None:
-            self._config = self._configure()
-        return self._config
+        with self._making:
+            if self._config is None:
+                self._config = self._configure()
+            return self._config
 
     def _configure(self) -> Configuration:
         from exchangelib import BASIC, NTLM, Configuration, Credentials

@@ -11,8 +11,7 @@ import fnmatch
 
 from reconciler.engine.diff import diff, wider
 from reconciler.engine.plan import Action, Change, Finding, Plan, SpecRef, StateRef, summarize
-from reconciler.engine.refresh import refresh
-from reconciler.engine.resolve import desired_resources, resolve
+from reconciler.engine.refresh import resolve_and_refresh
 from reconciler.errors import PlanError
 from reconciler.resources import KINDS
 from reconciler.resources.base import Context, Item
@@ -27,9 +26,8 @@ def make_plan(
     person: the digest of 10,000 changes is a sorted JSON dump of them all, and only a saved or printed plan needs
     it)."""
     loaded = ctx.spec
-    resolved = resolve(loaded, ctx.lookups)
+    resolved, snapshot = resolve_and_refresh(ctx, state)
     ctx.resolved = resolved
-    snapshot = refresh(ctx, desired_resources(loaded, resolved), state)
     items = _targeted(snapshot.items, targets) if targets else snapshot.items
     findings: list[Finding] = []
     removals: list[Change] = []

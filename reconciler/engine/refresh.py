@@ -10,12 +10,14 @@ A failed read raises ClientError; it is never taken to mean "absent".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
 
-from reconciler.engine.order import removal_order
+from reconciler.engine.order import dependency_order, removal_order
+from reconciler.engine.resolve import Failed, Resolved, Stage, each_kind
 from reconciler.resources import KINDS
-from reconciler.resources.base import Context, Desired, Item, Observed, Query, ResourceKind
+from reconciler.resources.base import Context, Desired, Item, Observed, Query, ReadCount, ResourceKind
 from reconciler.state.model import State
 
 
@@ -27,26 +29,54 @@ class Snapshot:
     extras: list[tuple[ResourceKind, Observed]]
 
 
-def refresh(ctx: Context, desired: Sequence[Desired], state: State) -> Snapshot:
-    wanted = {d.address for d in desired}
+@dataclass(frozen=True)
+class _Read:
+    """One kind's part: its resolved inputs, what the spec asks of it, and what the tenant shows of it."""
+
+    inputs: dict[str, Any]
+    desired: tuple[Desired, ...]
+    items: list[Item]
+    extras: list[Observed]
+
+
+def resolve_and_refresh(ctx: Context, state: State) -> tuple[Resolved, Snapshot]:
+    """Resolve, then refresh: for each kind, its resolved inputs -> its desired objects -> its read, each kind on a
+    thread of its own (a kind's read needs only its own inputs, so the single reads no longer wait for a paged
+    look-up of another kind, nor for the `$batch` of calendar permissions). Each stage stays a function of the one
+    before; the result, the order of the items and the error raised are those of every kind resolved and then every
+    kind read one after another (engine/resolve.each_kind). A failed read raises ClientError; it is never taken to
+    mean "absent"."""
+    loaded = ctx.spec
     records = [r for r in state.resources if r.kind in KINDS]
-    total = len(desired) + sum(1 for r in records if r.address not in wanted)
-    by_address: dict[str, Item] = {}
-    extras: list[tuple[ResourceKind, Observed]] = []
-    done = 0
-    for name, kind in KINDS.items():
-        mine = tuple(d for d in desired if d.kind == name)
+    count = ReadCount(ctx.on_read)
+
+    def run(name: str, failed: threading.Event) -> _Read:
+        kind = KINDS[name]
+        try:
+            inputs = kind.resolve(loaded, ctx.lookups)
+            mine = tuple(kind.desired(loaded, inputs))
+        except Exception as exc:
+            raise Failed(Stage.RESOLVE, exc) from None
         recorded = tuple(r for r in records if r.kind == name)
-        if not mine and not recorded and not kind.concerned(ctx.spec):
-            continue
-        ctx.reading = (done, total, name)
-        observed = kind.backend(ctx.target).read(ctx, Query(mine, recorded))
+        wanted = {d.address for d in mine}
+        count.expect(len(mine) + sum(1 for r in recorded if r.address not in wanted))
+        if failed.is_set() or (not mine and not recorded and not kind.concerned(loaded)):
+            return _Read(inputs, mine, [], [])
+        view = replace(ctx, resolved={name: inputs}, reading=(count, name))
+        try:
+            observed = kind.backend(ctx.target).read(view, Query(mine, recorded))
+        except Exception as exc:
+            raise Failed(Stage.READ, exc) from None
         items, unclaimed = kind.match(mine, observed, recorded)
-        by_address.update((item.address, item) for item in items)
-        extras += [(kind, o) for o in unclaimed]
-        done += len(items)
-        if ctx.on_read is not None:
-            ctx.on_read(done, total, name)
+        count.finish(name, len(items))
+        return _Read(inputs, mine, items, unclaimed)
+
+    reads = each_kind(run)
+    resolved = {name: reads[name].inputs for name in KINDS if reads[name].inputs}
+    desired = dependency_order([d for name in KINDS for d in reads[name].desired])  # = desired_resources()
+    by_address = {item.address: item for read in reads.values() for item in read.items}
+    extras = [(KINDS[name], o) for name in KINDS for o in reads[name].extras]
+    wanted = {d.address for d in desired}
     gone = removal_order([r for r in records if r.address not in wanted])
     ordered = [by_address[d.address] for d in desired] + [by_address[r.address] for r in gone]
-    return Snapshot(ordered, extras)
+    return resolved, Snapshot(ordered, extras)

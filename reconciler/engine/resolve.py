@@ -9,8 +9,9 @@ a pure function of the spec and these inputs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from enum import IntEnum
+from typing import Any, TypeVar
 
 from reconciler.engine.order import dependency_order
 from reconciler.resources import KINDS
@@ -19,31 +20,63 @@ from reconciler.resources.lookups import Lookups
 from reconciler.spec.loader import LoadedSpec
 
 Resolved = dict[str, dict[str, Any]]  # kind -> its resolved inputs (plain JSON)
+T = TypeVar("T")
 
 
 def resolve(loaded: LoadedSpec, lookups: Lookups) -> Resolved:
     """Every kind's lookups. Kinds resolve side by side (each only reads, through the one `Lookups`, which loads
     each answer once): a look-up that pages (a scope group's members) no longer holds up the single ones. The result
     and the error raised (the first kind's in registry order; each SpecError points at the spec's field) are those of
-    one kind after another. Daemon threads: an interrupt ends the run without waiting for their reads."""
-    inputs: dict[str, dict[str, Any]] = {}
-    errors: dict[str, BaseException] = {}
+    one kind after another."""
+    inputs = each_kind(lambda name, _: KINDS[name].resolve(loaded, lookups))
+    return {name: inputs[name] for name in KINDS if inputs.get(name)}
+
+
+class Stage(IntEnum):
+    """Where a kind's work failed, for `each_kind`: an earlier stage's error is the one raised."""
+
+    RESOLVE = 0
+    READ = 1
+
+
+class Failed(Exception):
+    """A kind's work failed at `stage` (raised inside `each_kind`'s work to name the stage)."""
+
+    def __init__(self, stage: Stage, error: BaseException) -> None:
+        super().__init__(stage, error)
+        self.stage, self.error = stage, error
+
+
+def each_kind(work: Callable[[str, threading.Event], T]) -> dict[str, T]:
+    """`work(kind name, failed)` for every registered kind, side by side on threads of its own; every result by
+    kind. When any fails, the error raised is the one of the earliest stage (`Failed.stage`; RESOLVE for a plain
+    exception), then the first kind in registry order: the error a run of one kind after another would raise.
+    `failed` is set at the first failure (work not begun yet may skip its reads). Daemon threads: an interrupt ends
+    the run without waiting for their reads."""
+    results: dict[str, T] = {}
+    errors: dict[str, Failed] = {}
+    failed = threading.Event()
 
     def run(name: str) -> None:
         try:
-            inputs[name] = KINDS[name].resolve(loaded, lookups)
-        except BaseException as exc:  # handed to the caller's thread below
+            results[name] = work(name, failed)
+        except Failed as exc:  # handed to the caller's thread below
             errors[name] = exc
+            failed.set()
+        except BaseException as exc:
+            errors[name] = Failed(Stage.RESOLVE, exc)
+            failed.set()
 
-    threads = [threading.Thread(target=run, args=(name,), name=f"resolve-{name}", daemon=True) for name in KINDS]
+    threads = [threading.Thread(target=run, args=(name,), name=f"kind-{name}", daemon=True) for name in KINDS]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    for name in KINDS:
-        if name in errors:
-            raise errors[name]
-    return {name: inputs[name] for name in KINDS if inputs.get(name)}
+    if errors:
+        order = list(KINDS)
+        first = min(errors, key=lambda name: (errors[name].stage, order.index(name)))
+        raise errors[first].error
+    return results
 
 
 def desired_resources(loaded: LoadedSpec, resolved: Mapping[str, Mapping[str, Any]]) -> list[Desired]:

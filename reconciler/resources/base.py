@@ -24,6 +24,7 @@ Attributes travel as plain JSON (the plan and state formats); each kind parses t
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -203,7 +204,7 @@ class Context:
     parallelism: int = 8  # batches in flight at once; each mailbox sees one request at a time
     batch: bool = True  # read and write in bulk ($batch); False: one request per object
     on_read: Callable[[int, int, str], None] | None = None  # refresh progress: (objects read, of total, kind)
-    reading: tuple[int, int, str] = (0, 0, "")  # set by refresh: (read before this kind, total, this kind)
+    reading: tuple[ReadCount, str] | None = None  # set by refresh on each kind's own view: (the count, this kind)
     stopping: Callable[[], bool] = lambda: False  # set by apply: True once interrupted (start no new write)
 
     @property
@@ -216,10 +217,39 @@ class Context:
 
     def read_some(self, count: int) -> None:
         """A backend reading in bulk says `count` more of its objects have been read (for the progress bar)."""
-        done, total, kind = self.reading
-        self.reading = (done + count, total, kind)
-        if self.on_read is not None:
-            self.on_read(done + count, total, kind)
+        if self.reading is not None:
+            counter, kind = self.reading
+            counter.add(kind, count)
+
+
+class ReadCount:
+    """Refresh's progress over the kinds it reads side by side: objects read of the total expected, reported to
+    `on_read` (a kind's total is known once it has resolved, so the total grows while the first kinds read)."""
+
+    def __init__(self, on_read: Callable[[int, int, str], None] | None) -> None:
+        self._on_read = on_read
+        self._lock = threading.Lock()
+        self._read: dict[str, int] = {}
+        self._expected = 0
+
+    def expect(self, count: int) -> None:
+        with self._lock:
+            self._expected += count
+
+    def add(self, kind: str, count: int) -> None:
+        """`count` more objects of `kind` read."""
+        self._report(kind, lambda read: read + count)
+
+    def finish(self, kind: str, count: int) -> None:
+        """Every object of `kind` read: `count` in all (whatever it reported on the way)."""
+        self._report(kind, lambda _: count)
+
+    def _report(self, kind: str, update: Callable[[int], int]) -> None:
+        with self._lock:
+            self._read[kind] = update(self._read.get(kind, 0))
+            done, total = sum(self._read.values()), max(self._expected, sum(self._read.values()))
+        if self._on_read is not None:
+            self._on_read(done, total, kind)
 
 
 class Backend(ABC, Generic[A]):
