@@ -71,7 +71,10 @@ def resolve_and_refresh(ctx: Context, state: State) -> tuple[Resolved, Snapshot]
         count.finish(name, len(items))
         return _Read(inputs, mine, items, unclaimed)
 
-    reads = each_kind(run)
+    try:
+        reads = each_kind(run)
+    finally:
+        count.stop()  # an interrupt leaves the kinds' threads reading: their progress no longer shows
     resolved = {name: reads[name].inputs for name in KINDS if reads[name].inputs}
     desired = dependency_order([d for name in KINDS for d in reads[name].desired])  # = desired_resources()
     by_address = {item.address: item for read in reads.values() for item in read.items}

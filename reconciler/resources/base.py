@@ -244,12 +244,18 @@ class ReadCount:
         """Every object of `kind` read: `count` in all (whatever it reported on the way)."""
         self._report(kind, lambda _: count)
 
+    def stop(self) -> None:
+        """Report nothing more (refresh ended, e.g. interrupted, while threads of its kinds may still be reading)."""
+        with self._lock:
+            self._on_read = None
+
     def _report(self, kind: str, update: Callable[[int], int]) -> None:
         with self._lock:
             self._read[kind] = update(self._read.get(kind, 0))
             done, total = sum(self._read.values()), max(self._expected, sum(self._read.values()))
-        if self._on_read is not None:
-            self._on_read(done, total, kind)
+            on_read = self._on_read
+        if on_read is not None:
+            on_read(done, total, kind)
 
 
 class Backend(ABC, Generic[A]):

@@ -92,3 +92,13 @@ def test_read_count_never_reports_more_read_than_expected() -> None:
     count = ReadCount(lambda done, total, kind: reports.append((done, total, kind)))
     count.add("room", 2)  # its total is not known yet
     assert reports == [(2, 2, "room")]
+
+
+def test_read_count_reports_nothing_once_stopped() -> None:
+    reports: list[tuple[int, int, str]] = []
+    count = ReadCount(lambda done, total, kind: reports.append((done, total, kind)))
+    count.expect(2)
+    count.add("room", 1)
+    count.stop()  # e.g. interrupted: the kinds' threads may still be reading
+    count.add("room", 1)
+    assert reports == [(1, 2, "room")]
