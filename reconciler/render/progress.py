@@ -7,6 +7,7 @@ not a terminal / CI      no bars; apply prints a line per change (a count every 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, ClassVar
@@ -28,6 +29,7 @@ class Reporter:
         self.bars = out.is_terminal and not quiet
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
+        self._lock = threading.Lock()  # refresh reports from the threads of the kinds it reads side by side
 
     @contextmanager
     def live(self) -> Iterator[Reporter]:
@@ -39,24 +41,26 @@ class Reporter:
 
     def pause(self) -> None:
         """Take the bars down (e.g. before asking for approval); the next report puts them back."""
-        if self._progress is not None:
-            self._progress.stop()
-        self._progress, self._tasks = None, {}
+        with self._lock:
+            if self._progress is not None:
+                self._progress.stop()
+            self._progress, self._tasks = None, {}
 
     def advance(self, phase: str, done: int, total: int, what: str = "") -> None:
         """`done` of `total` objects of `phase` ("Refreshing", "Applying") are through; `what` is the latest."""
         if not self.bars:
             return
-        if self._progress is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        with self._lock:
+            if self._progress is None:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            self._progress = Progress(*columns, console=self.out, transient=True)
-            self._progress.start()
-        if phase not in self._tasks:
-            self._tasks[phase] = self._progress.add_task(phase, total=total)
-        label = f"{phase} {escape(what)}" if what else phase
-        self._progress.update(self._tasks[phase], completed=done, total=total, description=label)
+                columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+                self._progress = Progress(*columns, console=self.out, transient=True)
+                self._progress.start()
+            if phase not in self._tasks:
+                self._tasks[phase] = self._progress.add_task(phase, total=total)
+            label = f"{phase} {escape(what)}" if what else phase
+            self._progress.update(self._tasks[phase], completed=done, total=total, description=label)
 
     def refreshed(self, done: int, total: int, kind: str) -> None:
         """Refresh's progress callback (Context.on_read): `done` of `total` objects read, the latest of `kind`."""
