@@ -343,9 +343,10 @@ class GraphClient:
         Read once per run (the user and its license kinds both need it); any write forgets it.
         """
         key = user.lower()
-        if key not in self._users:
-            self._users[key] = self._get_or_none(f"/users/{quote(user)}?$select={','.join(USER_SELECT)}")
-        return self._users[key]
+        with self._lock:  # kinds read side by side: the second asker waits for the first answer, not a second GET
+            if key not in self._users:
+                self._users[key] = self._get_or_none(f"/users/{quote(user)}?$select={','.join(USER_SELECT)}")
+            return self._users[key]
 
     def create_user(self, properties: dict[str, Any], password: str, force_change: bool) -> dict[str, Any]:
         """POST /users."""
