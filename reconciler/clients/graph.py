@@ -163,7 +163,8 @@ class GraphClient:
 
         host = urlparse(self.base_url).hostname or ""
         auth = AzureIdentityAuthenticationProvider(self._credential, scopes=[self._scope], allowed_hosts=[host])
-        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        # no pool cap of its own: `--parallelism` (the batches in flight) is the bound, and --parallelism 40 must get 40
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
         http = GraphClientFactory.create_with_default_middleware(
             client=httpx.AsyncClient(
                 base_url=f"{self.base_url}/v1.0", timeout=httpx.Timeout(60.0), limits=limits, verify=tls_context()
