@@ -156,7 +156,8 @@ class State(BaseModel):
 
     def json_text(self) -> str:
         """The state as `json.dumps(self.model_dump(mode="json"), indent=2)` writes it (non-ASCII text written as it
-        is), in one pass of pydantic-core: the wrap serializer above would build the whole state in Python first."""
+        is; a float may be spelled otherwise, 0.00001 for 1e-05: the same number), in one pass of pydantic-core: the
+        wrap serializer above would build the whole state in Python first."""
         data: dict[str, Any] = {"version": self.version, "serial": self.serial, "lineage": self.lineage}
         data["tenant"] = self.tenant
         if self.owner is not None:
