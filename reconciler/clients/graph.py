@@ -391,17 +391,20 @@ class GraphClient:
 
         GET /servicePrincipals/{id}/appRoleAssignments (serviceprincipal-list-approleassignments: the app roles granted
         to the service principal); the ids are Microsoft Graph's (permissions-reference)."""
+        found = self.calendar_consents(app_id)
+        return None if found is None else sorted({GRAPH_CALENDAR_APP_ROLES[str(r["appRoleId"])] for r in found})
+
+    def calendar_consents(self, app_id: str) -> list[dict[str, Any]] | None:
+        """The app's app role assignments (Entra ID admin consent) for a Microsoft Graph calendar permission, whole;
+        None when the app has no enterprise application in the tenant.
+
+        GET /servicePrincipals(appId='{appId}'), then GET /servicePrincipals/{id}/appRoleAssignments
+        (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments)."""
         object_id = self.service_principal_object_id(app_id)
         if object_id is None:
             return None
         rows = self._get_all(f"/servicePrincipals/{quote(object_id)}/appRoleAssignments") or []
-        return sorted(
-            {
-                GRAPH_CALENDAR_APP_ROLES[str(r.get("appRoleId"))]
-                for r in rows
-                if str(r.get("appRoleId")) in GRAPH_CALENDAR_APP_ROLES
-            }
-        )
+        return [r for r in rows if str(r.get("appRoleId")) in GRAPH_CALENDAR_APP_ROLES]
 
     # -- calendars --------------------------------------------------------------------------
     def get_calendar(self, mailbox: str) -> None:

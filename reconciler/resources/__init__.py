@@ -6,6 +6,7 @@ Adding a kind is one module plus one line in KINDS.
 from reconciler.resources.application_access_policy import ApplicationAccessPolicyKind
 from reconciler.resources.base import Context, Desired, Observed, ResourceKind
 from reconciler.resources.calendar_permission import CalendarPermissionKind
+from reconciler.resources.entra_consent import EntraConsentKind
 from reconciler.resources.ews_access import EwsAccessKind
 from reconciler.resources.license_assignment import LicenseAssignmentKind
 from reconciler.resources.management_scope import ManagementScopeKind
@@ -25,6 +26,7 @@ KINDS: dict[str, ResourceKind] = {
         ServicePrincipalKind(),
         RoleAssignmentKind(),
         ApplicationAccessPolicyKind(),
+        EntraConsentKind(),
         RoomListKind(),
         RoomBookingKind(),
         RoomKind(),

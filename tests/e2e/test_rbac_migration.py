@@ -123,8 +123,11 @@ def test_access_policy_migrates_to_rbac_for_applications_never_wider_than_the_sp
     assert "management_scope.CronofyImpersonationScope" in creates
     assert "role_assignment.CronofyImpersonationAssignment" in creates
     assert not [c for c in plan["changes"] if c["action"] == "delete"]
-    [finding] = plan["wider_access"]
-    assert finding["kind"] == "application_access_policy" and not finding["removed"]
+    by_kind = {f["kind"]: f for f in plan["wider_access"]}
+    assert sorted(by_kind) == ["application_access_policy", "entra_consent"]
+    finding, consent = by_kind["application_access_policy"], by_kind["entra_consent"]
+    assert not finding["removed"] and not consent["removed"]  # a consent is never revoked by reconciler
+    assert consent["address"] == f"entra_consent.{APP}/Calendars.ReadWrite"
     assert "RBAC for Applications replaces" in finding["message"]
     assert "shows no RBAC for Applications calendar role" in finding["message"]
     _apply(tenant, spec)
@@ -203,3 +206,40 @@ def test_export_recognises_a_tenant_midway(tenant: Tenant) -> None:
     assert plan.exit_code == 0, plan.output
     summary = json.loads(plan.stdout)["summary"]
     assert (summary["add"], summary["change"], summary["destroy"]) == (0, 0, 0), plan.output
+
+
+def test_an_entra_consent_beside_rbac_for_applications_is_access_wider_than_the_spec(tenant: Tenant) -> None:
+    """Without any policy, an Entra ID consent reaches every mailbox whatever the RBAC scope ("Permission consents
+    are additive"): plan and drift report it with the command that revokes it; apply leaves it (even with
+    access.exclusive); once an admin revokes it, the tenant matches the spec and the integration reaches the group."""
+    tenant.set_tenant(_consent)
+    path = Path(_spec(tenant, remove=False))
+    path.write_text(path.read_text(encoding="utf-8").replace("access:\n", "access:\n  exclusive: true\n"), "utf-8")
+    spec = str(path)
+    mailboxes, members = _mailboxes(tenant), _members(tenant)
+    _apply(tenant, spec)
+    assert _reachable(tenant, mailboxes) == mailboxes  # the consent, not the scope, decides
+
+    plan = tenant.cli("plan", spec, "--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert "No changes." in plan.stdout and f"entra_consent.{APP}/Calendars.ReadWrite" in plan.stdout
+    assert "reaches every mailbox whatever the RBAC for Applications scope" in plan.stdout
+    drift = tenant.cli("drift", spec, "--format", "json")
+    assert drift.exit_code == 2, drift.output
+    sp_id = next(s["id"] for s in tenant.tenant_data()["servicePrincipals"] if s["appId"] == APP)
+    fix = (
+        f"Remove-MgServicePrincipalAppRoleAssignment -ServicePrincipalId '{sp_id}' "
+        "-AppRoleAssignmentId 'consent-calendars-readwrite'"
+    )
+    assert fix in drift.stdout
+    markdown = tenant.cli("drift", spec, "--format", "markdown")
+    assert fix in markdown.stdout and "AppRoleAssignment.ReadWrite.All" in markdown.stdout
+    _apply(tenant, spec)  # nothing to do: reconciler never revokes a consent
+    assert _reachable(tenant, mailboxes) == mailboxes
+
+    assert (
+        tenant.graph("DELETE", f"/servicePrincipals/{sp_id}/appRoleAssignments/consent-calendars-readwrite").exit_code
+        == 0
+    )
+    assert _reachable(tenant, mailboxes) == members
+    assert tenant.cli("drift", spec).exit_code == 0

@@ -272,6 +272,16 @@ ROWS = [
         {"room": "boardroom@x", "floor_number": 3, "capacity": 40, "is_wheel_chair_accessible": False},
         Action.NOOP,
     ),
+    # entra_consent: never asked for; a record of one (none is ever written) is only forgotten, never revoked
+    Row(
+        "entra_consent",
+        f"{APP}/Calendars.ReadWrite",
+        None,
+        {"app_id": APP, "permission": "Calendars.ReadWrite", "resource": "Microsoft Graph"},
+        Action.FORGET,
+        recorded=True,
+        created_by_reconciler=True,
+    ),
     # a hybrid tenant's ExchangeServerApp-* entry stays, exactly as written (the list is written back whole)
     Row(
         "ews_access",
@@ -351,6 +361,39 @@ def test_role_assignment_matches_by_role_and_holder_and_reports_the_rest_as_wide
     assert finding.fix == ["Remove-ManagementRoleAssignment -Identity 'ByHand' -Confirm:$false"]
     disabled = Observed("role_assignment.Off", "Off", {**ASSIGNMENT, "scope": None, "enabled": False})
     assert wider(kind, disabled, loaded) is None  # a disabled assignment grants nothing
+
+
+@pytest.mark.parametrize("restriction", ["rbac_for_applications", "application_access_policy"])
+def test_an_entra_consent_is_wider_only_for_an_app_scoped_by_rbac(tmp_path: Path, restriction: str) -> None:
+    """Consents are additive to RBAC for Applications: reported, never removed by reconciler (even exclusive);
+    under an access policy the consent is what the policy restricts."""
+    kind = KINDS["entra_consent"]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\ntenant: {id: 6972eeb0-1bf6-5393-8f32-08076f624a10}\n"
+        f"integration: {{app_id: {APP}, restriction: {restriction}}}\n"
+        "service_account: {user_principal_name: " + SVC + ", display_name: S}\n"
+        "access: {level: free_busy, scope_group: g, exclusive: true, folder_permissions: false}\n",
+        encoding="utf-8",
+    )
+    loaded = load_spec(spec)
+    attributes = {
+        "app_id": APP,
+        "permission": "Calendars.ReadWrite",
+        "resource": "Microsoft Graph",
+        "service_principal_id": "sp-1",
+    }
+    consent = Observed(f"entra_consent.{APP}/Calendars.ReadWrite", "grant-1", attributes)
+    assert kind.concerned(loaded) is (restriction == "rbac_for_applications")
+    found = wider(kind, consent, loaded)
+    assert found is not None  # wider() is asked only of what refresh read: the backend reads it for rbac only
+    finding, removal = found
+    assert "Calendars.ReadWrite" in finding.message and "every mailbox" in finding.message
+    assert not finding.removed and removal is None
+    assert finding.fix == [
+        "Remove-MgServicePrincipalAppRoleAssignment -ServicePrincipalId 'sp-1' -AppRoleAssignmentId 'grant-1'"
+    ]
+    assert kind.backend(Target.EXCHANGE_SERVER).automated and not kind.desired(loaded, {})
 
 
 @pytest.mark.parametrize("target", [Target.EXCHANGE_ONLINE, Target.EXCHANGE_SERVER])
