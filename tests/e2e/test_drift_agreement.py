@@ -3,8 +3,10 @@ does (both read the tenant, resolve the spec and diff the same way). 200 seeded 
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
+from typing import Any
 
 from tests.conftest import E3, Tenant
 
@@ -14,6 +16,7 @@ SCOPE_GROUP = "cronofy-scope@contoso.com"
 CSV_MAILBOXES = ("boardroom@contoso.com", "confrooma@contoso.com", "alice@contoso.com")
 OTHERS = ("bob@contoso.com", "carol@contoso.com", "dave@contoso.com")
 RIGHTS = ("Reviewer", "AvailabilityOnly", "Author", "Editor")
+CALENDARS_READ = "798ee544-9d2d-430c-a058-570e29e34338"  # Microsoft Graph application permission id
 STEPS = 200
 
 Change = Callable[[Tenant, random.Random], None]
@@ -113,6 +116,30 @@ def _room_list(tenant: Tenant, rng: random.Random) -> None:
         tenant.exchange("Add-DistributionGroupMember", {"Identity": "Meeting Rooms", "Member": room})
 
 
+def _consent(tenant: Tenant, rng: random.Random) -> None:
+    """An admin consents Calendars.Read for the integration's app in Entra ID (its enterprise app's
+    appRoleAssignments), or revokes the consent it holds: wider than an RBAC for Applications spec while it is there."""
+    sp_id = tenant.graph_json(f"/servicePrincipals(appId='{APP}')")["id"]
+    held = tenant.graph_json(f"/servicePrincipals/{sp_id}/appRoleAssignments")["value"]
+    if held:
+        tenant.graph("DELETE", f"/servicePrincipals/{sp_id}/appRoleAssignments/{held[0]['id']}")
+    elif rng.random() < 0.5:
+
+        def grant(data: dict[str, Any]) -> None:
+            sp = next(s for s in data["servicePrincipals"] if s["id"] == sp_id)
+            sp["appRoleAssignments"] = [
+                {
+                    "id": f"consent-{rng.randrange(1000)}",
+                    "appRoleId": CALENDARS_READ,
+                    "principalId": sp_id,
+                    "principalType": "ServicePrincipal",
+                    "resourceDisplayName": "Microsoft Graph",
+                }
+            ]
+
+        tenant.set_tenant(grant)
+
+
 CHANGES: tuple[Change, ...] = (
     _permission,
     _permission,
@@ -124,6 +151,7 @@ CHANGES: tuple[Change, ...] = (
     _service_principal,
     _enabled,
     _scope_group,
+    _consent,
 )
 
 
@@ -131,7 +159,7 @@ def test_drift_and_plan_agree_after_random_hand_changes(tenant: Tenant) -> None:
     spec = tenant.spec_file("example")
     assert tenant.cli("apply", spec, "--auto-approve").exit_code == 0
     rng = random.Random(20261202)
-    drifted = 0
+    drifted = consented = 0
     for step in range(STEPS):
         change = rng.choice(CHANGES)
         change(tenant, rng)
@@ -140,7 +168,9 @@ def test_drift_and_plan_agree_after_random_hand_changes(tenant: Tenant) -> None:
         assert plan.exit_code in (0, 2), (step, change.__name__, plan.output)
         assert drift.exit_code == plan.exit_code, (step, change.__name__, plan.stdout, drift.stdout)
         drifted += drift.exit_code == 2
+        consented += any(f["kind"] == "entra_consent" for f in json.loads(plan.stdout)["wider_access"])
         if step % 15 == 14:  # converge now and then, so later changes start from the spec again
             applied = tenant.cli("apply", spec, "--auto-approve")
             assert applied.exit_code == 0, (step, applied.output)
     assert drifted > STEPS // 4  # the walk did leave the spec, often
+    assert consented > 0  # and passed through an Entra ID consent beside RBAC for Applications
