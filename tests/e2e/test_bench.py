@@ -40,3 +40,37 @@ def test_bench_plan_rows_at_100_mailboxes(tmp_path: Path) -> None:
     assert rows["apply"]["requests"] > rows["plan --json"]["requests"]  # its own refresh, then the writes
     assert all(check["ok"] for check in results["targets"]), results["targets"]
     assert "PASS 100: the plan after apply has no changes" in done.stdout
+
+
+def test_judge_prints_fail_and_exits_1_when_a_row_misses_its_target(tmp_path: Path) -> None:
+    """`--judge` over a results file whose 10,000-mailbox no-op plan is 2.5x its bound: FAIL, exit 1, verdict kept."""
+    names = ["plan --json", "plan (human)", "plan (terminal)", "apply", "no-op plan", "drift"]
+    rows = [
+        {
+            "part": "plan",
+            "row": name,
+            "mailboxes": 10_000,
+            "ok": True,
+            "ratio": 2.5 if name == "no-op plan" else 1.5,
+            "peak_mb": 150.0,
+            "requests": 521,
+            "wall_s": 4.0,
+            "run": "R",
+            **({"no_changes": True} if name == "no-op plan" else {}),
+        }
+        for name in names
+    ]
+    out = tmp_path / "results.json"
+    out.write_text(json.dumps({"help_s": 0.1, "rows": rows}), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--judge", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL 10,000: no-op plan <= 2x its bound" in done.stdout
+    assert "PASS 10,000: drift <= 2x its bound" in done.stdout and "PASS --help median < 0.3 s" in done.stdout
+    assert json.loads(out.read_text(encoding="utf-8"))["verdict"] == "FAIL"
