@@ -182,7 +182,9 @@ def apply(
                 err.print(f"[bold yellow]{escape(exc.summary)}[/]\n  {escape(exc.detail)}")
                 raise typer.Exit(ExitCode.INTERRUPTED) from None
     if not result.plan.has_changes:
-        out.print("[bold green]No changes.[/] The tenant matches the spec.")
+        from reconciler.render.human import no_changes_line
+
+        out.print(no_changes_line(bool(result.plan.wider_access)))
     out.print(f"[bold green]Apply complete![/] {_applied(result.plan)} State serial {result.state.serial}.")
 
 

@@ -88,13 +88,20 @@ class PlanText:
     tail: list[str]
 
 
+def no_changes_line(wider: bool) -> str:
+    """A plan with nothing to do: the tenant matches the spec, unless access wider than the spec was found."""
+    if wider:
+        return "[bold green]No changes.[/] Apart from the wider access above, the tenant matches the spec."
+    return "[bold green]No changes.[/] The tenant matches the spec."
+
+
 def plan_text(plan: dict[str, Any]) -> PlanText:
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
     warnings = [f"[bold yellow]Warning:[/] {escape(w)}" for w in plan.get("warnings", [])]
     adopt = adopt_lines(plan)
     wider = wider_lines(plan.get("wider_access") or [])
     if not changes:
-        return PlanText([], [], [*wider, *adopt, *warnings, "[bold green]No changes.[/] The tenant matches the spec."])
+        return PlanText([], [], [*wider, *adopt, *warnings, no_changes_line(bool(wider))])
     head = ["reconciler will perform the following actions:", ""]
     return PlanText(head, changes, [*wider, *adopt, *warnings, summary_line(plan["summary"])])
 
@@ -132,10 +139,7 @@ def wider_lines(findings: list[dict[str, Any]]) -> list[str]:
                 "policy): apply removes it (above)"
             )
         else:
-            lines.append(
-                "      left as it is; to remove it (or set access.exclusive: true, or access.remove_access_policies: "
-                "true for an access policy, and apply):"
-            )
+            lines.append("      left as it is (the spec does not own this access); to remove it by hand:")
             lines += [f"        {escape(command)}" for command in finding.get("fix") or []]
     return [*lines, ""]
 
@@ -274,6 +278,13 @@ def drift_lines(report: dict[str, Any], paint: Paint = MARKUP) -> list[str]:
         "",
         paint("Run `reconciler apply` to restore the spec, or change the spec to accept the tenant as it is."),
     ]
+    if any(entry["status"] == "wider" for entry in entries):
+        lines.append(
+            paint(
+                "Access wider than the spec (!) is removed by apply only where the spec owns it, as each entry says; "
+                "otherwise run its fix."
+            )
+        )
     return lines
 
 

@@ -256,7 +256,7 @@ def _wider_lines(findings: Sequence[Mapping[str, Any]]) -> list[str]:
     if fix:
         lines += [
             "",
-            "Remove it by hand, or set `access.exclusive: true` so that apply removes it:",
+            "Remove it by hand (each finding says whether a spec setting lets apply remove it):",
             "",
             *fenced("\n".join(fix), "powershell"),
         ]

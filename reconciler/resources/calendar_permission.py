@@ -517,9 +517,9 @@ class CalendarPermissionKind(ResourceKind):
             return None
         flags = attrs.get("sharing_permission_flags") or []
         shown = f"{rights} + {', '.join(flags)}" if flags else rights
-        return (
-            f"{attrs.get('grantee')} holds {shown} on {attrs.get('mailbox')}'s Calendar, which the spec does not name"
-        )
+        how = "" if self.owns_wider(loaded) else "; access.exclusive: true removes it"
+        where = f"{attrs.get('mailbox')}'s Calendar"
+        return f"{attrs.get('grantee')} holds {shown} on {where}, which the spec does not name{how}"
 
     def owns_wider(self, loaded: LoadedSpec) -> bool:
         return bool(loaded.spec.access and loaded.spec.access.exclusive)

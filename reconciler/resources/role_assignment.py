@@ -275,7 +275,8 @@ class RoleAssignmentKind(ResourceKind):
             return None
         holder = f"{attrs.get('assignee_type')} {attrs.get('assignee')}"
         reach = f"the mailboxes of scope {attrs['scope']}" if attrs.get("scope") else "every mailbox (no scope)"
-        return f"{holder} holds {role} on {reach} through {observed.id}, which the spec does not ask for"
+        how = "" if self.owns_wider(loaded) else "; access.exclusive: true removes it"
+        return f"{holder} holds {role} on {reach} through {observed.id}, which the spec does not ask for{how}"
 
     def owns_wider(self, loaded: LoadedSpec) -> bool:
         return bool(loaded.spec.access and loaded.spec.access.exclusive)

@@ -222,7 +222,11 @@ def test_an_entra_consent_beside_rbac_for_applications_is_access_wider_than_the_
 
     plan = tenant.cli("plan", spec, "--detailed-exitcode")
     assert plan.exit_code == 2, plan.output
-    assert "No changes." in plan.stdout and f"entra_consent.{APP}/Calendars.ReadWrite" in plan.stdout
+    assert f"entra_consent.{APP}/Calendars.ReadWrite" in plan.stdout
+    assert "left as it is (the spec does not own this access); to remove it by hand:" in plan.stdout
+    assert "No changes. Apart from the wider access above, the tenant matches the spec." in plan.stdout
+    human = tenant.cli("drift", spec)
+    assert human.exit_code == 2 and "removed by apply only where the spec owns it" in human.stdout, human.output
     assert "reaches every mailbox whatever the RBAC for Applications scope" in plan.stdout
     drift = tenant.cli("drift", spec, "--format", "json")
     assert drift.exit_code == 2, drift.output
@@ -234,7 +238,8 @@ def test_an_entra_consent_beside_rbac_for_applications_is_access_wider_than_the_
     assert fix in drift.stdout
     markdown = tenant.cli("drift", spec, "--format", "markdown")
     assert fix in markdown.stdout and "AppRoleAssignment.ReadWrite.All" in markdown.stdout
-    _apply(tenant, spec)  # nothing to do: reconciler never revokes a consent
+    applied = tenant.cli("apply", spec, "--auto-approve")  # nothing to do: reconciler never revokes a consent
+    assert applied.exit_code == 0 and "Apart from the wider access above" in applied.stdout, applied.output
     assert _reachable(tenant, mailboxes) == mailboxes
 
     assert (
