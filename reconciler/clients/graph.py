@@ -391,12 +391,13 @@ class GraphClient:
 
         GET /servicePrincipals/{id}/appRoleAssignments (serviceprincipal-list-approleassignments: the app roles granted
         to the service principal); the ids are Microsoft Graph's (permissions-reference)."""
-        found = self.calendar_consents(app_id)
-        return None if found is None else sorted({GRAPH_CALENDAR_APP_ROLES[str(r["appRoleId"])] for r in found})
+        found = self.mailbox_consents(app_id)
+        return None if found is None else sorted({MAILBOX_APP_ROLES[str(r["appRoleId"])] for r in found})
 
-    def calendar_consents(self, app_id: str) -> list[dict[str, Any]] | None:
-        """The app's app role assignments (Entra ID admin consent) for a Microsoft Graph calendar permission, whole;
-        None when the app has no enterprise application in the tenant.
+    def mailbox_consents(self, app_id: str) -> list[dict[str, Any]] | None:
+        """The app's app role assignments (Entra ID admin consent) for a permission that opens calendars (Microsoft
+        Graph's Calendars.*, Exchange's EWS full_access_as_app), whole; None when the app has no enterprise
+        application in the tenant.
 
         GET /servicePrincipals(appId='{appId}'), then GET /servicePrincipals/{id}/appRoleAssignments
         (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments)."""
@@ -404,7 +405,7 @@ class GraphClient:
         if object_id is None:
             return None
         rows = self._get_all(f"/servicePrincipals/{quote(object_id)}/appRoleAssignments") or []
-        return [r for r in rows if str(r.get("appRoleId")) in GRAPH_CALENDAR_APP_ROLES]
+        return [r for r in rows if str(r.get("appRoleId")) in MAILBOX_APP_ROLES]
 
     # -- calendars --------------------------------------------------------------------------
     def get_calendar(self, mailbox: str) -> None:
@@ -538,6 +539,13 @@ GRAPH_CALENDAR_APP_ROLES = {
     "798ee544-9d2d-430c-a058-570e29e34338": "Calendars.Read",
     "ef54d2bf-783f-4e0f-bca1-3210c0444d99": "Calendars.ReadWrite",
 }
+# Office 365 Exchange Online's (00000002-0000-0ff1-ce00-000000000000) application permission for EWS, as the manifest
+# of "Authenticate an EWS application by using OAuth" names it
+# (https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth)
+EXCHANGE_EWS_APP_ROLES = {"dc890d15-9560-4a4c-9b7f-a736ec74ec40": "full_access_as_app"}
+# The application permissions that open mailboxes' calendars, which an access policy restricts and RBAC for
+# Applications does not ("Permission consents are additive")
+MAILBOX_APP_ROLES = GRAPH_CALENDAR_APP_ROLES | EXCHANGE_EWS_APP_ROLES
 
 
 def required_permission(what: str) -> str | None:

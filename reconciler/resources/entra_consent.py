@@ -1,14 +1,15 @@
-"""`entra_consent`: an Entra ID admin consent for a calendar permission held by an app the spec scopes with RBAC for
-Applications (Exchange Online). Never asked for, never made: only found, and reported as access wider than the spec.
+"""`entra_consent`: an Entra ID admin consent for a permission that opens calendars (Microsoft Graph's Calendars.Read /
+Calendars.ReadWrite, Exchange's EWS full_access_as_app) held by an app the spec scopes with RBAC for Applications
+(Exchange Online). Never asked for, never made: only found, and reported as access wider than the spec.
 
 Microsoft's RBAC for Applications page: "Permission consents are additive" and RBAC for Applications is "an alternate
 expression of authorization": an app consented `Calendars.ReadWrite` in Entra ID reaches every mailbox whatever its
 Exchange role assignment's scope (an application access policy, if any, restricts only that consent). The migration
 from access policies removes the consent ("Remove consent to permission in Azure") before the policy. So for a spec
-that restricts the integration with `rbac_for_applications`, every app role assignment of the app for a Microsoft
-Graph calendar permission is an extra of this kind: `plan` and `drift` report it `(!)`, with the command that revokes
-it. reconciler never revokes it itself, not even with `access.exclusive`: that needs AppRoleAssignment.ReadWrite.All,
-a permission that lets its holder grant any app anything, which reconciler's own identity should not hold.
+that restricts the integration with `rbac_for_applications`, every app role assignment of the app for one of those
+permissions is an extra of this kind: `plan` and `drift` report it `(!)`, with the command that revokes it.
+reconciler never revokes it itself, not even with `access.exclusive`: that needs AppRoleAssignment.ReadWrite.All, a
+permission that lets its holder grant any app anything, which reconciler's own identity should not hold.
 
 Read:   GET /servicePrincipals(appId='{appId}'), GET /servicePrincipals/{id}/appRoleAssignments
 https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.clients.graph import GRAPH_CALENDAR_APP_ROLES
+from reconciler.clients.graph import EXCHANGE_EWS_APP_ROLES, MAILBOX_APP_ROLES
 from reconciler.render import powershell as ps
 from reconciler.resources.base import (
     READ,
@@ -68,10 +69,10 @@ class Online(Backend[ConsentAttrs]):
         app = scoped_app(ctx.spec.spec)
         if app is None:
             return []
-        rows = ctx.clients.graph.calendar_consents(app) or []
+        rows = ctx.clients.graph.mailbox_consents(app) or []
         found = []
         for row in rows:
-            permission = GRAPH_CALENDAR_APP_ROLES[str(row["appRoleId"])]
+            permission = MAILBOX_APP_ROLES[str(row["appRoleId"])]
             attributes = ConsentAttrs(
                 app_id=app,
                 permission=permission,
@@ -101,7 +102,8 @@ class EntraConsentKind(ResourceKind):
         attrs = observed.attributes
         return (
             f"app {attrs.get('app_id')} holds Entra ID admin consent for {attrs.get('permission')} "
-            f"({attrs.get('resource') or 'Microsoft Graph'}), which reaches every mailbox whatever the RBAC for "
+            f"({attrs.get('resource') or _resource(str(attrs.get('permission')))}), which reaches every mailbox "
+            "whatever the RBAC for "
             'Applications scope ("Permission consents are additive"; an application access policy, while there is '
             "one, restricts only this consent); the spec's scope is the limit only once it is revoked (Entra admin "
             "center > Enterprise applications > the app > Permissions, or the command below). reconciler never "
@@ -156,6 +158,10 @@ class EntraConsentKind(ResourceKind):
 
 
 def _role_ids(permission: str) -> list[str]:
-    """The Microsoft Graph app role ids of a calendar permission (every calendar one when it is not known)."""
-    ids = [role for role, name in GRAPH_CALENDAR_APP_ROLES.items() if name == permission]
-    return ids or list(GRAPH_CALENDAR_APP_ROLES)
+    """The app role ids of a permission that opens calendars (every such one when it is not known)."""
+    ids = [role for role, name in MAILBOX_APP_ROLES.items() if name == permission]
+    return ids or list(MAILBOX_APP_ROLES)
+
+
+def _resource(permission: str) -> str:
+    return "Office 365 Exchange Online" if permission in EXCHANGE_EWS_APP_ROLES.values() else "Microsoft Graph"

@@ -248,3 +248,40 @@ def test_an_entra_consent_beside_rbac_for_applications_is_access_wider_than_the_
     )
     assert _reachable(tenant, mailboxes) == members
     assert tenant.cli("drift", spec).exit_code == 0
+
+
+FULL_ACCESS_AS_APP = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"  # Office 365 Exchange Online's EWS app permission
+
+
+def _ews_consent(data: dict[str, Any]) -> None:
+    """An admin consented EWS full_access_as_app for the app (Office 365 Exchange Online's application permission)."""
+    sp = next(s for s in data["servicePrincipals"] if s["appId"] == APP)
+    sp["appRoleAssignments"] = [
+        {
+            "id": "consent-ews",
+            "appRoleId": FULL_ACCESS_AS_APP,
+            "principalId": sp["id"],
+            "principalType": "ServicePrincipal",
+            "resourceDisplayName": "Office 365 Exchange Online",
+        }
+    ]
+
+
+def test_an_ews_consent_is_wider_and_keeps_the_access_policy_too(tenant: Tenant) -> None:
+    """full_access_as_app opens every mailbox over EWS as Calendars.ReadWrite does over Graph: reported beside RBAC
+    for Applications, and an access policy (which restricts it) is not removed while it is there."""
+    tenant.set_tenant(_ews_consent)
+    tenant.exchange(
+        "New-ApplicationAccessPolicy", {"AppId": APP, "PolicyScopeGroupId": GROUP, "AccessRight": "RestrictAccess"}
+    )
+    spec = _spec(tenant, remove=True)
+    _apply(tenant, spec)
+    plan = _plan(tenant, spec)
+    by_kind = {f["kind"]: f for f in plan["wider_access"]}
+    consent = by_kind["entra_consent"]
+    assert consent["address"] == f"entra_consent.{APP}/full_access_as_app"
+    assert "(Office 365 Exchange Online)" in consent["message"] and not consent["removed"]
+    assert consent["fix"] and "-AppRoleAssignmentId 'consent-ews'" in consent["fix"][0]
+    policy = by_kind["application_access_policy"]
+    assert not policy["removed"] and "holds Entra ID consent for full_access_as_app" in policy["message"]
+    assert not [c for c in plan["changes"] if c["action"] == "delete"]
