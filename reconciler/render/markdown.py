@@ -130,10 +130,13 @@ def _how_to_fix(
             body += [ps.comment(f"{entry['address']}: access wider than the spec"), *entry.get("fix", [])]
     used = ps.used_parameters(body)
     usage = [f"Save it as `fix.ps1` and run `./fix.ps1 {' '.join(ps.USAGE[v] for v in used)}`.", ""] if used else []
+    only_wider = all(entry["status"] == "wider" for entry in entries)
     return [
         "### How to fix",
         "",
-        "Put the tenant back as the spec says:",
+        "Apply removes access wider than the spec only where the spec owns it, as each entry says:"
+        if only_wider
+        else "Put the tenant back as the spec says:",
         "",
         *fenced(f"reconciler apply {spec_path}", "sh"),
         "",

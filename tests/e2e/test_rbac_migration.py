@@ -238,6 +238,8 @@ def test_an_entra_consent_beside_rbac_for_applications_is_access_wider_than_the_
     assert fix in drift.stdout
     markdown = tenant.cli("drift", spec, "--format", "markdown")
     assert fix in markdown.stdout and "AppRoleAssignment.ReadWrite.All" in markdown.stdout
+    assert "Apply removes access wider than the spec only where the spec owns it" in markdown.stdout
+    assert "Put the tenant back as the spec says" not in markdown.stdout
     applied = tenant.cli("apply", spec, "--auto-approve")  # nothing to do: reconciler never revokes a consent
     assert applied.exit_code == 0 and "Apart from the wider access above" in applied.stdout, applied.output
     assert _reachable(tenant, mailboxes) == mailboxes
