@@ -384,6 +384,7 @@ class Caller:
 
     user: JsonObject | None = None
     app_id: str | None = None
+    roles: tuple[str, ...] = ()  # an app token's `roles` claim (as Entra issued it)
 
 
 class HttpDenied(Exception):
@@ -456,7 +457,7 @@ def authenticate_bearer(data: JsonObject, headers: dict[str, str]) -> Caller:
     reason = ews_blocked(data, caller.app_id)
     if reason is not None:
         raise policy_denied(reason)
-    return Caller(app_id=caller.app_id)
+    return Caller(app_id=caller.app_id, roles=caller.roles)
 
 
 # "Control access to EWS in Exchange", "Understand HTTP 403 responses in Exchange Online": "There are two possible
@@ -634,13 +635,14 @@ def folder_rights(session: Session, folder: FolderRef) -> Rights:
 def authorize(session: Session, folder: FolderRef, *, write: bool) -> Rights:
     """Reviewer-or-better to read, folder owner to change permissions; else ErrorAccessDenied.
 
-    Exchange Online: RBAC for Applications must grant the app Calendars.Read / Calendars.ReadWrite (or
-    EWS.AccessAsApp, the role EWS itself checks) on the mailbox
-    (https://learn.microsoft.com/en-us/exchange/permissions-exo/application-rbac).
+    Exchange Online, an app token: (its Entra ID consent for EWS, full_access_as_app, AND its application access
+    policies) OR an RBAC for Applications assignment granting Calendars.Read / Calendars.ReadWrite (or
+    EWS.AccessAsApp, the role EWS itself checks) on the mailbox: "Application Access Policies constrain ONLY the
+    permissions assigned in Microsoft Entra ID" and "Permission consents are additive"
+    (https://learn.microsoft.com/en-us/exchange/permissions-exo/application-rbac), as Graph's calendar handlers do.
     """
     if session.caller.app_id is not None:
-        wanted = ("Calendars.ReadWrite" if write else "Calendars.Read", "EWS.AccessAsApp")
-        if not any(model.app_can_access(session.data, session.caller.app_id, folder.mailbox, p) for p in wanted):
+        if not _app_reaches(session, folder.mailbox, write=write):
             raise EwsError("ErrorAccessDenied")
         return LEVEL_RIGHTS["Owner"]
     rights = folder_rights(session, folder)
@@ -648,6 +650,33 @@ def authorize(session: Session, folder: FolderRef, *, write: bool) -> Rights:
     if not allowed:
         raise EwsError("ErrorAccessDenied")
     return rights
+
+
+# Office 365 Exchange Online's EWS application permission, by the app role id its manifest names
+# (https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth)
+EWS_APP_ROLES = {"dc890d15-9560-4a4c-9b7f-a736ec74ec40": "full_access_as_app"}
+
+
+def _app_reaches(session: Session, mailbox: JsonObject, *, write: bool) -> bool:
+    data, app_id = session.data, str(session.caller.app_id)
+    consent = ews_consent(data, app_id)
+    if consent is None:
+        consent = frozenset(session.caller.roles)
+    if "full_access_as_app" in consent and model.policy_allows(data, app_id, mailbox):
+        return True
+    wanted = ("Calendars.ReadWrite" if write else "Calendars.Read", "EWS.AccessAsApp")
+    return any(model.rbac_allows(data, app_id, mailbox, permission) for permission in wanted)
+
+
+def ews_consent(data: JsonObject, app_id: str) -> frozenset[str] | None:
+    """The EWS application permission an admin consented for the app (its enterprise app's appRoleAssignments), or
+    None when the directory records none for it (the token's roles then stand)."""
+    sp = next(
+        (s for s in data.get("servicePrincipals") or [] if str(s.get("appId", "")).lower() == app_id.lower()), None
+    )
+    if sp is None or "appRoleAssignments" not in sp:
+        return None
+    return frozenset(EWS_APP_ROLES.get(str(a.get("appRoleId")), "") for a in sp["appRoleAssignments"]) - {""}
 
 
 def change_key(session: Session, folder: FolderRef) -> str:

@@ -596,11 +596,6 @@ def app_is_scoped(data: JsonObject, app_id: str) -> bool:
     return bool(app_assignments(data, app_id) or app_policies(data, app_id))
 
 
-def app_can_access(data: JsonObject, app_id: str, mailbox: JsonObject | str, permission: str) -> bool:
-    """RBAC for Applications grants ``permission`` on the mailbox AND no access policy blocks it."""
-    return rbac_allows(data, app_id, mailbox, permission) and policy_allows(data, app_id, mailbox)
-
-
 def _assignee_matches(data: JsonObject, assignment: JsonObject, user: JsonObject) -> bool:
     """Whether the assignment reaches the user: directly, or through a role group or security group it is in."""
     assignee = str(assignment.get("RoleAssignee", ""))

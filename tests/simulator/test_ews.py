@@ -508,6 +508,55 @@ def test_online_app_scope_and_impersonation_header(online_file: Path) -> None:
     assert rows[2]["AccessRights"] == ["LimitedDetails"]
 
 
+FULL_ACCESS_AS_APP = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"  # Office 365 Exchange Online's EWS app permission
+
+
+def _consent_ews(data: dict[str, Any]) -> None:
+    sp = next(s for s in data["servicePrincipals"] if s["appId"] == APP_ID)
+    sp["appRoleAssignments"] = [{"id": "ews", "appRoleId": FULL_ACCESS_AS_APP, "principalId": sp["id"]}]
+
+
+def test_online_app_access_is_consent_within_policies_or_rbac(online_file: Path) -> None:
+    """Microsoft's RBAC for Applications page: access policies constrain only the Entra ID consent, and consents are
+    additive. An EWS consent (full_access_as_app) opens every mailbox until a RestrictAccess policy limits it to the
+    policy's group; the RBAC assignment's scope stays open whatever the policy."""
+    allow(online_file, True, APP_ID)
+    edit_tenant(online_file, _consent_ews)
+
+    def alice_leaves_the_policy_group(data: dict[str, Any]) -> None:
+        group = recipient(data, "cronofy-access")
+        group["Members"] = [m for m in group["Members"] if str(m).lower() != guid(data, "alice").lower()]
+
+    edit_tenant(online_file, alice_leaves_the_policy_group)
+    data = read_tenant(online_file)
+    access = recipient(data, "cronofy-access")
+    in_policy = {
+        str(r["Alias"])
+        for r in data["exchange"]["recipients"]
+        if str(r["Guid"]).lower() in {str(m).lower() for m in access.get("Members") or []}
+    }
+    outsider = "dave"  # in neither the RBAC scope nor (checked below) the policy's group
+    assert outsider not in in_policy
+    with Simulator(online_file) as sim:
+        token = make_token(sim.tenant_id, APP_ID, ["full_access_as_app"])
+
+        def code(alias: str) -> str:
+            mailbox = f"{alias}@contoso.com"
+            return response_code(post(sim, envelope(get_calendar(mailbox), mailbox), token=token))
+
+        assert code(outsider) == "NoError"  # the consent alone: every mailbox
+        invoke(
+            sim,
+            "New-ApplicationAccessPolicy",
+            AppId=APP_ID,
+            PolicyScopeGroupId="cronofy-access@contoso.com",
+            AccessRight="RestrictAccess",
+        )
+        assert code(outsider) == "ErrorAccessDenied"  # the policy limits the consent
+        assert all(code(alias) == "NoError" for alias in sorted(in_policy)[:2])
+        assert "alice" not in in_policy and code("alice") == "NoError"  # in the RBAC scope: not constrained
+
+
 def test_unimplemented_operation_is_a_schema_fault(server: Simulator) -> None:
     body = envelope('<m:GetServerTimeZones ReturnFullTimeZoneData="false"/>')
     response = post(server, body, httpx.BasicAuth(ADMIN, PASSWORD))
