@@ -129,3 +129,15 @@ def new_user(
         "assignedLicenses": [],
         "passwordHash": password_hash,
     }
+
+
+def consented_roles(data: JsonObject, app_id: str, roles_by_id: dict[str, str]) -> frozenset[str] | None:
+    """The application permissions of `roles_by_id` (app role id -> name) an admin consented for the app: its
+    enterprise app's appRoleAssignments; None when the directory records none for it (the token's roles then stand).
+    https://learn.microsoft.com/en-us/graph/api/resources/approleassignment"""
+    sp = next(
+        (s for s in data.get("servicePrincipals") or [] if str(s.get("appId", "")).lower() == app_id.lower()), None
+    )
+    if sp is None or "appRoleAssignments" not in sp:
+        return None
+    return frozenset(roles_by_id.get(str(a.get("appRoleId")), "") for a in sp["appRoleAssignments"]) - {""}

@@ -39,7 +39,7 @@ from xml.sax.saxutils import escape
 from defusedxml import ElementTree as SafeET
 
 from reconciler.simulator import exchange_model as model
-from reconciler.simulator.directory import hash_password
+from reconciler.simulator.directory import consented_roles, hash_password
 from reconciler.simulator.exchange_calendar import automate_processing
 from reconciler.simulator.faults import retry_after, take_fault
 from reconciler.simulator.tokens import TokenError, decode_token
@@ -669,14 +669,9 @@ def _app_reaches(session: Session, mailbox: JsonObject, *, write: bool) -> bool:
 
 
 def ews_consent(data: JsonObject, app_id: str) -> frozenset[str] | None:
-    """The EWS application permission an admin consented for the app (its enterprise app's appRoleAssignments), or
-    None when the directory records none for it (the token's roles then stand)."""
-    sp = next(
-        (s for s in data.get("servicePrincipals") or [] if str(s.get("appId", "")).lower() == app_id.lower()), None
-    )
-    if sp is None or "appRoleAssignments" not in sp:
-        return None
-    return frozenset(EWS_APP_ROLES.get(str(a.get("appRoleId")), "") for a in sp["appRoleAssignments"]) - {""}
+    """The EWS application permission an admin consented for the app, or None when the directory records none for it
+    (the token's roles then stand)."""
+    return consented_roles(data, app_id, EWS_APP_ROLES)
 
 
 def change_key(session: Session, folder: FolderRef) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from reconciler.simulator import exchange_model as xm
 from reconciler.simulator import odata
+from reconciler.simulator.directory import consented_roles
 from reconciler.simulator.graph_common import GraphError, GraphRequest, GraphResult, json_object_body
 
 JsonObject = dict[str, Any]
@@ -76,14 +77,9 @@ def _allowed(req: GraphRequest, mailbox: JsonObject, permission: str) -> bool:
 
 
 def entra_consent(data: JsonObject, app_id: str) -> frozenset[str] | None:
-    """The Microsoft Graph application permissions an admin consented for the app (its enterprise app's
-    appRoleAssignments), or None when the directory records none for it (the token's roles then stand)."""
-    sp = next(
-        (s for s in data.get("servicePrincipals") or [] if str(s.get("appId", "")).lower() == app_id.lower()), None
-    )
-    if sp is None or "appRoleAssignments" not in sp:
-        return None
-    return frozenset(GRAPH_APP_ROLES.get(str(a.get("appRoleId")), "") for a in sp["appRoleAssignments"]) - {""}
+    """The Microsoft Graph application permissions an admin consented for the app, or None when the directory records
+    none for it (the token's roles then stand)."""
+    return consented_roles(data, app_id, GRAPH_APP_ROLES)
 
 
 def _authorized_mailbox(req: GraphRequest, key: str, *, write: bool) -> JsonObject:

@@ -11,6 +11,7 @@ reachable by the integration (a real Graph read as its app, and `verify --outsid
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,19 +57,27 @@ def _spec(tenant: Tenant, *, remove: bool, folder_permissions: bool = False) -> 
     return str(path)
 
 
-def _consent(data: dict[str, Any]) -> None:
-    """An admin consented Calendars.ReadWrite for the app in Entra ID (its enterprise app's appRoleAssignments)."""
-    sp = next(s for s in data["servicePrincipals"] if s["appId"] == APP)
-    sp["appRoleAssignments"] = [
-        {
-            "id": "consent-calendars-readwrite",
-            "appRoleId": CALENDARS_READWRITE,
-            "principalId": sp["id"],
-            "principalType": "ServicePrincipal",
-            "principalDisplayName": sp["displayName"],
-            "resourceDisplayName": "Microsoft Graph",
-        }
-    ]
+def _consented(role_id: str, assignment_id: str, resource: str) -> Callable[[dict[str, Any]], None]:
+    """An admin consented an application permission for the app in Entra ID (its enterprise app's
+    appRoleAssignments)."""
+
+    def consent(data: dict[str, Any]) -> None:
+        sp = next(s for s in data["servicePrincipals"] if s["appId"] == APP)
+        sp["appRoleAssignments"] = [
+            {
+                "id": assignment_id,
+                "appRoleId": role_id,
+                "principalId": sp["id"],
+                "principalType": "ServicePrincipal",
+                "principalDisplayName": sp["displayName"],
+                "resourceDisplayName": resource,
+            }
+        ]
+
+    return consent
+
+
+_consent = _consented(CALENDARS_READWRITE, "consent-calendars-readwrite", "Microsoft Graph")
 
 
 def _mailboxes(tenant: Tenant) -> set[str]:
@@ -255,24 +264,10 @@ def test_an_entra_consent_beside_rbac_for_applications_is_access_wider_than_the_
 FULL_ACCESS_AS_APP = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"  # Office 365 Exchange Online's EWS app permission
 
 
-def _ews_consent(data: dict[str, Any]) -> None:
-    """An admin consented EWS full_access_as_app for the app (Office 365 Exchange Online's application permission)."""
-    sp = next(s for s in data["servicePrincipals"] if s["appId"] == APP)
-    sp["appRoleAssignments"] = [
-        {
-            "id": "consent-ews",
-            "appRoleId": FULL_ACCESS_AS_APP,
-            "principalId": sp["id"],
-            "principalType": "ServicePrincipal",
-            "resourceDisplayName": "Office 365 Exchange Online",
-        }
-    ]
-
-
 def test_an_ews_consent_is_wider_and_keeps_the_access_policy_too(tenant: Tenant) -> None:
     """full_access_as_app opens every mailbox over EWS as Calendars.ReadWrite does over Graph: reported beside RBAC
     for Applications, and an access policy (which restricts it) is not removed while it is there."""
-    tenant.set_tenant(_ews_consent)
+    tenant.set_tenant(_consented(FULL_ACCESS_AS_APP, "consent-ews", "Office 365 Exchange Online"))
     tenant.exchange(
         "New-ApplicationAccessPolicy", {"AppId": APP, "PolicyScopeGroupId": GROUP, "AccessRight": "RestrictAccess"}
     )
