@@ -146,6 +146,8 @@ class _Builder:
             self._skus([s for s in body.get("value", []) if isinstance(s, dict)])
         elif parts and parts[0].startswith("serviceprincipals") and body.get("appId"):
             self._graph_service_principal(body)
+        elif len(parts) == 3 and parts[0] == "serviceprincipals" and parts[2] == "approleassignments":
+            self._consents(parts[1], [a for a in body.get("value", []) if isinstance(a, dict)])
         elif len(parts) == 2 and parts[0] == "users" and body.get("userPrincipalName"):
             self._user(body)
         elif len(parts) == 4 and parts[0] == "users" and parts[3] == "calendarpermissions":
@@ -182,6 +184,12 @@ class _Builder:
         principals: list[JsonObject] = self.data["servicePrincipals"]
         if not any(p["appId"].lower() == str(body["appId"]).lower() for p in principals):
             principals.append({"id": body.get("id"), "appId": body["appId"], "displayName": body.get("displayName")})
+
+    def _consents(self, object_id: str, assignments: list[JsonObject]) -> None:
+        """The app roles the enterprise app was granted, as read (an empty list too: the directory records none)."""
+        for principal in self.data["servicePrincipals"]:
+            if str(principal.get("id", "")).lower() == object_id.lower():
+                principal["appRoleAssignments"] = [_plain(a) for a in assignments]
 
     def _calendar_permission(self, mailbox: str, entry: JsonObject) -> None:
         address = str((entry.get("emailAddress") or {}).get("address") or "")

@@ -107,6 +107,28 @@ def test_exchange_online_twin_plans_the_same_and_converges(tenant: Tenant) -> No
     tenant.assert_no_secret_on_disk()
 
 
+def test_twin_keeps_the_apps_entra_consent(tenant: Tenant) -> None:
+    """An Entra ID consent of the integration (wider than an RBAC for Applications spec) is read by the plan, so the
+    twin holds it and its plan reports the same finding."""
+    app = "10bb7e5b-b80b-4e6e-a209-f78581dbc79e"
+
+    def consent(data: dict[str, Any]) -> None:
+        sp = next(s for s in data["servicePrincipals"] if s["appId"] == app)
+        sp["appRoleAssignments"] = [
+            {"id": "grant-1", "appRoleId": "ef54d2bf-783f-4e0f-bca1-3210c0444d99", "principalId": sp["id"]}
+        ]
+
+    tenant.set_tenant(consent)
+    twin = tenant.root / "twin.json"
+    with served(tenant.tenant) as url:
+        real = pointed(tenant, tenant.spec_file("example"), "real", url)
+        assert tenant.cli("sim", "snapshot", real, "--out", str(twin)).exit_code == 0
+        rehearsal = pointed(tenant, real, "rehearsal", "../twin.json")
+        found = [json.loads(tenant.cli("plan", spec, "--json").stdout)["wider_access"] for spec in (real, rehearsal)]
+    assert [f["address"] for f in found[0]] == [f"entra_consent.{app}/Calendars.ReadWrite"]
+    assert [(f["address"], f["id"]) for f in found[0]] == [(f["address"], f["id"]) for f in found[1]]
+
+
 def test_compare_reports_answers_of_another_shape(tenant: Tenant) -> None:
     twin = tenant.root / "twin.json"
     with served(tenant.tenant) as url:
