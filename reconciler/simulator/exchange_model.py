@@ -78,19 +78,16 @@ class FilterError(ValueError):
 # --- the section -----------------------------------------------------------------------------
 
 
-_SECTION_KEYS = frozenset(
-    {
-        "organization",
-        "acceptedDomains",
-        "recipients",
-        "managementScopes",
-        "roleAssignments",
-        "servicePrincipals",
-        "applicationAccessPolicies",
-        "roleGroups",
-        "folderPermissions",
-    }
+_LISTS = (
+    "acceptedDomains",
+    "recipients",
+    "managementScopes",
+    "roleAssignments",
+    "servicePrincipals",
+    "applicationAccessPolicies",
+    "roleGroups",
 )
+_SECTION_KEYS = frozenset({"organization", *_LISTS, "folderPermissions"})
 
 
 def exchange(data: JsonObject) -> JsonObject:
@@ -100,15 +97,7 @@ def exchange(data: JsonObject) -> JsonObject:
         return found  # every request asks for it, often many times: the common case looks, and writes nothing
     section: JsonObject = data.setdefault("exchange", {})
     section.setdefault("organization", {"Name": "", "EwsEnabled": None, "EwsAllowedAppIDs": None})
-    for key in (
-        "acceptedDomains",
-        "recipients",
-        "managementScopes",
-        "roleAssignments",
-        "servicePrincipals",
-        "applicationAccessPolicies",
-        "roleGroups",
-    ):
+    for key in _LISTS:
         section.setdefault(key, [])
     section.setdefault("folderPermissions", {})
     return section
