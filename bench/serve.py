@@ -42,8 +42,9 @@ class Served:
 
 
 @contextmanager
-def serve(files: list[Path], latency_ms: int, extra: list[str] | None = None) -> Iterator[Served]:
-    """`reconciler sim serve FILE... --latency-ms MS` in its own process, stopped (SIGTERM) on the way out."""
+def serve(files: list[Path], latency_ms: int = 0, extra: list[str] | None = None) -> Iterator[Served]:
+    """`reconciler sim serve FILE... --latency-ms MS` in its own process, stopped (SIGTERM) on the way out (the bench's
+    parts and the tests that need a tenant served by another process)."""
     command = [*RECONCILER, "sim", "serve", *map(str, files), "--port", "0", "--latency-ms", str(latency_ms)]
     process = subprocess.Popen(
         [*command, *(extra or [])], stdout=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"}

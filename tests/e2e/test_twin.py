@@ -6,45 +6,17 @@ Request counts from the served tenant's request log (`/_simulator/stats`) show s
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.serve import serve
 from reconciler.simulator import make_token
 from reconciler.simulator.tally import writes
 from tests.conftest import PASSWORD, Result, Tenant
 
 ADMIN_ENV = {"EXCHANGE_ADMIN_PASSWORD": PASSWORD}
-
-
-@contextmanager
-def served(tenant_file: Path) -> Iterator[str]:
-    """`reconciler sim serve` in its own process: the stand-in for the real tenant; its base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sim", "serve", str(tenant_file), "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        yield next(word for word in process.stdout.readline().split() if word.startswith("http://"))
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-
-
-def operations(url: str) -> dict[str, int]:
-    """The served tenant's request log: requests by operation (graph GET, exchange Get-Mailbox, ews GetFolder)."""
-    stats: dict[str, Any] = httpx.get(f"{url}/_simulator/stats", timeout=30).json()
-    return dict(stats["operations"])
 
 
 def since(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -68,7 +40,8 @@ def changes(result: Result) -> list[tuple[str, str, Any]]:
 
 def test_exchange_online_twin_plans_the_same_and_converges(tenant: Tenant) -> None:
     twin = tenant.root / "twin.json"
-    with served(tenant.tenant) as url:
+    with serve([tenant.tenant]) as process:
+        url = process.url
         real = pointed(tenant, tenant.spec_file("example"), "real", url)
         assert tenant.cli("apply", real, "--auto-approve").exit_code == 0
         token = make_token(tenant.tenant_id, "00000000-0000-0000-0000-0000000000ad", ["Directory.ReadWrite.All"])
@@ -78,10 +51,10 @@ def test_exchange_online_twin_plans_the_same_and_converges(tenant: Tenant) -> No
             headers={"Authorization": f"Bearer {token}"},
         )
         assert changed.status_code == 204
-        before = operations(url)
+        before = process.operations()
         snap = tenant.cli("sim", "snapshot", real, "--out", str(twin))
         assert snap.exit_code == 0, snap.output
-        read = since(before, operations(url))
+        read = since(before, process.operations())
         assert read and not writes(read), read  # snapshot only read
         assert read.get("graph GET") and read.get("exchange Get-DistributionGroupMember")
         listed = json.loads(tenant.cli("permissions", real, "--json").stdout)["read"]  # the read-only set
@@ -94,11 +67,11 @@ def test_exchange_online_twin_plans_the_same_and_converges(tenant: Tenant) -> No
         assert on_real == changes(tenant.cli("plan", rehearsal, "--json"))
         assert [(a, x) for a, x, _ in on_real if x != "no-op"] == [("user.service_account", "update")]
 
-        before = operations(url)
+        before = process.operations()
         compared = tenant.cli("sim", "compare", real, str(twin))
         assert compared.exit_code == 0, compared.output
         assert "same shape" in compared.stdout
-        assert not writes(since(before, operations(url)))  # compare only read
+        assert not writes(since(before, process.operations()))  # compare only read
 
         assert tenant.cli("apply", rehearsal, "--auto-approve").exit_code == 0  # first on the twin
         assert "No changes" in tenant.cli("plan", rehearsal).stdout
@@ -120,7 +93,8 @@ def test_twin_keeps_the_apps_entra_consent(tenant: Tenant) -> None:
 
     tenant.set_tenant(consent)
     twin = tenant.root / "twin.json"
-    with served(tenant.tenant) as url:
+    with serve([tenant.tenant]) as process:
+        url = process.url
         real = pointed(tenant, tenant.spec_file("example"), "real", url)
         assert tenant.cli("sim", "snapshot", real, "--out", str(twin)).exit_code == 0
         rehearsal = pointed(tenant, real, "rehearsal", "../twin.json")
@@ -131,7 +105,8 @@ def test_twin_keeps_the_apps_entra_consent(tenant: Tenant) -> None:
 
 def test_compare_reports_answers_of_another_shape(tenant: Tenant) -> None:
     twin = tenant.root / "twin.json"
-    with served(tenant.tenant) as url:
+    with serve([tenant.tenant]) as process:
+        url = process.url
         real = pointed(tenant, tenant.spec_file("example"), "real", url)
         assert tenant.cli("apply", real, "--auto-approve").exit_code == 0
         assert tenant.cli("sim", "snapshot", real, "--out", str(twin)).exit_code == 0
@@ -139,9 +114,9 @@ def test_compare_reports_answers_of_another_shape(tenant: Tenant) -> None:
         for recipient in data["exchange"]["recipients"]:  # the twin's simulator answers a date as a number
             recipient["WhenChanged"] = 20240101
         twin.write_text(json.dumps(data), encoding="utf-8")
-        before = operations(url)
+        before = process.operations()
         compared = tenant.cli("sim", "compare", real, str(twin))
-        assert not writes(since(before, operations(url)))
+        assert not writes(since(before, process.operations()))
     assert compared.exit_code == 2, compared.output
     assert compared.stdout.startswith("# The twin answers differently")
     assert "| `exchange` | `Get-DistributionGroup` |" in compared.stdout
@@ -150,7 +125,8 @@ def test_compare_reports_answers_of_another_shape(tenant: Tenant) -> None:
 
 def test_compare_reports_an_error_the_twin_gives_and_the_tenant_does_not(tenant: Tenant) -> None:
     twin = tenant.root / "twin.json"
-    with served(tenant.tenant) as url:
+    with serve([tenant.tenant]) as process:
+        url = process.url
         real = pointed(tenant, tenant.spec_file("example"), "real", url)
         assert tenant.cli("sim", "snapshot", real, "--out", str(twin)).exit_code == 0
         data = json.loads(twin.read_text(encoding="utf-8"))
@@ -185,22 +161,23 @@ def test_redacted_snapshot_replaces_names_and_addresses_consistently(tenant: Ten
 
 def test_exchange_server_twin_reads_what_ews_shows(server: Tenant) -> None:
     twin = server.root / "twin.json"
-    with served(server.tenant) as url:
+    with serve([server.tenant]) as process:
+        url = process.url
         real = pointed(server, server.spec_file("exchange-server"), "real", url)
-        before = operations(url)
+        before = process.operations()
         snap = server.cli("sim", "snapshot", real, "--out", str(twin), env=ADMIN_ENV)
         assert snap.exit_code == 0, snap.output
-        read = since(before, operations(url))
+        read = since(before, process.operations())
         assert read.get("ews GetFolder") and read.get("ews ExpandDL") and not writes(read), read
 
         rehearsal = pointed(server, real, "rehearsal", "../twin.json")
         on_real = changes(server.cli("plan", real, "--json", env=ADMIN_ENV))
         assert on_real and on_real == changes(server.cli("plan", rehearsal, "--json", env=ADMIN_ENV))
 
-        before = operations(url)
+        before = process.operations()
         compared = server.cli("sim", "compare", real, str(twin), env=ADMIN_ENV)
         assert compared.exit_code == 0, compared.output
-        assert not writes(since(before, operations(url)))
+        assert not writes(since(before, process.operations()))
 
         assert server.cli("apply", rehearsal, "--auto-approve", env=ADMIN_ENV).exit_code == 0
         assert server.cli("apply", real, "--auto-approve", env=ADMIN_ENV).exit_code == 0
@@ -217,7 +194,8 @@ def test_exchange_server_twin_reproduces_the_impersonation_ews_proved(server: Te
             assert server.cli("sim", "ems", str(server.tenant), *change["manual"]).exit_code == 0
     assert "No changes" in server.cli("plan", spec, env=ADMIN_ENV).stdout
     twin = server.root / "twin.json"
-    with served(server.tenant) as url:
+    with serve([server.tenant]) as process:
+        url = process.url
         real = pointed(server, spec, "real", url)
         assert server.cli("sim", "snapshot", real, "--out", str(twin), env=ADMIN_ENV).exit_code == 0
         rehearsal = pointed(server, real, "rehearsal", "../twin.json")
@@ -232,15 +210,16 @@ def test_exchange_server_twin_reproduces_the_impersonation_ews_proved(server: Te
 
 def test_exchange_server_compare_reports_an_ews_answer_the_twin_gives_differently(server: Tenant) -> None:
     twin = server.root / "twin.json"
-    with served(server.tenant) as url:
+    with serve([server.tenant]) as process:
+        url = process.url
         real = pointed(server, server.spec_file("exchange-server"), "real", url)
         assert server.cli("sim", "snapshot", real, "--out", str(twin), env=ADMIN_ENV).exit_code == 0
         data = json.loads(twin.read_text(encoding="utf-8"))
         data["faults"] = [{"method": "POST", "path": "^/EWS/", "status": 500}]  # the twin's EWS fails where EWS did not
         twin.write_text(json.dumps(data), encoding="utf-8")
-        before = operations(url)
+        before = process.operations()
         compared = server.cli("sim", "compare", real, str(twin), env=ADMIN_ENV)
-        assert not writes(since(before, operations(url)))
+        assert not writes(since(before, process.operations()))
     assert compared.exit_code == 2, compared.output
     rows = [line for line in compared.stdout.splitlines() if line.startswith("| `ews` |")]
     assert rows and any("`HTTP 200` | `HTTP 500` |" in row for row in rows), compared.stdout
@@ -262,11 +241,12 @@ def test_exchange_server_twin_keeps_the_rooms_automate_processing_ews_read(serve
     )
     assert ran.exit_code == 0, ran.output
     twin = server.root / "twin.json"
-    with served(server.tenant) as url:
+    with serve([server.tenant]) as process:
+        url = process.url
         real = pointed(server, str(path), "real", url)
-        before = operations(url)
+        before = process.operations()
         assert server.cli("sim", "snapshot", real, "--out", str(twin), env=ADMIN_ENV).exit_code == 0
-        assert since(before, operations(url)).get("ews GetUserConfiguration") == 2
+        assert since(before, process.operations()).get("ews GetUserConfiguration") == 2
         rehearsal = pointed(server, real, "rehearsal", "../twin.json")
         on_real = changes(server.cli("plan", real, "--json", env=ADMIN_ENV))
         bookings = {a: (action, after) for a, action, after in on_real if a.startswith("room_booking.")}

@@ -5,12 +5,6 @@ paged from one run of their cmdlet. Request counts and rounds from `/_simulator/
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bench import SPEC
+from bench.serve import serve
 from reconciler.cli import app
 from reconciler.simulator import Simulator, exchange_admin, init_tenant, make_token, read_tenant
 from reconciler.simulator.server import TenantClash
@@ -153,27 +148,11 @@ def test_a_listing_runs_its_cmdlet_once_whatever_its_pages(tmp_path: Path, monke
         assert runs == ["Get-Mailbox"] * 3
 
 
-@contextmanager
-def served(*files: Path) -> Iterator[str]:
-    """`reconciler sim serve FILE...` in its own process; its base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sim", "serve", *map(str, files), "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        yield next(word for word in process.stdout.readline().split() if word.startswith("http://"))
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-
-
 def test_fleet_drift_against_one_served_process(two: tuple[Path, Path], tmp_path: Path) -> None:
     """`drift A B` through the CLI, both tenants in one `sim serve`: each tenant answers its own spec's reads."""
     first, second = two
-    with served(first, second) as url:
+    with serve([first, second]) as process:
+        url = process.url
         specs = []
         for name, tenant_id in (("contoso", read_tenant(first)["tenant"]["id"]), ("other", OTHER_ID)):
             folder = tmp_path / name
