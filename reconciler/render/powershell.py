@@ -40,7 +40,6 @@ GRAPH_SCOPES = {
     "Set-MgUserLicense": "User.ReadWrite.All",
     "Get-MgSubscribedSku": "Organization.Read.All",
     "Get-MgServicePrincipal": "Application.Read.All",
-    "Get-MgServicePrincipalAppRoleAssignment": "Application.Read.All",
     "Remove-MgServicePrincipalAppRoleAssignment": "AppRoleAssignment.ReadWrite.All",
 }
 QUOTES = "'\u2018\u2019\u201a\u201b"  # PowerShell ends a single-quoted string at any of these

@@ -139,28 +139,13 @@ class EntraConsentKind(ResourceKind):
         return ps.by_action(change, create=lambda _: nothing, update=lambda _: nothing, delete=self._ps_revoke)
 
     def _ps_revoke(self, change: dict[str, Any]) -> list[str]:
-        attrs = ps.before(change)
-        principal = attrs.get("service_principal_id")
-        if principal and change.get("id"):
-            return [
-                f"Remove-MgServicePrincipalAppRoleAssignment -ServicePrincipalId {ps.quote(principal)} "
-                f"-AppRoleAssignmentId {ps.quote(change['id'])}"
-            ]
-        app = attrs.get("app_id") or ps.name_of(change).partition("/")[0]
-        entra_filter = "appId eq '" + str(app) + "'"
-        return [
-            f"$EntraApp = Get-MgServicePrincipal -Filter {ps.quote(entra_filter)}",
-            "Get-MgServicePrincipalAppRoleAssignment -ServicePrincipalId $EntraApp.Id | "
-            f"Where-Object {{ $_.AppRoleId -in {ps.strings(_role_ids(str(attrs.get('permission') or '')))} }} | "
-            "ForEach-Object { Remove-MgServicePrincipalAppRoleAssignment -ServicePrincipalId $EntraApp.Id "
-            "-AppRoleAssignmentId $_.Id }",
-        ]
-
-
-def _role_ids(permission: str) -> list[str]:
-    """The app role ids of a permission that opens calendars (every such one when it is not known)."""
-    ids = [role for role, name in MAILBOX_APP_ROLES.items() if name == permission]
-    return ids or list(MAILBOX_APP_ROLES)
+        values = {**ps.before(change), "id": change.get("id")}
+        missing = ps.lacking(change, values, "service_principal_id", "id")
+        if missing:
+            return missing
+        principal, assignment = ps.quote(values["service_principal_id"]), ps.quote(values["id"])
+        cmdlet = "Remove-MgServicePrincipalAppRoleAssignment"
+        return [f"{cmdlet} -ServicePrincipalId {principal} -AppRoleAssignmentId {assignment}"]
 
 
 def _resource(permission: str) -> str:
