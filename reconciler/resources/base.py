@@ -252,8 +252,8 @@ class ReadCount:
     def _report(self, kind: str, update: Callable[[int], int]) -> None:
         with self._lock:
             self._read[kind] = update(self._read.get(kind, 0))
-            done, total = sum(self._read.values()), max(self._expected, sum(self._read.values()))
-            on_read = self._on_read
+            done = sum(self._read.values())
+            total, on_read = max(self._expected, done), self._on_read
         if on_read is not None:
             on_read(done, total, kind)
 
